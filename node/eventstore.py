@@ -1,0 +1,160 @@
+"""The per-node event store: events a node's listeners saw, and their KV (kwil.md §2).
+
+It lives outside consensus, on the node's own SQLite database (its "disk"): a crash loses
+the node's tasks, never a committed row. Names follow kwil's (snake_case).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import attrs
+
+from node.txs import event_id
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    data BLOB NOT NULL,
+    event_type TEXT NOT NULL,
+    received INTEGER NOT NULL DEFAULT 0,
+    broadcasted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+@attrs.frozen
+class StoredEvent:
+    id: str
+    data: bytes
+    event_type: str
+    received: bool
+    broadcasted: bool
+
+
+class UnknownEventType(ValueError):
+    """``store`` was asked to keep an event of a type no resolution handles."""
+
+
+class EventStore:
+    """One node's events and KV on SQLite (``path`` ":memory:" or a file)."""
+
+    def __init__(self, path: str, is_known_type: Callable[[str], bool],
+                 is_processed: Callable[[str], bool]) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.executescript(_SCHEMA)
+        self._is_known_type = is_known_type
+        self._is_processed = is_processed
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- events ------------------------------------------------------------------------
+    def store(self, data: bytes, event_type: str) -> str | None:
+        """Keep an event; returns its id, or None when it was already processed on chain."""
+        if not self._is_known_type(event_type):
+            raise UnknownEventType(f"event type {event_type!r} is not a registered resolution type")
+        rid = event_id(event_type, data)
+        if self._is_processed(rid):
+            return None
+        self._db.execute("INSERT OR IGNORE INTO events (id, data, event_type) VALUES (?, ?, ?)",
+                         (rid, bytes(data), event_type))
+        return rid
+
+    def _rows(self, where: str, args: tuple[object, ...] = (), limit: int | None = None) -> list[StoredEvent]:
+        sql = f"SELECT id, data, event_type, received, broadcasted FROM events {where} ORDER BY rowid"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [StoredEvent(r[0], r[1], r[2], bool(r[3]), bool(r[4]))
+                for r in self._db.execute(sql, args)]
+
+    def get_unreceived_events(self, limit: int | None = None) -> list[StoredEvent]:
+        """Events neither received nor broadcasted (0.7's candidates for a vote)."""
+        return self._rows("WHERE received = 0 AND broadcasted = 0", limit=limit)
+
+    def get_events(self) -> list[StoredEvent]:
+        """Every stored event, in the order it was stored."""
+        return self._rows("")
+
+    def get_event(self, rid: str) -> StoredEvent | None:
+        rows = self._rows("WHERE id = ?", (rid,))
+        return rows[0] if rows else None
+
+    def has_event(self, rid: str) -> bool:
+        return self._db.execute("SELECT 1 FROM events WHERE id = ?", (rid,)).fetchone() is not None
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    def mark_broadcasted(self, ids: list[str]) -> None:
+        self._db.executemany("UPDATE events SET broadcasted = 1 WHERE id = ?", [(i,) for i in ids])
+
+    def mark_rebroadcast(self, ids: list[str]) -> None:
+        self._db.executemany("UPDATE events SET broadcasted = 0 WHERE id = ?", [(i,) for i in ids])
+
+    def mark_received(self, rid: str) -> None:
+        self._db.execute("UPDATE events SET received = 1 WHERE id = ?", (rid,))
+
+    def delete_event(self, rid: str) -> None:
+        """Idempotent: deleting a missing id is fine."""
+        self._db.execute("DELETE FROM events WHERE id = ?", (rid,))
+
+    # -- the node's committed height, written atomically with a block's local effects ----
+    def apply_block_effects(self, height: int, effects: list[tuple[str, str]],
+                            delete_ids: list[str]) -> None:
+        """Apply one block's effects on this store and record the height, in one transaction."""
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            for action, rid in effects:
+                if action == "delete":
+                    db.execute("DELETE FROM events WHERE id = ?", (rid,))
+                else:
+                    db.execute("UPDATE events SET received = 1 WHERE id = ?", (rid,))
+            if delete_ids:
+                db.executemany("DELETE FROM events WHERE id = ?", [(i,) for i in delete_ids])
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('height', ?)", (height,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def committed_height(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'height'").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- KV ---------------------------------------------------------------------------
+    def kv_get(self, key: str) -> bytes | None:
+        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def kv_set(self, key: str, value: bytes) -> None:
+        self._db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, bytes(value)))
+
+    def kv_delete(self, key: str) -> None:
+        self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
+    def kv(self, prefix: str) -> ScopedKV:
+        """A KV whose keys are stored as ``prefix + " " + key`` (kwil's scoping)."""
+        return ScopedKV(self, prefix)
+
+
+@attrs.frozen
+class ScopedKV:
+    store: EventStore
+    prefix: str
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix} {key}"
+
+    def get(self, key: str) -> bytes | None:
+        return self.store.kv_get(self._key(key))
+
+    def set(self, key: str, value: bytes) -> None:
+        self.store.kv_set(self._key(key), value)
+
+    def delete(self, key: str) -> None:
+        self.store.kv_delete(self._key(key))

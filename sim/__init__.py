@@ -1,0 +1,16 @@
+"""nodesim's world: load a scenario, run it, read the results.
+
+    import sim
+    scenario = sim.load_scenario("scenarios/quickstart.toml")
+    result = sim.run(scenario, seed=7)
+    result.summary["resolutions_passed"], result.frames()["blocks"]
+"""
+
+from sim.errors import NodesimError as NodesimError
+from sim.errors import ScenarioError as ScenarioError
+from sim.results import Result as Result
+from sim.runner import run as run
+from sim.scenario import load_scenario as load_scenario
+from sim.scenario import parse_scenario as parse_scenario
+
+__all__ = ["NodesimError", "Result", "ScenarioError", "load_scenario", "parse_scenario", "run"]

@@ -1,0 +1,136 @@
+"""The canonical chain: blocks by height, the state after each, and consensus validator sets.
+
+Execution is a pure function of (state, block), so each height is executed once and every
+node that commits it adopts the same resulting state value (a cache keyed by the pre-state
+and block hashes — a node whose state differed would execute for itself). Consensus uses
+the validator set from two heights back (CometBFT applies updates from H+2) and rotates
+proposers with ``node.proposer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+import numpy as np
+
+from node.app import AppState
+from node.execute import BlockResult, Rules, execute_block
+from node.proposer import ProposerRotation
+from node.txs import Block
+
+
+KEEP_RECENT_STATES = 64
+CHECKPOINT_EVERY = 256
+
+
+@attrs.define(eq=False)
+class Committed:
+    block: Block
+    block_hash: str
+    state: AppState | None  # None once dropped; re-derived by replay from a checkpoint
+    state_hash: str
+    validators: dict[str, int]
+    result: BlockResult
+    first_commit: float
+
+
+class Chain:
+    """Heights committed so far (by at least one node), with their states and results."""
+
+    def __init__(self, genesis: AppState, rules: Rules, names: list[str]) -> None:
+        self.genesis = genesis
+        self.rules = rules
+        self.names = names
+        self._index = {name: i for i, name in enumerate(names)}
+        self.committed: dict[int, Committed] = {}
+        self._rotations: dict[int, ProposerRotation] = {}
+        self._round0: dict[int, str] = {}
+
+    @property
+    def height(self) -> int:
+        return max(self.committed, default=0)
+
+    def state_after(self, height: int) -> AppState:
+        """The state after ``height``, replayed from the last kept state when dropped."""
+        if height <= 0:
+            return self.genesis
+        entry = self.committed[height]
+        if entry.state is not None:
+            return entry.state
+        base = height - 1
+        while base > 0 and self.committed[base].state is None:
+            base -= 1
+        state = self.state_after(base)
+        for h in range(base + 1, height + 1):
+            state, _result = execute_block(state, self.committed[h].block, self.rules,
+                                           self.committed[h].block_hash)
+        return state
+
+    def validators_after(self, height: int) -> dict[str, int]:
+        if height <= 0:
+            return self.genesis.validators
+        return self.committed[height].validators
+
+    # -- consensus view ----------------------------------------------------------------
+    def consensus_powers(self, height: int) -> dict[str, int]:
+        """Voting powers for consensus at ``height``: the set after height - 2."""
+        return dict(self.validators_after(height - 2))
+
+    def rotation(self, height: int) -> ProposerRotation:
+        """Proposer priorities after height ``height``'s own increment (computed in order)."""
+        if height in self._rotations:
+            return self._rotations[height]
+        if height == 1:
+            rotation = ProposerRotation(self.consensus_powers(1))
+        else:
+            rotation = self.rotation(height - 1).copy()
+            powers = self.consensus_powers(height)
+            changes = [(n, p) for n, p in sorted(powers.items()) if rotation.powers.get(n) != p]
+            changes += [(n, 0) for n in sorted(rotation.powers) if n not in powers]
+            if changes:
+                rotation.update(changes)
+        self._round0[height] = rotation.increment(1)
+        self._rotations[height] = rotation
+        self._rotations.pop(height - 3, None)
+        return rotation
+
+    def proposer_fn(self, height: int) -> Callable[[int], int]:
+        rotation = self.rotation(height)
+        round0 = self._round0[height]
+        cache: dict[int, int] = {0: self._index[round0]}
+
+        def proposer_of_round(round_: int) -> int:
+            if round_ not in cache:
+                cache[round_] = self._index[rotation.proposer_for_round(round_)]
+            return cache[round_]
+
+        return proposer_of_round
+
+    def power_array(self, height: int) -> tuple[np.ndarray, int]:
+        powers = self.consensus_powers(height)
+        array = np.array([powers.get(n, 0) for n in self.names], dtype=np.int64)
+        return array, int(array.sum())
+
+    # -- execution ---------------------------------------------------------------------
+    def execute(self, pre: AppState, block: Block) -> tuple[AppState, BlockResult, str]:
+        """The state after ``block`` on ``pre``: the recorded one when it is the same block
+        on the same parent state, otherwise a fresh execution."""
+        block_hash = block.hash
+        known = self.committed.get(block.height)
+        if known is not None and known.block_hash == block_hash and known.state is not None:
+            parent = self.committed.get(block.height - 1)
+            parent_hash = parent.state_hash if parent is not None else self.genesis.hash
+            if parent_hash == pre.hash:
+                return known.state, known.result, block_hash
+        state, result = execute_block(pre, block, self.rules, block_hash)
+        return state, result, block_hash
+
+    def record(self, block: Block, block_hash: str, state: AppState, result: BlockResult,
+               time: float) -> Committed:
+        entry = Committed(block, block_hash, state, state.hash, dict(state.validators), result, time)
+        self.committed[block.height] = entry
+        old = self.committed.get(block.height - KEEP_RECENT_STATES)
+        if old is not None and old.block.height % CHECKPOINT_EVERY != 0:
+            old.state = None
+        return entry

@@ -1,0 +1,47 @@
+"""Invariant checkers, run as the world steps; each lives in its own module.
+
+A checker sees the world through three hooks (a block committed on the chain, a node
+committed a block, the run ended) and reports a ``Violation`` naming the invariant, the
+virtual time, the nodes involved and a short explanation. ``[checks] invariants`` picks
+which run (default: all).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sim.checks.base import Checker, Violation
+from sim.checks.chain_checks import NonceOrder, SameState
+
+if TYPE_CHECKING:
+    from node.node import Node
+    from sim.chain import Committed
+    from sim.world import World
+
+__all__ = ["Checker", "Checks", "Violation", "ALL_CHECKERS"]
+
+ALL_CHECKERS: dict[str, type[Checker]] = {
+    SameState.name: SameState,
+    NonceOrder.name: NonceOrder,
+}
+
+
+class Checks:
+    """The checkers a run uses, fanned out from the world's hooks."""
+
+    def __init__(self, world: World, config: Any) -> None:
+        wanted = config.invariants
+        names = sorted(ALL_CHECKERS) if wanted == "all" else [n for n in wanted if n in ALL_CHECKERS]
+        self.checkers = [ALL_CHECKERS[n](world) for n in names]
+
+    def on_block(self, committed: Committed) -> None:
+        for checker in self.checkers:
+            checker.on_block(committed)
+
+    def on_node_commit(self, node: Node, block: Any) -> None:
+        for checker in self.checkers:
+            checker.on_node_commit(node, block)
+
+    def at_end(self) -> None:
+        for checker in self.checkers:
+            checker.at_end()

@@ -1,0 +1,204 @@
+"""The simulated network: link latencies, partitions, extra delay, drops, online nodes.
+
+The network never delivers anything itself; it answers "when does a message sent at time
+``s`` from node ``j`` arrive at node ``i``?" for whole batches at once (numpy), and the
+world schedules what it needs. Link state is a history of epochs, so a message is judged
+by the state at its send time: a partition that starts after a vote was sent does not
+stop it, and a message sent across a partition arrives at heal + latency (CometBFT keeps
+gossiping what a peer lacks). Latencies are keyed draws (``sim.rng.keyed_uniform``) of
+the link and the message, so re-planning a height draws the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import Any
+
+import attrs
+import numpy as np
+
+from sim.rng import RngStreams, keyed_uniform, splitmix64, stable_hash64
+
+GOSSIP_RETRY = 0.1  # seconds before a dropped consensus message is sent again
+
+
+@attrs.define(eq=False)
+class Epoch:
+    """The network's state from ``start`` until the next epoch."""
+
+    start: float
+    blocked: np.ndarray  # bool [src, dst]: messages on this link are held
+    extra: np.ndarray  # float [src, dst]: added delay, seconds
+    drop: np.ndarray  # float [src, dst]: probability a send is lost (and retried)
+    online: np.ndarray  # bool [node]: crashed nodes send nothing
+
+    def copy(self, start: float) -> Epoch:
+        return Epoch(start, self.blocked.copy(), self.extra.copy(), self.drop.copy(),
+                     self.online.copy())
+
+    @property
+    def plain(self) -> bool:
+        """No partition, extra delay or drop anywhere (the fast path)."""
+        return not (self.blocked.any() or self.extra.any() or self.drop.any())
+
+    @property
+    def all_online(self) -> bool:
+        return bool(self.online.all())
+
+
+_TABLE_BITS = 16
+
+
+class LatencySampler:
+    """Turns keyed 64-bit draws into latencies of one distribution by table lookup.
+
+    The lognormal's quantiles are tabulated once (2^16 midpoints, exact from the inverse
+    normal CDF), so a draw is one gather instead of Box-Muller's log, sqrt, cos and exp.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.dist = model.dist
+        self.constant = 0.0
+        self.low = 0.0
+        self.span = 0.0
+        self.table: np.ndarray | None = None
+        if self.dist == "fixed":
+            self.constant = float(model.value)
+        elif self.dist == "uniform":
+            self.low = float(model.low)
+            self.span = float(model.high) - float(model.low)
+        elif self.dist == "lognormal":
+            size = 1 << _TABLE_BITS
+            normal = NormalDist()
+            z = np.array([normal.inv_cdf((i + 0.5) / size) for i in range(size)])
+            self.table = float(model.median) * np.exp(float(model.sigma) * z)
+        else:
+            raise ValueError(f"unknown latency distribution {self.dist!r}")
+
+    def sample(self, bits: np.ndarray) -> np.ndarray:
+        """Latencies (seconds) for uint64 draws ``bits``."""
+        if self.table is not None:
+            return self.table[(bits >> np.uint64(64 - _TABLE_BITS)).astype(np.intp)]
+        if self.dist == "fixed":
+            return np.full(bits.shape, self.constant)
+        unit = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / float(1 << 53))
+        return self.low + self.span * unit
+
+
+class Network:
+    """Link state over time and batch arrival-time queries."""
+
+    def __init__(self, names: list[str], latency: Any, drop: float, rng: RngStreams) -> None:
+        n = len(names)
+        self.names = names
+        self.latency = latency
+        self.sampler = LatencySampler(latency)
+        self._seed = rng.seed
+        self._link_keys = np.array(
+            [[stable_hash64(rng.seed, "link", a, b) for b in names] for a in names],
+            dtype=np.uint64,
+        )
+        self.epochs: list[Epoch] = [Epoch(
+            0.0,
+            np.zeros((n, n), dtype=bool),
+            np.zeros((n, n)),
+            np.full((n, n), float(drop)),
+            np.ones(n, dtype=bool),
+        )]
+
+    # -- state changes (called by the fault layer) ---------------------------------
+    @property
+    def current(self) -> Epoch:
+        return self.epochs[-1]
+
+    def change(self, now: float) -> Epoch:
+        """A new epoch starting ``now`` (a copy of the current one) for the caller to edit."""
+        last = self.epochs[-1]
+        if last.start == now:
+            return last
+        epoch = last.copy(now)
+        self.epochs.append(epoch)
+        return epoch
+
+    def forget_before(self, time: float) -> None:
+        """Drop epochs that ended before ``time`` (nothing will be sent then any more)."""
+        while len(self.epochs) > 1 and self.epochs[1].start <= time:
+            self.epochs.pop(0)
+
+    def reachable(self, src: int, dst: int) -> bool:
+        epoch = self.epochs[-1]
+        return bool(epoch.online[src] and epoch.online[dst] and not epoch.blocked[src, dst])
+
+    # -- arrival times ---------------------------------------------------------------
+    def message_key(self, *parts: object) -> int:
+        return stable_hash64(self._seed, "msg", *parts)
+
+    def arrivals(self, senders: np.ndarray, send_times: np.ndarray, key: int | np.ndarray,
+                 receivers: np.ndarray | None = None) -> np.ndarray:
+        """Arrival times [sender row, receiver] of one message per sender; inf = never.
+
+        ``key`` names the message (one for all rows, or one per row as a uint64 array).
+        """
+        keys = self._link_keys[senders] if receivers is None else \
+            self._link_keys[np.ix_(senders, receivers)]
+        with np.errstate(over="ignore"):
+            if isinstance(key, np.ndarray):
+                mixed = keys ^ key[:, None]
+            else:
+                mixed = keys ^ np.uint64(key & 0xFFFFFFFFFFFFFFFF)
+        base = self.sampler.sample(splitmix64(mixed))
+        cols = slice(None) if receivers is None else receivers
+        send = send_times[:, None]
+        epochs = self.epochs
+        last = epochs[-1]
+        if len(epochs) == 1 and last.plain:
+            out = send + base
+            if not last.all_online:
+                out[~last.online[senders]] = math.inf
+            return out
+        out = np.full(base.shape, math.inf)
+        epochs = self.epochs
+        for e_index, epoch in enumerate(epochs):
+            end = epochs[e_index + 1].start if e_index + 1 < len(epochs) else math.inf
+            rows = (send_times >= epoch.start) & (send_times < end)
+            if e_index == 0:
+                rows |= send_times < epoch.start
+            if not rows.any():
+                continue
+            rows &= epoch.online[senders]
+            if not rows.any():
+                continue
+            blocked = epoch.blocked[senders[rows]][:, cols]
+            extra = epoch.extra[senders[rows]][:, cols]
+            drop = epoch.drop[senders[rows]][:, cols]
+            start = np.broadcast_to(send[rows], blocked.shape).copy()
+            if blocked.any():
+                start[blocked] = self._heal_times(e_index, senders[rows], cols, blocked, start)
+            delay = base[rows] + extra
+            if drop.any():
+                u3 = keyed_uniform(mixed[rows], 3)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    retries = np.where(drop > 0, np.floor(np.log(u3) / np.log(np.clip(drop, 1e-300, 1 - 1e-12))), 0.0)
+                delay = delay + GOSSIP_RETRY * retries
+            out[rows] = start + delay
+        return out
+
+    def _heal_times(self, e_index: int, senders: np.ndarray, cols: Any, blocked: np.ndarray,
+                    start: np.ndarray) -> np.ndarray:
+        """For blocked links, the first later epoch start at which the link is open."""
+        heal = np.full(blocked.shape, math.inf)
+        pending = blocked.copy()
+        for later in self.epochs[e_index + 1:]:
+            open_now = ~later.blocked[senders][:, cols]
+            hit = pending & open_now
+            heal[hit] = later.start
+            pending &= ~hit
+            if not pending.any():
+                break
+        return heal[blocked]
+
+    def one(self, src: int, dst: int, send_time: float, key: int) -> float:
+        """Arrival time of one message (e.g. a tx or a block-sync response)."""
+        return float(self.arrivals(np.array([src]), np.array([send_time]), key,
+                                   np.array([dst]))[0, 0])

@@ -1,0 +1,110 @@
+"""A finished run: its summary fields, its records, and (for notebooks) its tables."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from sim.records import RunRecords
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+
+def percentile(values: Any, q: float) -> float | None:
+    """numpy's default (linear interpolation between ranks); None when there are no values."""
+    array = np.asarray(values, dtype=float)
+    if array.size == 0:
+        return None
+    return round(float(np.percentile(array, q)), 9)
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(float(np.mean(values)), 9) if values else None
+
+
+@attrs.define(eq=False)
+class Result:
+    """What ``sim.run`` returns: ``summary`` holds the fields of summary.json."""
+
+    summary: dict[str, Any]
+    records: RunRecords
+    trace: list[dict[str, Any]]
+    scenario: Any
+    node_names: list[str]
+    commit_intervals: list[float]
+
+    def __getattr__(self, name: str) -> Any:
+        """Summary fields read as attributes: ``result.blocks``, ``result.trace_hash``."""
+        summary = object.__getattribute__(self, "summary")
+        if name in summary:
+            return summary[name]
+        raise AttributeError(name)
+
+    @property
+    def ok(self) -> bool:
+        return not self.summary["violations"]
+
+    def frames(self) -> dict[str, Any]:
+        """pandas DataFrames: blocks, votes, resolutions, events, faults, validators."""
+        from sim.frames import build_frames
+
+        return build_frames(self)
+
+    def plot_timeline(self, ax: Any = None) -> Any:
+        from sim.plots import plot_timeline
+
+        return plot_timeline(self, ax=ax)
+
+    def plot_latency(self, ax: Any = None) -> Any:
+        from sim.plots import plot_latency
+
+        return plot_latency(self, ax=ax)
+
+
+def summarize(world: World) -> dict[str, Any]:
+    records = world.records
+    intervals = world.driver.block_intervals
+    resolutions = list(records.resolutions.values())
+    decided = [r for r in resolutions if r.status is not None and r.type not in
+               ("validator_join", "validator_remove")]
+    passed = [r for r in decided if r.status == "passed"]
+    expired = [r for r in decided if r.status == "expired"]
+    votes_per = [len(r.voters) for r in decided]
+    latencies = [r.time - r.first_seen for r in passed
+                 if r.time is not None and math.isfinite(r.first_seen)]
+    observed = {rid for r in resolutions if math.isfinite(r.first_seen) for rid in [r.id]}
+    summary: dict[str, Any] = {
+        "seed": world.seed,
+        "trace_hash": world.trace.hash(),
+        "virtual_seconds": round(world.clock.now, 9),
+        "wall_seconds": round(world.wall_seconds, 3),
+        "blocks": world.chain.height,
+        "block_time_p50": percentile(intervals, 50),
+        "block_time_p99": percentile(intervals, 99),
+        "rounds_above_zero": sum(1 for b in records.blocks if b.round > 0),
+        "events_observed": len(observed),
+        "resolutions_passed": len(passed),
+        "resolutions_expired": len(expired),
+        "resolutions_refunded": sum(1 for r in expired if r.refunded),
+        "resolution_latency_p50": percentile(latencies, 50),
+        "resolution_latency_p99": percentile(latencies, 99),
+        "votes_per_resolution_mean": _mean([float(v) for v in votes_per]),
+        "rebroadcasts": sum(node.rebroadcasts for node in world.nodes),
+        "listener_starts": sum(node.listeners.starts for node in world.nodes),
+        "listener_cancellations": sum(node.listeners.cancellations for node in world.nodes),
+        "node_shutdowns": len(records.node_shutdowns),
+        "shutdown_errors": [f"{n}: {reason}" for n, reason in records.node_shutdowns],
+    }
+    for kind in sorted(world.sources):
+        summary.update(world.sources[kind].summary())
+    summary["violations"] = [v.to_dict() for v in world.violations]
+    return summary
+
+
+def make_result(world: World) -> Result:
+    return Result(summarize(world), world.records, world.trace.records, world.scenario,
+                  list(world.names), list(world.driver.block_intervals))

@@ -1,0 +1,67 @@
+"""Named random streams derived from one root seed.
+
+Every consumer of randomness asks for its own stream by name ("node/v3/listener",
+"source/evm/deposits", "fault/drop"), so adding a node or a source never reshuffles the
+others. Message latencies use keyed draws instead of a stateful stream: the uniform for a
+message is a hash of (link key, message key), so a draw is the same whatever order the
+world asks for it in, and a consensus height can be re-planned without consuming anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import numpy as np
+
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+_C1 = np.uint64(0x9E3779B97F4A7C15)
+_C2 = np.uint64(0xBF58476D1CE4E5B9)
+_C3 = np.uint64(0x94D049BB133111EB)
+_TO_UNIT = 1.0 / float(1 << 53)
+
+
+def stable_hash64(*parts: object) -> int:
+    """A 64-bit hash of the parts' text that is the same in every process."""
+    text = "\x1f".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finalizer over a uint64 array (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = x + _C1
+        z = (z ^ (z >> np.uint64(30))) * _C2
+        z = (z ^ (z >> np.uint64(27))) * _C3
+        return z ^ (z >> np.uint64(31))
+
+
+def keyed_uniform(keys: np.ndarray, salt: int) -> np.ndarray:
+    """Uniforms in (0, 1) that depend only on each key and the salt."""
+    with np.errstate(over="ignore"):
+        mixed = splitmix64(keys ^ np.uint64(salt & 0xFFFFFFFFFFFFFFFF))
+    return ((mixed >> np.uint64(11)).astype(np.float64) + 0.5) * _TO_UNIT
+
+
+class RngStreams:
+    """The run's root seed and every stream derived from it."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._streams: dict[str, random.Random] = {}
+
+    def stream(self, name: str) -> random.Random:
+        """The ``random.Random`` stream called ``name`` (created on first use)."""
+        stream = self._streams.get(name)
+        if stream is None:
+            stream = random.Random(stable_hash64(self.seed, name))
+            self._streams[name] = stream
+        return stream
+
+    def numpy(self, name: str) -> np.random.Generator:
+        """A fresh numpy Generator for the stream ``name`` (for vectorized sampling)."""
+        return np.random.Generator(np.random.PCG64(stable_hash64(self.seed, "np", name)))
+
+    def key(self, *parts: object) -> int:
+        """A 64-bit key under this seed, for keyed draws."""
+        return stable_hash64(self.seed, *parts)

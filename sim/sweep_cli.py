@@ -1,0 +1,22 @@
+"""The ``nodesim sweep`` subcommand (argument parsing; the work is in ``sim.sweep``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_sweep_parser(sub: Any) -> None:
+    sweep = sub.add_parser("sweep", help="run a scenario over parameters x seeds")
+    sweep.add_argument("file")
+    sweep.add_argument("--seeds", type=int, default=10)
+    sweep.add_argument("--param", action="append", default=[], metavar="KEY=V1,V2,...")
+    sweep.add_argument("--workers", type=int, default=None)
+    sweep.add_argument("--executor", default="local", help="local | dask | dask://host:port")
+    sweep.add_argument("--out", default=None)
+
+
+def run_sweep_command(args: argparse.Namespace, console: Any) -> int:
+    from sim.sweep import run_sweep_cli
+
+    return run_sweep_cli(args, console)

@@ -1,0 +1,281 @@
+"""The world: one simulated network of nodes, the external systems they watch, and time.
+
+``World`` wires the pieces together and is the ``NodeHost`` every node talks to: it owns
+the kernel (clock and event heap), the RNG streams, the trace, the network, the chain,
+the consensus driver, the sources, the fault schedule and the invariant checkers.
+"""
+
+from __future__ import annotations
+
+import random
+import time as wallclock
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import trio
+
+from node.app import AppState
+from node.eventstore import EventStore
+from node.execute import Rules
+from node.listeners import ListenerRegistry
+from node.mempool import admissible_run
+from node.node import Node, NodeSettings
+from node.txs import Tx
+from sim.chain import Chain, Committed
+from sim.checks import Checks, Violation
+from sim.clock import VirtualClock
+from sim.consensus import Timeouts
+from sim.determinism import seed_trio_scheduler
+from sim.driver import ConsensusDriver
+from sim.errors import SimulationError
+from sim.kernel import Kernel
+from sim.network import Network
+from sim.records import BlockRecord, RunRecords
+from sim.rng import RngStreams
+from sim.setup import build_listeners, build_resolution_types, build_sources
+from sim.trace import Trace
+
+
+@attrs.define(eq=False)
+class PooledTx:
+    tx: Tx
+    sender: int
+    submitted: float
+    key: int
+
+
+class SourceContextImpl:
+    """What a source gets from the world: named RNG streams, the trace, node names."""
+
+    def __init__(self, world: World, kind: str) -> None:
+        self._world = world
+        self._kind = kind
+        self.node_names = list(world.names)
+
+    def rng(self, name: str) -> random.Random:
+        return self._world.rng.stream(f"source/{self._kind}/{name}")
+
+    def trace(self, event: str, **fields: object) -> None:
+        self._world.trace.emit(event, **fields)
+
+
+class World:
+    """One run of one scenario under one seed."""
+
+    def __init__(self, scenario: Any, seed: int, out_dir: Path | None = None) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.out_dir = out_dir
+        self.clock = VirtualClock()
+        self.kernel = Kernel(self.clock)
+        self.rng = RngStreams(seed)
+        self.trace = Trace(self.clock.current_time)
+        self.records = RunRecords()
+        self.violations: list[Violation] = []
+        self.names = [node.name for node in scenario.nodes]
+        self.index = {name: i for i, name in enumerate(self.names)}
+        net = scenario.network
+        self.network = Network(self.names, net.latency, net.drop, self.rng)
+        self.types = build_resolution_types(scenario)
+        self.rules = Rules(scenario.protocol, self.types, frozenset(scenario.bug_compat),
+                           scenario.validators.gas, scenario.validators.join_expiry)
+        genesis = AppState(
+            validators={n.name: n.power for n in scenario.nodes if n.start == "validator"},
+            balances={n.name: scenario.validators.balance for n in scenario.nodes}
+            if scenario.validators.gas else {},
+        )
+        self.chain = Chain(genesis, self.rules, self.names)
+        self.registry: ListenerRegistry = build_listeners(scenario)
+        self.nodes = [self._make_node(i, cfg, genesis) for i, cfg in enumerate(scenario.nodes)]
+        self.sources = build_sources(scenario, self)
+        self.addresses = {source.address: source for source in self.sources.values()}
+        c = scenario.consensus
+        self.timeouts = Timeouts(c.timeout_propose, c.timeout_prevote, c.timeout_precommit,
+                                 c.timeout_commit, c.round_increment)
+        self.driver = ConsensusDriver(self, self.timeouts, scenario.network.block_sync_rate)
+        self.checks = Checks(self, scenario.checks)
+        self.pool: dict[int, PooledTx] = {}
+        self._pool_seq = 0
+        self._nursery: trio.Nursery | None = None
+        self._stop: trio.CancelScope | None = None
+        self.wall_seconds = 0.0
+        from sim.faults import FaultInjector  # the fault layer needs the finished world
+        self.faults = FaultInjector(self)
+
+    def _make_node(self, index: int, cfg: Any, genesis: AppState) -> Node:
+        storage = self.scenario.validators.storage
+        if storage == "file":
+            if self.out_dir is None:
+                raise SimulationError('validators.storage = "file" needs an output folder (--out)')
+            folder = self.out_dir / "nodes"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{cfg.name}.sqlite"
+            path.unlink(missing_ok=True)
+            db_path = str(path)
+        else:
+            db_path = ":memory:"
+        node_ref: list[Node] = []
+        store = EventStore(db_path, lambda t: t in self.types,
+                           lambda rid: node_ref[0].state.is_processed(rid))
+        s = self.scenario
+        settings = NodeSettings(
+            protocol=s.protocol, bugs=frozenset(s.bug_compat), gas=s.validators.gas,
+            rebroadcast_after=s.validators.rebroadcast_after,
+            max_block_bytes=s.consensus.max_block_bytes, byzantine=cfg.byzantine,
+            extension_configs={k: dict(v) for k, v in cfg.extensions.items()})
+        node = Node(cfg.name, index, self, settings, store, self.registry.copy(), self.types, genesis)
+        node_ref.append(node)
+        return node
+
+    # -- NodeHost ------------------------------------------------------------------------
+    def now(self) -> float:
+        return self.clock.now
+
+    def emit(self, event: str, **fields: Any) -> None:
+        self.trace.emit(event, **fields)
+
+    def stream(self, name: str) -> random.Random:
+        return self.rng.stream(name)
+
+    def dial(self, node: str, address: str) -> Any:
+        source = self.addresses.get(address)
+        if source is None:
+            raise ConnectionError(f"nothing listens at {address!r} (known: {sorted(self.addresses)})")
+        return source.endpoint(node)
+
+    def submit_tx(self, tx: Tx) -> None:
+        self._pool_seq += 1
+        key = self.rng.key("tx", tx.sender, tx.nonce, self._pool_seq)
+        self.pool[self._pool_seq] = PooledTx(tx, self.index[tx.sender], self.clock.now, key)
+
+    def received_txs(self, node: str, time: float) -> list[Tx]:
+        me = self.index[node]
+        entries = [p for p in self.pool.values() if p.sender != me]
+        if not entries:
+            return []
+        senders = np.array([p.sender for p in entries])
+        sent = np.array([p.submitted for p in entries])
+        keys = np.array([p.key & 0xFFFFFFFFFFFFFFFF for p in entries], dtype=np.uint64)
+        arrival = self.network.arrivals(senders, sent, keys, np.array([me]))[:, 0]
+        state = self.nodes[me].state
+        by_sender: dict[str, list[tuple[float, Tx]]] = {}
+        for entry, at in zip(entries, arrival, strict=True):
+            if at <= time:
+                by_sender.setdefault(entry.tx.sender, []).append((float(at), entry.tx))
+        txs: list[Tx] = []
+        for sender, arrived in by_sender.items():
+            first_arrival = {}
+            for at, tx in arrived:
+                first_arrival.setdefault(tx.nonce, (at, tx))
+            last = -1.0
+            for tx in admissible_run(state.nonce_of(sender), [t for _a, t in arrived]):
+                at = first_arrival[tx.nonce][0]
+                if at < last:
+                    break  # arrived before its predecessor: rejected there (no gap buffer)
+                last = at
+                txs.append(tx)
+        return txs
+
+    def observed(self, node: str, resolution_id: str, event_type: str) -> None:
+        now = self.clock.now
+        self.records.observations.append((node, resolution_id, now))
+        record = self.records.resolution(resolution_id, event_type)
+        if now < record.first_seen and self.nodes[self.index[node]].is_validator:
+            record.first_seen = now
+            record.first_seen_by = node
+        self.trace.emit("event.stored", node=node, id=resolution_id, type=event_type)
+
+    def node_failed(self, node: str, reason: str) -> None:
+        self.records.node_shutdowns.append((node, reason))
+        self.faults.shut_down(self.index[node])
+
+    # -- chain callbacks -------------------------------------------------------------------
+    def on_block(self, committed: Committed) -> None:
+        block, result = committed.block, committed.result
+        now = self.clock.now
+        vote_ids = sum(len(tx.votes) for tx in block.txs if type(tx).__name__ == "VoteIDs")
+        vote_bodies = sum(len(tx.events) for tx in block.txs if type(tx).__name__ == "VoteBodies")
+        self.records.blocks.append(BlockRecord(block.height, block.round, block.proposer, now,
+                                               len(block.txs), vote_ids, vote_bodies))
+        self.trace.emit("block", height=block.height, round=block.round, proposer=block.proposer,
+                        txs=len(block.txs), hash=committed.block_hash[:16])
+        state = committed.state
+        assert state is not None
+        for voter, rid in result.votes:
+            self.records.votes.append((rid, voter, state.power_of(voter), block.height))
+            record = self.records.resolution(rid, None)
+            if record.created_height is None:
+                record.created_height = block.height
+                record.created_time = now
+        for outcome in result.outcomes:
+            record = self.records.resolution(outcome.id, outcome.type)
+            record.type = outcome.type
+            record.status = outcome.status
+            record.height = block.height
+            record.time = now
+            record.approved = outcome.approved
+            record.required = outcome.required
+            record.refunded = outcome.refunded and outcome.status == "expired"
+            record.voters = outcome.voters
+            record.error = outcome.error
+            self.trace.emit(f"resolution.{outcome.status}", id=outcome.id, type=outcome.type,
+                            approved=outcome.approved, required=outcome.required,
+                            refunded=record.refunded)
+        for name, power in result.validator_updates:
+            self.records.validator_changes.append((now, block.height, name, power))
+            self.trace.emit("validator.update", validator=name, power=power, height=block.height)
+        for tx_outcome in result.txs:
+            if not tx_outcome.ok:
+                self.trace.emit("tx.failed", sender=tx_outcome.tx.sender, nonce=tx_outcome.tx.nonce,
+                                error=tx_outcome.error)
+        for key in [k for k, p in self.pool.items() if p.tx.nonce <= state.nonce_of(p.tx.sender)]:
+            del self.pool[key]
+        self.checks.on_block(committed)
+        self.faults.on_block(committed)
+
+    def on_node_commit(self, node: Node, block: Any) -> None:
+        self.checks.on_node_commit(node, block)
+
+    # -- violations ----------------------------------------------------------------------
+    def violate(self, violation: Violation) -> None:
+        self.violations.append(violation)
+        self.trace.emit("violation", invariant=violation.invariant, nodes=list(violation.nodes),
+                        explanation=violation.explanation)
+        if self._stop is not None:
+            self._stop.cancel()
+
+    # -- running -------------------------------------------------------------------------
+    def start_node(self, node: Node) -> None:
+        assert self._nursery is not None
+        self._nursery.start_soon(node.run)
+
+    async def _main(self) -> None:
+        duration = self.scenario.duration
+        with trio.CancelScope() as stop:
+            self._stop = stop
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                for node, cfg in zip(self.nodes, self.scenario.nodes, strict=True):
+                    if cfg.start != "offline":
+                        node.synced = True
+                        await nursery.start(node.run)
+                for source in self.sources.values():
+                    nursery.start_soon(source.run)
+                self.faults.schedule()
+                self.driver.start()
+                await self.kernel.run_until(duration)
+                self.checks.at_end()
+                nursery.cancel_scope.cancel()
+        self._nursery = None
+
+    def run(self) -> None:
+        started = wallclock.perf_counter()
+        seed_trio_scheduler(self.seed)
+        trio.run(self._main, clock=self.clock, strict_exception_groups=True)
+        self.wall_seconds = wallclock.perf_counter() - started
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.store.close()
