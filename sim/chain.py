@@ -116,8 +116,8 @@ class Chain:
     def execute(self, pre: AppState, block: Block) -> tuple[AppState, BlockResult, str]:
         """The state after ``block`` on ``pre``: the recorded one when it is the same block
         on the same parent state, otherwise a fresh execution."""
-        block_hash = block.hash
         known = self.committed.get(block.height)
+        block_hash = known.block_hash if known is not None and known.block is block else block.hash
         if known is not None and known.block_hash == block_hash and known.state is not None:
             parent = self.committed.get(block.height - 1)
             parent_hash = parent.state_hash if parent is not None else self.genesis.hash

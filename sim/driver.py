@@ -147,7 +147,9 @@ class ConsensusDriver:
         now = self.kernel.now
         state, result, _hash = self.chain.execute(node.state, block)
         node.commit(block, state, result)
-        times = self.commit_times.setdefault(block.height, np.full(len(self.nodes), INF))
+        times = self.commit_times.get(block.height)
+        if times is None:
+            times = self.commit_times[block.height] = np.full(len(self.nodes), INF)
         times[i] = now
         if consensus:
             if self._last_consensus_commit[i] == block.height - 1 and node.state.power_of(node.name) > 0:

@@ -73,14 +73,12 @@ class Kernel:
         """Run callbacks in order until virtual time ``end``; returns with the clock at ``end``."""
         heap = self._heap
         clock = self.clock
-        statistics = trio.lowlevel.current_statistics
+        runnable, next_trio_deadline = _scheduler_probe()
         while True:
             # Let tasks woken by earlier callbacks (and tasks they wake) run at this instant.
-            stats = statistics()
-            while stats.tasks_runnable:
+            while runnable():
                 await trio.lowlevel.checkpoint()
-                stats = statistics()
-            next_deadline = clock.now + stats.seconds_to_next_deadline
+            next_deadline = next_trio_deadline()
             next_event = heap[0][0] if heap else math.inf
             if next_event > end and next_deadline > end:
                 break
@@ -113,3 +111,24 @@ class Kernel:
             callback(*timer.args)
             if not self.events_run & 0xFFF and self.progress is not None:
                 self.progress(now)
+
+
+def _scheduler_probe() -> tuple[Callable[[], int], Callable[[], float]]:
+    """Cheap questions to trio's scheduler: how many tasks are runnable, when is the next
+    deadline. ``current_statistics()`` answers both but also polls the I/O backend, which
+    costs more than a whole world callback; the run loop asks after every instant, so read
+    the runner directly (trio 0.35, pinned) and fall back to the public call if it moved."""
+    runner = getattr(getattr(trio._core._run, "GLOBAL_RUN_CONTEXT", None), "runner", None)
+    runq = getattr(runner, "runq", None)
+    deadlines = getattr(runner, "deadlines", None)
+    if runq is not None and deadlines is not None and hasattr(deadlines, "next_deadline"):
+        return runq.__len__, deadlines.next_deadline
+    statistics = trio.lowlevel.current_statistics
+
+    def runnable() -> int:
+        return statistics().tasks_runnable
+
+    def next_deadline() -> float:
+        return trio.current_time() + statistics().seconds_to_next_deadline
+
+    return runnable, next_deadline

@@ -12,6 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from sim.checks.base import Checker, Violation
 from sim.checks.chain_checks import NonceOrder, SameState
+from sim.checks.liveness import Liveness
+from sim.checks.node_checks import ListenerLifecycle, NoLostEvents, VotesSent
+from sim.checks.resolution_checks import (
+    ExpiryExact,
+    NoFakeResolution,
+    OneVotePerValidator,
+    RefundsExact,
+    ResolutionOnce,
+    ThresholdRespected,
+)
 
 if TYPE_CHECKING:
     from node.node import Node
@@ -21,8 +31,10 @@ if TYPE_CHECKING:
 __all__ = ["Checker", "Checks", "Violation", "ALL_CHECKERS"]
 
 ALL_CHECKERS: dict[str, type[Checker]] = {
-    SameState.name: SameState,
-    NonceOrder.name: NonceOrder,
+    checker.name: checker
+    for checker in (SameState, NonceOrder, ResolutionOnce, ThresholdRespected, ExpiryExact,
+                    RefundsExact, OneVotePerValidator, NoFakeResolution, NoLostEvents,
+                    ListenerLifecycle, VotesSent)
 }
 
 
@@ -33,6 +45,7 @@ class Checks:
         wanted = config.invariants
         names = sorted(ALL_CHECKERS) if wanted == "all" else [n for n in wanted if n in ALL_CHECKERS]
         self.checkers = [ALL_CHECKERS[n](world) for n in names]
+        self.checkers.append(Liveness(world))  # liveness is separate: it only runs when configured
 
     def on_block(self, committed: Committed) -> None:
         for checker in self.checkers:

@@ -1,0 +1,125 @@
+"""Invariants over each node's own state: its events, its listeners, its votes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from node.txs import VoteIDs
+from sim.checks.base import Checker
+
+if TYPE_CHECKING:
+    from node.node import Node
+    from sim.chain import Committed
+
+SWEEP_EVERY = 20  # blocks between full sweeps of every node's store
+
+
+class NoLostEvents(Checker):
+    """An event a node stored is in its store, covered by its own committed vote or body,
+    resolved, or expired: never silently gone, across crashes and restarts."""
+
+    name = "no-lost-events"
+
+    def __init__(self, world: Any) -> None:
+        super().__init__(world)
+        self._voted: set[tuple[str, str]] = set()
+
+    def on_block(self, committed: Committed) -> None:
+        for outcome in committed.result.txs:
+            tx = outcome.tx
+            if isinstance(tx, VoteIDs):
+                self._voted.update((tx.sender, rid) for rid in tx.ids)
+        for voter, rid in committed.result.votes:
+            self._voted.add((voter, rid))
+        if committed.block.height % SWEEP_EVERY == 0:
+            self._sweep()
+
+    def at_end(self) -> None:
+        self._sweep()
+
+    def _sweep(self) -> None:
+        chain_state = self.world.chain.state_after(self.world.chain.height)
+        seen: set[tuple[str, str]] = set()
+        for node_name, rid, _time in self.world.records.observations:
+            if (node_name, rid) in seen:
+                continue
+            seen.add((node_name, rid))
+            node = self.world.nodes[self.world.index[node_name]]
+            if node.store.has_event(rid) or (node_name, rid) in self._voted:
+                continue
+            if node.state.is_processed(rid) or chain_state.is_processed(rid):
+                continue
+            if rid in node.state.resolutions and self.world.scenario.protocol == "kwil-0.8":
+                continue
+            self.report((node_name,), f"event {rid} stored by {node_name} is gone without a vote, "
+                        "a resolution or an expiry")
+
+
+class ListenerLifecycle(Checker):
+    """Listeners run exactly while their node is synced, online and a validator, and a
+    cancellation completes within the same virtual instant."""
+
+    name = "listener-lifecycle"
+
+    def __init__(self, world: Any) -> None:
+        super().__init__(world)
+        self._cancelled_at: dict[str, float] = {}
+
+    def on_node_commit(self, node: Node, block: Any) -> None:
+        self._check(node)
+
+    def at_end(self) -> None:
+        for node in self.world.nodes:
+            self._check(node)
+
+    def _check(self, node: Node) -> None:
+        manager = node.listeners
+        should = node.online and node.synced and node.is_validator and node.shut_down is None
+        if manager.active and not should:
+            self.report((node.name,), f"listeners of {node.name} run while it is not a synced, online validator")
+        if not manager.active and manager.running:
+            self.report((node.name,), f"listener(s) {sorted(manager.running)} of {node.name} outlived "
+                        "their cancellation")
+        if should and not manager.active and len(manager._registry) and node.height > 0:
+            self.report((node.name,), f"{node.name} is a synced validator but its listeners are not running")
+
+
+class VotesSent(Checker):
+    """No event stays broadcasted on a node for more than ``rebroadcast_after`` blocks
+    without that node's vote being pending or committed."""
+
+    name = "votes-sent"
+
+    def __init__(self, world: Any) -> None:
+        super().__init__(world)
+        self._since: dict[tuple[str, str], int] = {}
+        self._committed: set[tuple[str, str]] = set()
+        self._limit = world.scenario.validators.rebroadcast_after
+
+    def on_block(self, committed: Committed) -> None:
+        height = committed.block.height
+        for voter, rid in committed.result.votes:
+            self._committed.add((voter, rid))
+        for outcome in committed.result.txs:
+            if isinstance(outcome.tx, VoteIDs):
+                self._committed.update((outcome.tx.sender, rid) for rid in outcome.tx.ids)
+        if height % max(1, self._limit // 2) != 0:
+            return
+        pending = {(p.tx.sender, rid) for p in self.world.pool.values() if isinstance(p.tx, VoteIDs)
+                   for rid in p.tx.ids}
+        current: dict[tuple[str, str], int] = {}
+        for node in self.world.nodes:
+            if not (node.online and node.is_validator):
+                continue
+            for event in node.store.get_events():
+                if not event.broadcasted:
+                    continue
+                key = (node.name, event.id)
+                current[key] = self._since.get(key, height)
+                if key in pending or key in self._committed or node.state.is_processed(event.id):
+                    current[key] = height
+                elif height - current[key] > self._limit + 2:
+                    self.report((node.name,), f"event {event.id} has stayed broadcasted on {node.name} "
+                                f"for {height - current[key]} blocks with no vote pending or committed")
+                    current[key] = height
+        self._since = current

@@ -1,0 +1,85 @@
+"""Round timing of the consensus planner against the checks in kwil.md §5."""
+
+import math
+import types
+
+import numpy as np
+import pytest
+
+from sim.consensus import Timeouts, plan_height, quorum_times
+from sim.network import Network
+from sim.rng import RngStreams
+
+L = 0.05
+
+
+def network(n: int, latency: object = None) -> Network:
+    latency = latency or types.SimpleNamespace(dist="fixed", value=L)
+    return Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(3))
+
+
+def plan(net: Network, entry: list[float], powers: list[int] | None = None, height: int = 1):
+    n = len(entry)
+    p = np.array(powers or [1] * n)
+    return plan_height(height, np.array(entry, dtype=float), p, int(p.sum()), lambda r: r % n,
+                       Timeouts(), net)
+
+
+def test_four_equal_validators_commit_after_three_latencies() -> None:
+    result = plan(network(4), [0.0] * 4)
+    assert result.decided_round == 0
+    assert np.allclose(result.commit, 3 * L)
+
+
+def test_offline_round0_proposer_costs_propose_plus_two_latencies_plus_precommit() -> None:
+    net = network(4)
+    net.current.online[0] = False
+    result = plan(net, [math.inf, 0.0, 0.0, 0.0])
+    t = Timeouts()
+    assert result.decided_round == 1
+    assert result.rounds[1].proposer == 1
+    assert np.allclose(result.commit[1:], 3 * L + t.propose + 2 * L + t.precommit)
+
+
+def test_partition_isolating_more_than_a_third_stops_commits() -> None:
+    net = network(4)
+    epoch = net.current
+    epoch.blocked[:2, 2:] = True
+    epoch.blocked[2:, :2] = True
+    result = plan(net, [0.0] * 4)
+    assert np.all(np.isinf(result.commit))
+
+
+def test_heal_lets_the_height_commit_after_the_heal() -> None:
+    net = network(4)
+    epoch = net.change(0.0)
+    epoch.blocked[:2, 2:] = True
+    epoch.blocked[2:, :2] = True
+    healed = net.change(20.0)
+    healed.blocked[:] = False
+    result = plan(net, [0.0] * 4)
+    assert np.all(result.commit > 20.0) and np.all(np.isfinite(result.commit))
+
+
+def test_replanning_is_causal_for_messages_sent_before_a_partition() -> None:
+    net = network(4)
+    before = plan(net, [0.0] * 4)
+    epoch = net.change(1.0)  # a partition after the height committed changes nothing
+    epoch.blocked[:2, 2:] = True
+    after = plan(net, [0.0] * 4)
+    assert np.array_equal(before.commit, after.commit)
+
+
+@pytest.mark.parametrize(("powers", "expected_index"), [([1, 1, 1, 1], 2), ([5, 1, 1, 1], 1)])
+def test_quorum_is_a_weighted_order_statistic(powers: list[int], expected_index: int) -> None:
+    arrivals = np.array([[1.0], [2.0], [3.0], [4.0]])
+    times = quorum_times(arrivals, np.array(powers), sum(powers))
+    assert times[0] == arrivals[expected_index, 0]
+
+
+def test_lognormal_latency_draws_depend_only_on_link_and_message() -> None:
+    model = types.SimpleNamespace(dist="lognormal", median=0.08, sigma=0.6)
+    a = network(5, model).arrivals(np.array([0, 1]), np.array([0.0, 0.0]), 42)
+    b = network(5, model).arrivals(np.array([1]), np.array([0.0]), 42)
+    assert np.array_equal(a[1], b[0])
+    assert np.median(network(50, model).arrivals(np.arange(50), np.zeros(50), 7)) == pytest.approx(0.08, rel=0.1)
