@@ -48,6 +48,8 @@ class EventStore:
         self._db.executescript(_SCHEMA)
         self._is_known_type = is_known_type
         self._is_processed = is_processed
+        # False only when no event can be waiting for a vote: saves a query per block.
+        self.may_have_unvoted = True
 
     def close(self) -> None:
         self._db.close()
@@ -62,6 +64,7 @@ class EventStore:
             return None
         self._db.execute("INSERT OR IGNORE INTO events (id, data, event_type) VALUES (?, ?, ?)",
                          (rid, bytes(data), event_type))
+        self.may_have_unvoted = True
         return rid
 
     def _rows(self, where: str, args: tuple[object, ...] = (), limit: int | None = None) -> list[StoredEvent]:
@@ -93,6 +96,7 @@ class EventStore:
         self._db.executemany("UPDATE events SET broadcasted = 1 WHERE id = ?", [(i,) for i in ids])
 
     def mark_rebroadcast(self, ids: list[str]) -> None:
+        self.may_have_unvoted = True
         self._db.executemany("UPDATE events SET broadcasted = 0 WHERE id = ?", [(i,) for i in ids])
 
     def mark_received(self, rid: str) -> None:
@@ -106,6 +110,8 @@ class EventStore:
     def apply_block_effects(self, height: int, effects: list[tuple[str, str]],
                             delete_ids: list[str]) -> None:
         """Apply one block's effects on this store and record the height, in one transaction."""
+        if not effects and not delete_ids:
+            return  # nothing changes on disk; the committed state is kept by the node
         db = self._db
         db.execute("BEGIN")
         try:

@@ -255,7 +255,7 @@ class Node:
         self.outstanding = still
 
     def _send_votes(self, height: int) -> None:
-        if self.settings.byzantine == "silent":
+        if self.settings.byzantine == "silent" or not self.store.may_have_unvoted:
             return
         state = self.state
         if self.settings.protocol == PROTOCOL_08:
@@ -273,6 +273,7 @@ class Node:
         else:
             votes = [(e.id, e.event_type) for e in self.store.get_unreceived_events(MAX_VOTE_IDS_07)]
         if not votes:
+            self.store.may_have_unvoted = False
             return
         nonce = self.pending_nonce() + (2 if self.skip_nonce else 1)
         self.skip_nonce = False
