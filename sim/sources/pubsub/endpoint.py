@@ -1,0 +1,93 @@
+"""A node's handle on the hub: its calls go over the network, as that node."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import trio
+
+from sim.sources.pubsub.constants import TIME_MAX
+from sim.sources.pubsub.hub import UNCHANGED
+from sim.sources.pubsub.model import SubscriberActor
+from sim.sources.pubsub.stats import Stats
+
+if TYPE_CHECKING:
+    from sim.sources.pubsub.source import PubSubSource
+
+T = TypeVar("T")
+
+
+class HubEndpoint:
+    """What a listener gets by dialing the hub's address: hub calls with ``caller = node``.
+
+    Each call takes one ``latency`` to reach the hub and one to come back. During a hub outage
+    a call raises ``ConnectionError`` (when it arrives) and changes nothing. ``attach`` and
+    ``detach`` only set where this node receives pushed events; they are local.
+    """
+
+    def __init__(self, source: PubSubSource, node: str) -> None:
+        self._source = source
+        self.node = node
+
+    async def _call(self, what: str, call: Callable[[], T]) -> T:
+        latency = self._source.config.latency
+        await trio.sleep(latency)
+        if self._source.in_outage():
+            raise ConnectionError(f"{self._source.address} is unreachable (hub outage): {what}")
+        result = call()
+        await trio.sleep(latency)
+        return result
+
+    # -- hub calls ------------------------------------------------------------------------
+
+    async def register_subscriber(self, *, listeners: Sequence[str] | None = None,
+                                  listeners_add: Sequence[str] | None = None,
+                                  listeners_remove: Sequence[str] | None = None) -> None:
+        hub = self._source.hub
+        await self._call("register_subscriber", lambda: hub.register_subscriber(
+            self.node, listeners=listeners, listeners_add=listeners_add,
+            listeners_remove=listeners_remove))
+
+    async def confirm_listener(self, subscriber_id: str, allow: bool = True) -> None:
+        hub = self._source.hub
+        await self._call("confirm_listener",
+                         lambda: hub.confirm_listener(self.node, subscriber_id, allow))
+
+    async def subscribe(self, event_name: str, *, stopped: bool | None = None,
+                        skip: int | None = None, filter: Any = UNCHANGED) -> None:
+        hub = self._source.hub
+        await self._call("subscribe", lambda: hub.subscribe(
+            self.node, event_name, stopped=stopped, skip=skip, filter=filter))
+
+    async def unsubscribe(self, event_name: str, *, purge: bool = False) -> None:
+        hub = self._source.hub
+        await self._call("unsubscribe", lambda: hub.unsubscribe(self.node, event_name,
+                                                                purge=purge))
+
+    async def request_missed_events(self, event_name: str, *, from_: float = 0.0,
+                                    to: float = TIME_MAX) -> int:
+        hub = self._source.hub
+        return await self._call("request_missed_events", lambda: hub.request_missed_events(
+            self.node, event_name, from_=from_, to=to))
+
+    async def confirm_event_processed(self, event_id: int) -> bool:
+        hub = self._source.hub
+        return await self._call("confirm_event_processed",
+                                lambda: hub.confirm_event_processed(self.node, event_id))
+
+    async def get_subscription_stats(self, *, active: bool | None = None,
+                                     event_names: Iterable[str] | None = None) -> Stats:
+        hub = self._source.hub
+        return await self._call("get_subscription_stats", lambda: hub.get_subscription_stats(
+            self.node, active=active, event_names=event_names))
+
+    # -- local ----------------------------------------------------------------------------
+
+    def attach(self, actor: SubscriberActor) -> None:
+        """Receive pushed events for this node (as its listener) at ``actor``."""
+        self._source.hub.attach(self.node, actor)
+
+    def detach(self, actor: SubscriberActor) -> None:
+        """Stop receiving at ``actor`` (a newer actor attached since is left alone)."""
+        self._source.hub.detach(self.node, actor)
