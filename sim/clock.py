@@ -18,6 +18,9 @@ class VirtualClock(trio.abc.Clock):
 
     def __init__(self) -> None:
         self.now = 0.0
+        # While the kernel waits for every other task to block at this instant, time must
+        # not move: trio then sees a (tiny, real) timeout and wakes its idle waiters.
+        self.hold = False
 
     def start_clock(self) -> None:
         self.now = 0.0
@@ -30,6 +33,8 @@ class VirtualClock(trio.abc.Clock):
             # Nothing will ever wake: every task waits on something unscheduled. Block a
             # little in real time so a programming error shows up as a hang in one place.
             return 86400.0
+        if self.hold:
+            return 1e-6
         if deadline > self.now:
             self.now = deadline
         return 0.0

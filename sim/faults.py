@@ -181,6 +181,25 @@ class FaultInjector:
     def _fault_nonce_gap(self, spec: Any) -> None:
         self.world.nodes[self._node(spec.node)].skip_nonce = True
 
+    # -- sources ---------------------------------------------------------------------------
+    def _source(self, kind: str) -> Any:
+        source = self.world.sources.get(kind)
+        if source is None:
+            raise SimulationError(f"fault needs [sources.{kind}] in the scenario")
+        return source
+
+    def _fault_rpc_outage(self, spec: Any) -> None:
+        node = self.world.names[self._node(spec.node)]
+        self._source("evm").set_outage(node, self.world.clock.now + (spec.duration or 0.0))
+
+    def _fault_reorg_burst(self, spec: Any) -> None:
+        source = self._source("evm")
+        for _ in range(spec.count or 1):
+            source.reorg_burst(spec.depth)
+
+    def _fault_hub_outage(self, spec: Any) -> None:
+        self._source("pubsub").set_outage(self.world.clock.now + (spec.duration or 0.0))
+
     # -- validator set -------------------------------------------------------------------
     def _power_for(self, spec: Any, i: int) -> int:
         return int(spec.power) if getattr(spec, "power", None) else self.world.scenario.nodes[i].power

@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 import trio
+import trio.testing
 
 from sim.clock import VirtualClock
 
@@ -75,9 +76,8 @@ class Kernel:
         clock = self.clock
         runnable, next_trio_deadline = _scheduler_probe()
         while True:
-            # Let tasks woken by earlier callbacks (and tasks they wake) run at this instant.
-            while runnable():
-                await trio.lowlevel.checkpoint()
+            if runnable():
+                await self._settle()
             next_deadline = next_trio_deadline()
             next_event = heap[0][0] if heap else math.inf
             if next_event > end and next_deadline > end:
@@ -94,9 +94,23 @@ class Kernel:
                     await trio.sleep_forever()
                 finally:
                     self._sleep_scope = None
+            await self._settle()
             self._run_due()
         if clock.now < end:
             await trio.sleep_until(end)
+            await self._settle()
+
+    async def _settle(self) -> None:
+        """Let every other task run until it blocks, without moving virtual time.
+
+        Tasks woken by a callback, or woken by trio in the same batch as the kernel, must
+        run at this instant before the kernel moves the clock on.
+        """
+        self.clock.hold = True
+        try:
+            await trio.testing.wait_all_tasks_blocked()
+        finally:
+            self.clock.hold = False
 
     def _run_due(self) -> None:
         heap = self._heap

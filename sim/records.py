@@ -48,6 +48,7 @@ class RunRecords:
     faults: list[dict[str, object]] = attrs.Factory(list)
     validator_changes: list[tuple[float, int, str, int]] = attrs.Factory(list)  # (t, h, node, power)
     node_shutdowns: list[tuple[str, str]] = attrs.Factory(list)
+    bodies: dict[str, bytes] = attrs.Factory(dict)  # resolution id -> body, from vote-bodies txs
 
     def resolution(self, rid: str, event_type: str | None) -> ResolutionRecord:
         record = self.resolutions.get(rid)

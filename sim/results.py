@@ -101,6 +101,10 @@ def summarize(world: World) -> dict[str, Any]:
     }
     for kind in sorted(world.sources):
         summary.update(world.sources[kind].summary())
+    if "evm" in world.sources:
+        from sim.checks.deposits import deposit_summary
+
+        summary.update(deposit_summary(world))
     summary["violations"] = [v.to_dict() for v in world.violations]
     return summary
 

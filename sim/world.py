@@ -22,7 +22,7 @@ from node.execute import Rules
 from node.listeners import ListenerRegistry
 from node.mempool import admissible_run
 from node.node import Node, NodeSettings
-from node.txs import Tx
+from node.txs import Tx, VoteBodies, event_id
 from sim.chain import Chain, Committed
 from sim.checks import Checks, Violation
 from sim.clock import VirtualClock
@@ -227,6 +227,9 @@ class World:
             self.records.validator_changes.append((now, block.height, name, power))
             self.trace.emit("validator.update", validator=name, power=power, height=block.height)
         for tx_outcome in result.txs:
+            if isinstance(tx_outcome.tx, VoteBodies):
+                for event_type, body in tx_outcome.tx.events:
+                    self.records.bodies.setdefault(event_id(event_type, body), body)
             if not tx_outcome.ok:
                 self.trace.emit("tx.failed", sender=tx_outcome.tx.sender, nonce=tx_outcome.tx.nonce,
                                 error=tx_outcome.error)

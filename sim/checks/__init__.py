@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.checks.base import Checker, Violation
 from sim.checks.chain_checks import NonceOrder, SameState
+from sim.checks.deposits import DepositsExact
 from sim.checks.liveness import Liveness
 from sim.checks.node_checks import ListenerLifecycle, NoLostEvents, VotesSent
 from sim.checks.resolution_checks import (
@@ -34,7 +35,7 @@ ALL_CHECKERS: dict[str, type[Checker]] = {
     checker.name: checker
     for checker in (SameState, NonceOrder, ResolutionOnce, ThresholdRespected, ExpiryExact,
                     RefundsExact, OneVotePerValidator, NoFakeResolution, NoLostEvents,
-                    ListenerLifecycle, VotesSent)
+                    ListenerLifecycle, VotesSent, DepositsExact)
 }
 
 

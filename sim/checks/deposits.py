@@ -1,0 +1,115 @@
+"""The EVM deposit flow end to end: ``deposits-exact`` and the deposit summary fields.
+
+With ``required_confirmations`` >= the chain's maximum reorg depth, every final deposit is
+credited exactly once and nothing else is credited. Below that depth the invariant does not
+apply (the spec expects reorged-out deposits to get votes); the summary still reports
+``credits_wrong`` and ``deposits_voted_reorged`` so a scenario shows what went wrong.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from node.extensions.credit import decode_credit
+from node.txs import event_id
+from sim.checks.base import Checker
+from sim.results import percentile
+
+if TYPE_CHECKING:
+    from sim.chain import Committed
+    from sim.world import World
+
+CREDIT = "credit_account"
+DEFAULT_GRACE = 900.0  # seconds a final deposit may take to be credited before the end
+
+
+def confirmations(world: World) -> int:
+    values = [int(node.settings.extension_configs.get("eth_deposits", {}).get("required_confirmations", "12"))
+              for node in world.nodes]
+    return min(values) if values else 12
+
+
+def credited(world: World) -> dict[str, tuple[float, str]]:
+    """tx_hash -> (credit time, resolution id) for every credit_account that passed cleanly."""
+    out: dict[str, tuple[float, str]] = {}
+    for record in world.records.resolutions.values():
+        if record.type != CREDIT or record.status != "passed" or record.error or record.time is None:
+            continue
+        body = world.records.bodies.get(record.id)
+        if body is None:
+            continue
+        try:
+            out[decode_credit(body).tx_hash] = (record.time, record.id)
+        except ValueError:
+            continue
+    return out
+
+
+def deposit_summary(world: World) -> dict[str, Any]:
+    source = world.sources["evm"]
+    conf = confirmations(world)
+    final = source.final_deposits(conf)
+    canonical = {d.tx_hash for d in source.canonical_deposits()}
+    credits = credited(world)
+    seen = {d.tx_hash: d for d in source.ever_seen_deposits()}
+    latencies = [credits[d.tx_hash][0] - d.block_time for d in final if d.tx_hash in credits]
+    voted = {rid for rid, _voter, _p, _h in world.records.votes}
+    reorged_voted = sum(1 for d in seen.values() if d.tx_hash not in canonical
+                        and _deposit_id(d) in voted)
+    return {
+        "deposits_final": len(final),
+        "deposits_credited": sum(1 for d in final if d.tx_hash in credits),
+        "credits_wrong": sum(1 for tx in credits if tx not in canonical),
+        "deposits_voted_reorged": reorged_voted,
+        "credit_latency_p50": percentile(latencies, 50),
+        "credit_latency_p99": percentile(latencies, 99),
+    }
+
+
+def _deposit_id(deposit: Any) -> str:
+    from node.extensions.credit import encode_credit
+
+    return event_id(CREDIT, encode_credit(deposit.account, deposit.amount, deposit.tx_hash))
+
+
+class DepositsExact(Checker):
+    """Every final deposit is credited exactly once, and nothing else is credited."""
+
+    name = "deposits-exact"
+
+    def __init__(self, world: Any) -> None:
+        super().__init__(world)
+        source = world.sources.get("evm")
+        self.active = source is not None and confirmations(world) >= source.config.reorg_max_depth
+        self._credited: dict[str, int] = {}
+
+    def on_block(self, committed: Committed) -> None:
+        if not self.active:
+            return
+        for outcome in committed.result.outcomes:
+            if outcome.type != CREDIT or outcome.status != "passed" or outcome.error:
+                continue
+            body = self.world.records.bodies.get(outcome.id)
+            if body is None:
+                continue
+            tx_hash = decode_credit(body).tx_hash
+            if tx_hash in self._credited:
+                self.report(outcome.voters, f"deposit {tx_hash} credited twice (heights "
+                            f"{self._credited[tx_hash]} and {committed.block.height})")
+            self._credited[tx_hash] = committed.block.height
+            canonical = {d.tx_hash for d in self.world.sources["evm"].canonical_deposits()}
+            if tx_hash not in canonical:
+                self.report(outcome.voters, f"credited deposit {tx_hash} is not on the canonical chain")
+
+    def at_end(self) -> None:
+        if not self.active or self.world.records.node_shutdowns:
+            return
+        within = self.world.scenario.checks.liveness_within or DEFAULT_GRACE
+        end = self.world.clock.now
+        source = self.world.sources["evm"]
+        block_time = source.config.block_time
+        for deposit in source.final_deposits(confirmations(self.world)):
+            final_at = deposit.block_time + confirmations(self.world) * block_time
+            if deposit.tx_hash not in self._credited and final_at + within <= end:
+                self.report((), f"final deposit {deposit.tx_hash} (block {deposit.block_number}) was "
+                            f"never credited")

@@ -1,0 +1,387 @@
+"""The values a scenario file describes, as frozen attrs classes, each section with its reader.
+
+Every section class has ``from_table(reader)`` (reads every key with its default, then
+``reader.finish()`` so a typo is an error) and ``to_table()`` (a TOML-able dict that reads back
+equal). Durations are seconds (floats), thresholds are ``Fraction``s. How the sections are put
+together into a ``Scenario`` (nodes, resolutions, sources, cross checks) is ``sim.scenario``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from sim.errors import ScenarioError
+from sim.tables import TableReader
+from sim.units import format_duration, format_fraction, parse_duration, parse_rate
+
+PROTOCOLS = ("kwil-0.7", "kwil-0.8")
+BUG_COMPAT = ("placeholder-never-expires", "refund-first-expired", "rebroadcast-any-sender",
+              "lost-vote-stays-broadcasted")
+LATENCY_DISTS = ("fixed", "uniform", "lognormal")
+STORAGE = ("memory", "file")
+NODE_STARTS = ("validator", "non-validator", "offline")
+BYZANTINE = ("silent", "fabricate", "withhold")
+INVARIANTS = ("resolution-once", "same-state", "threshold-respected", "expiry-exact",
+              "no-lost-events", "listener-lifecycle", "nonce-order", "votes-sent", "refunds-exact",
+              "one-vote-per-validator", "no-fake-resolution", "deposits-exact", "watcher-order",
+              "pubsub-stats")
+CREDIT_ACCOUNT = "credit_account"
+VALIDATOR_JOIN = "validator_join"
+VALIDATOR_REMOVE = "validator_remove"
+
+_FUNCTION_SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
+
+
+# -- exact text forms ----------------------------------------------------------------------
+def _plain(value: float) -> str:
+    # The shortest repr reads back as the same float; Decimal only removes any exponent,
+    # which the duration and rate grammars do not accept.
+    return format(Decimal(repr(value)), "f")
+
+
+def _exact(text: str, parse: Callable[[str], float], value: float) -> bool:
+    try:
+        return parse(text) == value
+    except ValueError:
+        return False
+
+
+def duration_text(seconds: float) -> str:
+    """A duration string that ``parse_duration`` reads back as exactly ``seconds``."""
+    text = format_duration(seconds)
+    return text if _exact(text, parse_duration, seconds) else f"{_plain(seconds)}s"
+
+
+def rate_text(per_second: float) -> str:
+    """A rate string (``"2/min"``) that ``parse_rate`` reads back as exactly ``per_second``."""
+    for unit, scale in (("s", 1.0), ("min", 60.0), ("h", 3600.0)):
+        count = per_second * scale
+        if count == int(count) and _exact(f"{int(count)}/{unit}", parse_rate, per_second):
+            return f"{int(count)}/{unit}"
+    return f"{_plain(per_second)}/s"
+
+
+def is_function_spec(value: object) -> bool:
+    """Whether ``value`` has the ``"module:function"`` shape (it is not imported here)."""
+    return isinstance(value, str) and _FUNCTION_SPEC.match(value) is not None
+
+
+# -- sections ------------------------------------------------------------------------------
+@attrs.frozen
+class LatencyModel:
+    """A latency distribution: ``fixed`` (value), ``uniform`` (low..high) or ``lognormal``.
+
+    Fields a distribution does not use are 0.
+    """
+
+    dist: str = "fixed"
+    value: float = 0.05
+    low: float = 0.0
+    high: float = 0.0
+    median: float = 0.0
+    sigma: float = 0.0
+
+    @classmethod
+    def from_table(cls, reader: TableReader, default_value: str = "50ms") -> LatencyModel:
+        dist = reader.string("dist", "fixed", choices=LATENCY_DISTS)
+        if dist == "fixed":
+            model = cls(dist, value=reader.duration("value", default_value))
+        elif dist == "uniform":
+            low = reader.duration("low")
+            high = reader.duration("high")
+            if high < low:
+                raise reader.error("high", f"a duration >= low ({duration_text(low)})",
+                                   reader.raw("high"))
+            model = cls(dist, value=0.0, low=low, high=high)
+        else:
+            model = cls(dist, value=0.0, median=reader.duration("median", positive=True),
+                        sigma=reader.number("sigma", min=0.0))
+        reader.finish()
+        return model
+
+    def to_table(self) -> dict[str, Any]:
+        if self.dist == "fixed":
+            return {"dist": "fixed", "value": duration_text(self.value)}
+        if self.dist == "uniform":
+            return {"dist": "uniform", "low": duration_text(self.low),
+                    "high": duration_text(self.high)}
+        return {"dist": "lognormal", "median": duration_text(self.median), "sigma": self.sigma}
+
+
+@attrs.frozen
+class NetworkConfig:
+    """``[network]``: link latency, message loss and duplication, block-sync speed."""
+
+    latency: LatencyModel = LatencyModel()
+    drop: float = 0.0
+    duplicate: float = 0.0
+    block_sync_rate: float = 100.0  # blocks per second a syncing node fetches
+
+    @classmethod
+    def from_table(cls, reader: TableReader) -> NetworkConfig:
+        latency = LatencyModel.from_table(reader.table("latency", {}), "50ms")
+        drop = reader.probability("drop", 0.0)
+        duplicate = reader.probability("duplicate", 0.0)
+        sync_rate = reader.number("block_sync_rate", 100.0)
+        if sync_rate <= 0:
+            raise reader.error("block_sync_rate", "a number > 0", reader.raw("block_sync_rate"))
+        reader.finish()
+        return cls(latency, drop, duplicate, sync_rate)
+
+    def to_table(self) -> dict[str, Any]:
+        return {"latency": self.latency.to_table(), "drop": self.drop,
+                "duplicate": self.duplicate, "block_sync_rate": self.block_sync_rate}
+
+
+@attrs.frozen
+class ConsensusConfig:
+    """``[consensus]``: CometBFT's timeouts (seconds) and the block size limit."""
+
+    timeout_propose: float = 3.0
+    timeout_prevote: float = 1.0
+    timeout_precommit: float = 1.0
+    timeout_commit: float = 6.0
+    round_increment: float = 0.5
+    max_block_bytes: int = 6291456
+
+    @classmethod
+    def from_table(cls, reader: TableReader) -> ConsensusConfig:
+        # A zero step timeout would let a round repeat within one virtual instant forever;
+        # a zero commit timeout or round increment is legitimate (CometBFT allows both).
+        config = cls(
+            timeout_propose=reader.duration("timeout_propose", "3s", positive=True),
+            timeout_prevote=reader.duration("timeout_prevote", "1s", positive=True),
+            timeout_precommit=reader.duration("timeout_precommit", "1s", positive=True),
+            timeout_commit=reader.duration("timeout_commit", "6s"),
+            round_increment=reader.duration("round_increment", "500ms"),
+            max_block_bytes=reader.integer("max_block_bytes", 6291456, min=1),
+        )
+        reader.finish()
+        return config
+
+    def to_table(self) -> dict[str, Any]:
+        return {
+            "timeout_propose": duration_text(self.timeout_propose),
+            "timeout_prevote": duration_text(self.timeout_prevote),
+            "timeout_precommit": duration_text(self.timeout_precommit),
+            "timeout_commit": duration_text(self.timeout_commit),
+            "round_increment": duration_text(self.round_increment),
+            "max_block_bytes": self.max_block_bytes,
+        }
+
+
+@attrs.frozen
+class ValidatorsConfig:
+    """``[validators]``: how many nodes (v0..v{count-1}) and what every one starts with.
+
+    ``power`` is expanded to one entry per node, whether the file gave one integer or a list.
+    """
+
+    count: int = 4
+    power: tuple[int, ...] = (1, 1, 1, 1)
+    gas: bool = False
+    storage: str = "memory"
+    join_expiry: int = 14400  # blocks
+    balance: int = 0
+    rebroadcast_after: int = 10  # blocks
+
+    @classmethod
+    def from_table(cls, reader: TableReader) -> ValidatorsConfig:
+        count = reader.integer("count", 4, min=1)
+        raw = reader.raw("power", 1)
+        if isinstance(raw, list):
+            if len(raw) != count:
+                raise ScenarioError(reader.file, reader.key_path("power"),
+                                    f"expected {count} integers (one per node, validators.count = "
+                                    f"{count}), got {len(raw)}")
+            for i, item in enumerate(raw):
+                if isinstance(item, bool) or not isinstance(item, int) or item < 1:
+                    raise reader.error(f"power[{i}]", "an integer >= 1", item)
+            power = tuple(raw)
+        else:
+            power = (reader.integer("power", 1, min=1),) * count
+        config = cls(
+            count=count,
+            power=power,
+            gas=reader.boolean("gas", False),
+            storage=reader.string("storage", "memory", choices=STORAGE),
+            join_expiry=reader.integer("join_expiry", 14400, min=1),
+            balance=reader.integer("balance", 0, min=0),
+            rebroadcast_after=reader.integer("rebroadcast_after", 10, min=1),
+        )
+        reader.finish()
+        return config
+
+    def to_table(self) -> dict[str, Any]:
+        uniform = len(set(self.power)) == 1
+        return {
+            "count": self.count,
+            "power": self.power[0] if uniform else list(self.power),
+            "gas": self.gas,
+            "storage": self.storage,
+            "join_expiry": self.join_expiry,
+            "balance": self.balance,
+            "rebroadcast_after": self.rebroadcast_after,
+        }
+
+
+@attrs.frozen
+class NodeConfig:
+    """One node as it starts: ``[validators]`` defaults with its ``[nodes.vN]`` overrides."""
+
+    name: str
+    power: int = 1
+    start: str = "validator"
+    byzantine: str | None = None
+    extensions: dict[str, dict[str, str]] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_table(cls, reader: TableReader, name: str, power: int,
+                   app_extensions: Mapping[str, Mapping[str, str]]) -> NodeConfig:
+        power = reader.integer("power", power, min=1)
+        start = reader.string("start", "validator", choices=NODE_STARTS)
+        byzantine = reader.string("byzantine", choices=BYZANTINE) if reader.has("byzantine") else None
+        extensions = {ext: dict(cfg) for ext, cfg in app_extensions.items()}
+        own = reader.table("extensions", {})
+        names = own.keys()  # a TableReader is not iterable itself
+        for ext in names:
+            # A node's own keys win key by key; keys it does not name keep the app's value.
+            extensions[ext] = {**extensions.get(ext, {}), **own.string_map(ext)}
+        own.finish()
+        reader.finish()
+        return cls(name, power, start, byzantine, extensions)
+
+    def to_table(self, power: int, app_extensions: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+        """Only what differs from the defaults (``power`` and ``app_extensions``)."""
+        table: dict[str, Any] = {}
+        if self.power != power:
+            table["power"] = self.power
+        if self.start != "validator":
+            table["start"] = self.start
+        if self.byzantine is not None:
+            table["byzantine"] = self.byzantine
+        extensions: dict[str, dict[str, str]] = {}
+        for ext, cfg in self.extensions.items():
+            base = app_extensions.get(ext, {})
+            changed = {k: v for k, v in cfg.items() if base.get(k) != v}
+            if changed or ext not in app_extensions:
+                extensions[ext] = changed
+        if extensions:
+            table["extensions"] = extensions
+        return table
+
+
+@attrs.frozen
+class ResolutionTypeConfig:
+    """``[resolutions.<type>]``: kwil's ResolutionConfig; ``resolve`` is ``"module:function"``."""
+
+    confirmation_threshold: Fraction = Fraction(2, 3)
+    refund_threshold: Fraction = Fraction(1, 1)
+    expiration_period: int = 14400  # blocks
+    resolve: str | None = None
+
+    @classmethod
+    def from_table(cls, reader: TableReader, base: ResolutionTypeConfig) -> ResolutionTypeConfig:
+        """Read the keys given; those not given keep ``base``'s values."""
+        confirmation = reader.fraction("confirmation_threshold", base.confirmation_threshold)
+        if confirmation <= 0:
+            raise reader.error("confirmation_threshold", 'a fraction > 0, like "2/3"',
+                               reader.raw("confirmation_threshold"))
+        refund = reader.fraction("refund_threshold", base.refund_threshold)
+        expiration = reader.integer("expiration_period", base.expiration_period, min=1)
+        resolve = base.resolve
+        if reader.has("resolve"):
+            resolve = reader.string("resolve")
+            if not is_function_spec(resolve):
+                raise reader.error("resolve", '"module:function"', resolve)
+        reader.finish()
+        return cls(confirmation, refund, expiration, resolve)
+
+    def to_table(self) -> dict[str, Any]:
+        table: dict[str, Any] = {
+            "confirmation_threshold": format_fraction(self.confirmation_threshold),
+            "refund_threshold": format_fraction(self.refund_threshold),
+            "expiration_period": self.expiration_period,
+        }
+        if self.resolve is not None:
+            table["resolve"] = self.resolve
+        return table
+
+
+def builtin_resolutions(join_expiry: int) -> dict[str, ResolutionTypeConfig]:
+    """The resolution types every kwil node has, before ``[resolutions]`` overrides (kwil.md §3)."""
+    return {
+        CREDIT_ACCOUNT: ResolutionTypeConfig(Fraction(2, 3), Fraction(1, 3), 600),
+        VALIDATOR_JOIN: ResolutionTypeConfig(Fraction(2, 3), Fraction(1, 1), join_expiry),
+        VALIDATOR_REMOVE: ResolutionTypeConfig(Fraction(2, 3), Fraction(1, 1), join_expiry),
+    }
+
+
+@attrs.frozen
+class ChecksConfig:
+    """``[checks]``: which invariants run (``"all"`` or names) and the liveness bound."""
+
+    invariants: str | tuple[str, ...] = "all"
+    liveness_within: float | None = None  # seconds after the last fault heals
+
+    @classmethod
+    def from_table(cls, reader: TableReader) -> ChecksConfig:
+        raw = reader.raw("invariants", "all")
+        invariants: str | tuple[str, ...] = "all"
+        if raw != "all":
+            if isinstance(raw, str):
+                raise reader.error("invariants", '"all" or an array of invariant names', raw)
+            names = reader.string_list("invariants")
+            for i, name in enumerate(names):
+                if name not in INVARIANTS:
+                    expected = "one of " + ", ".join(f'"{n}"' for n in INVARIANTS)
+                    raise reader.error(f"invariants[{i}]", expected, name)
+            invariants = tuple(dict.fromkeys(names))
+        within = None
+        if reader.has("liveness"):
+            liveness = reader.table("liveness")
+            within = liveness.duration("within", positive=True)
+            liveness.finish()
+        reader.finish()
+        return cls(invariants, within)
+
+    def to_table(self) -> dict[str, Any]:
+        table: dict[str, Any] = {
+            "invariants": self.invariants if isinstance(self.invariants, str) else list(self.invariants)
+        }
+        if self.liveness_within is not None:
+            table["liveness"] = {"within": duration_text(self.liveness_within)}
+        return table
+
+
+@attrs.frozen(kw_only=True)
+class Scenario:
+    """A whole world to run: everything ``nodesim run`` needs, validated and with defaults.
+
+    ``nodes`` has one entry per node v0..v{count-1}; ``sources`` maps a kind (``"script"``,
+    ``"evm"``, ...) to that source's config object; ``faults`` is sorted by time; ``file`` is
+    where it came from (for error messages; not part of equality).
+    """
+
+    name: str
+    duration: float
+    seed: int = 0
+    protocol: str = "kwil-0.7"
+    bug_compat: tuple[str, ...] = ()
+    network: NetworkConfig = NetworkConfig()
+    consensus: ConsensusConfig = ConsensusConfig()
+    validators: ValidatorsConfig = ValidatorsConfig()
+    nodes: tuple[NodeConfig, ...]
+    resolutions: dict[str, ResolutionTypeConfig]
+    extensions: dict[str, dict[str, str]] = attrs.field(factory=dict)
+    listeners: dict[str, str] = attrs.field(factory=dict)
+    sources: dict[str, Any] = attrs.field(factory=dict)
+    faults: tuple[Any, ...] = ()  # sim.faultspec.FaultSpec
+    checks: ChecksConfig = ChecksConfig()
+    file: str = attrs.field(default="<dict>", eq=False)
