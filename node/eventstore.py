@@ -115,13 +115,13 @@ class EventStore:
         db = self._db
         db.execute("BEGIN")
         try:
-            for action, rid in effects:
-                if action == "delete":
-                    db.execute("DELETE FROM events WHERE id = ?", (rid,))
-                else:
-                    db.execute("UPDATE events SET received = 1 WHERE id = ?", (rid,))
-            if delete_ids:
-                db.executemany("DELETE FROM events WHERE id = ?", [(i,) for i in delete_ids])
+            deletes = [(rid,) for action, rid in effects if action == "delete"]
+            deletes += [(rid,) for rid in delete_ids]
+            received = [(rid,) for action, rid in effects if action != "delete"]
+            if deletes:
+                db.executemany("DELETE FROM events WHERE id = ?", deletes)
+            if received:
+                db.executemany("UPDATE events SET received = 1 WHERE id = ?", received)
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('height', ?)", (height,))
             db.execute("COMMIT")
         except BaseException:

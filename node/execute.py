@@ -83,6 +83,8 @@ class BlockResult:
     delete_everywhere: list[str] = attrs.Factory(list)
     # (voter, id) pairs whose vote was counted in this block
     votes: list[tuple[str, str]] = attrs.Factory(list)
+    # sender -> nonces of its txs that executed (a nonce error means the tx did not)
+    executed_nonces: dict[str, set[int]] = attrs.Factory(dict)
 
 
 def join_body(candidate: str, power: int) -> bytes:
@@ -123,6 +125,7 @@ class _Executor:
             return
         # kwil charges nonce and fee even when the tx fails inside.
         self.changes.set_nonce(sender, tx.nonce)
+        self.result.executed_nonces.setdefault(sender, set()).add(tx.nonce)
         if self.rules.gas:
             self.changes.debit(sender, tx.fee())
         error = self._dispatch(tx)

@@ -227,8 +227,9 @@ class Node:
         self.store.apply_block_effects(block.height, result.local.get(self.name, []),
                                        result.delete_everywhere)
         self.state = state
-        executed = {o.tx for o in result.txs if o.error is None or not o.error.startswith("nonce")}
-        self.outstanding = [o for o in self.outstanding if o.tx not in executed]
+        if self.outstanding:
+            executed = result.executed_nonces.get(self.name, set())
+            self.outstanding = [o for o in self.outstanding if o.tx.nonce not in executed]
         self._recheck()
         self._repair_lost_votes(block.height)
         if self.is_validator != was_validator:

@@ -183,9 +183,12 @@ class World:
         self.records.observations.append((node, resolution_id, now))
         record = self.records.resolution(resolution_id, event_type)
         if now < record.first_seen and self.nodes[self.index[node]].is_validator:
+            if record.first_seen_by is None:
+                # One record per event (its first observation); per-node stores are in
+                # records.observations, which the hash covers through what they cause.
+                self.trace.emit("event.observed", node=node, id=resolution_id, type=event_type)
             record.first_seen = now
             record.first_seen_by = node
-        self.trace.emit("event.stored", node=node, id=resolution_id, type=event_type)
 
     def node_failed(self, node: str, reason: str) -> None:
         self.records.node_shutdowns.append((node, reason))

@@ -23,6 +23,9 @@ class NoLostEvents(Checker):
     def __init__(self, world: Any) -> None:
         super().__init__(world)
         self._voted: set[tuple[str, str]] = set()
+        # (node, id) pairs stored and not yet covered for good by a vote or a processed id
+        self._watch: dict[tuple[str, str], None] = {}
+        self._cursor = 0
 
     def on_block(self, committed: Committed) -> None:
         for outcome in committed.result.txs:
@@ -38,19 +41,22 @@ class NoLostEvents(Checker):
         self._sweep()
 
     def _sweep(self) -> None:
+        observations = self.world.records.observations
+        for node_name, rid, _time in observations[self._cursor:]:
+            self._watch[(node_name, rid)] = None
+        self._cursor = len(observations)
         chain_state = self.world.chain.state_after(self.world.chain.height)
-        seen: set[tuple[str, str]] = set()
-        for node_name, rid, _time in self.world.records.observations:
-            if (node_name, rid) in seen:
-                continue
-            seen.add((node_name, rid))
+        for key in list(self._watch):
+            node_name, rid = key
             node = self.world.nodes[self.world.index[node_name]]
-            if node.store.has_event(rid) or (node_name, rid) in self._voted:
+            if key in self._voted or node.state.is_processed(rid) or chain_state.is_processed(rid):
+                del self._watch[key]  # covered for good
                 continue
-            if node.state.is_processed(rid) or chain_state.is_processed(rid):
+            if node.store.has_event(rid):
                 continue
             if rid in node.state.resolutions and self.world.scenario.protocol == "kwil-0.8":
                 continue
+            del self._watch[key]
             self.report((node_name,), f"event {rid} stored by {node_name} is gone without a vote, "
                         "a resolution or an expiry")
 
