@@ -19,7 +19,6 @@ from node.execute import BlockResult, Rules, execute_block
 from node.proposer import ProposerRotation
 from node.txs import Block
 
-
 KEEP_RECENT_STATES = 64
 CHECKPOINT_EVERY = 256
 

@@ -143,10 +143,8 @@ class Network:
         keys = self._link_keys[senders] if receivers is None else \
             self._link_keys[np.ix_(senders, receivers)]
         with np.errstate(over="ignore"):
-            if isinstance(key, np.ndarray):
-                mixed = keys ^ key[:, None]
-            else:
-                mixed = keys ^ np.uint64(key & 0xFFFFFFFFFFFFFFFF)
+            per_row = isinstance(key, np.ndarray)
+            mixed = keys ^ (key[:, None] if per_row else np.uint64(key & 0xFFFFFFFFFFFFFFFF))  # type: ignore[index,operator]
         base = self.sampler.sample(splitmix64(mixed))
         cols = slice(None) if receivers is None else receivers
         send = send_times[:, None]

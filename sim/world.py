@@ -22,7 +22,7 @@ from node.execute import Rules
 from node.listeners import ListenerRegistry
 from node.mempool import admissible_run
 from node.node import Node, NodeSettings
-from node.txs import Tx, VoteBodies, event_id
+from node.txs import Tx, VoteBodies, VoteIDs, event_id
 from sim.chain import Chain, Committed
 from sim.checks import Checks, Violation
 from sim.clock import VirtualClock
@@ -166,7 +166,7 @@ class World:
                 by_sender.setdefault(entry.tx.sender, []).append((float(at), entry.tx))
         txs: list[Tx] = []
         for sender, arrived in by_sender.items():
-            first_arrival = {}
+            first_arrival: dict[int, tuple[float, Tx]] = {}
             for at, tx in arrived:
                 first_arrival.setdefault(tx.nonce, (at, tx))
             last = -1.0
@@ -198,8 +198,8 @@ class World:
     def on_block(self, committed: Committed) -> None:
         block, result = committed.block, committed.result
         now = self.clock.now
-        vote_ids = sum(len(tx.votes) for tx in block.txs if type(tx).__name__ == "VoteIDs")
-        vote_bodies = sum(len(tx.events) for tx in block.txs if type(tx).__name__ == "VoteBodies")
+        vote_ids = sum(len(tx.votes) for tx in block.txs if isinstance(tx, VoteIDs))
+        vote_bodies = sum(len(tx.events) for tx in block.txs if isinstance(tx, VoteBodies))
         self.records.blocks.append(BlockRecord(block.height, block.round, block.proposer, now,
                                                len(block.txs), vote_ids, vote_bodies))
         self.trace.emit("block", height=block.height, round=block.round, proposer=block.proposer,

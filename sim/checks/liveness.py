@@ -3,8 +3,6 @@ validators holding at least the confirmation threshold resolves within the bound
 
 from __future__ import annotations
 
-from typing import Any
-
 from node.resolutions import required_power
 from sim.checks.base import Checker
 
@@ -18,7 +16,8 @@ class Liveness(Checker):
             return
         end = self.world.clock.now
         faults = self.world.records.faults
-        quiet_since = max((f["time"] + float(f.get("duration") or 0.0) for f in faults), default=0.0)
+        quiet_since = max((float(f["time"]) + float(f.get("duration") or 0.0)  # type: ignore[arg-type]
+                           for f in faults), default=0.0)
         state = self.world.chain.state_after(self.world.chain.height)
         observers: dict[str, set[str]] = {}
         first: dict[str, float] = {}

@@ -1,0 +1,130 @@
+"""The integration assertions of kwil.md §7 and the listener/validator flows, played in a world."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.worlds import run_text, trace_events, violations
+
+NOTE = """
+[resolutions.note]
+expiration_period = {expiry}
+
+[sources.script]
+"""
+
+
+def event(at: str, data: str, seen_by: list[str]) -> str:
+    nodes = ", ".join(f'"{n}"' for n in seen_by)
+    return f'\n[[sources.script.events]]\nat = "{at}"\ntype = "note"\ndata = "{data}"\nseen_by = [{nodes}]\n'
+
+
+def fault(at: str, kind: str, node: str, extra: str = "") -> str:
+    return f'\n[[faults]]\nat = "{at}"\nkind = "{kind}"\nnode = "{node}"\n{extra}'
+
+
+SILENT = '\n[nodes.v4]\nbyzantine = "silent"\n\n[nodes.v5]\nbyzantine = "silent"\n'
+
+
+@pytest.mark.parametrize("protocol", ["kwil-0.7", "kwil-0.8"])
+def test_six_validators_two_silent_leave_blocks_then_rejoin_passes(protocol: str) -> None:
+    """kwil §7: after one honest validator leaves, 3 of 5 cannot pass an event; after it
+    rejoins it re-observes the event, votes, and the event passes."""
+    body = SILENT + NOTE.format(expiry=2000) + event("2m", "deposit-1", ["v0", "v1", "v2", "v3"])
+    body += fault("1m", "leave", "v3") + fault("10m", "promote", "v3")
+    result = run_text(body, count=6, duration="30m", protocol=protocol, timeout_commit="2s")
+    assert violations(result) == []
+    passed = trace_events(result, "resolution.passed", type="note")
+    assert len(passed) == 1
+    assert passed[0]["t"] > 600  # not before v3 rejoined
+    assert passed[0]["approved"] == 4 and passed[0]["required"] == 4
+    joined = trace_events(result, "resolution.passed", type="validator_join")
+    assert joined and joined[0]["t"] < passed[0]["t"]
+
+
+def test_without_the_rejoin_three_of_five_never_pass() -> None:
+    body = SILENT + NOTE.format(expiry=2000) + event("2m", "deposit-1", ["v0", "v1", "v2", "v3"])
+    body += fault("1m", "leave", "v3")
+    result = run_text(body, count=6, duration="20m", timeout_commit="2s")
+    assert result.summary["resolutions_passed"] == 0
+    assert violations(result) == []
+
+
+def test_join_with_two_of_three_approvals() -> None:
+    """A non-validator joins once 2 of 3 validators approve (one is offline)."""
+    body = '\n[nodes.v3]\nstart = "non-validator"\n\n[nodes.v2]\nstart = "offline"\n'
+    body += fault("1m", "join", "v3")
+    result = run_text(body, count=4, duration="5m")
+    updates = trace_events(result, "validator.update", validator="v3")
+    assert updates and updates[0]["power"] == 1
+    assert violations(result) == []
+
+
+def test_removal_with_three_of_four() -> None:
+    result = run_text(fault("1m", "remove", "v3"), count=4, duration="5m")
+    updates = trace_events(result, "validator.update", validator="v3")
+    assert updates and updates[0]["power"] == 0
+    removal = trace_events(result, "resolution.passed", type="validator_remove")
+    assert removal[0]["approved"] >= 3
+
+
+def test_demotion_cancels_listeners_in_the_same_instant_and_promotion_restarts_them() -> None:
+    body = NOTE.format(expiry=100) + fault("1m", "demote", "v3") + fault("3m", "promote", "v3")
+    result = run_text(body, count=4, duration="6m")
+    cancel = trace_events(result, "listeners.cancel", node="v3")
+    update = trace_events(result, "validator.update", validator="v3", power=0)
+    assert cancel and update and cancel[0]["t"] == update[0]["t"]
+    starts = trace_events(result, "listeners.start", node="v3")
+    assert len(starts) == 2 and starts[1]["t"] > cancel[0]["t"]
+    assert violations(result) == []
+
+
+def test_a_raising_listener_stops_its_node_and_nothing_else() -> None:
+    body = NOTE.format(expiry=100) + event("30s", "a", ["v0", "v1", "v2", "v3"])
+    body += event("3m", "b", ["v0", "v1", "v2"]) + fault("1m", "listener_error", "v3")
+    result = run_text(body, count=4, duration="6m")
+    assert result.summary["node_shutdowns"] == 1
+    assert "v3" in result.summary["shutdown_errors"][0]
+    assert result.summary["resolutions_passed"] == 2  # the other three carried on
+    assert violations(result) == []
+
+
+def test_crash_between_store_and_vote_loses_nothing_and_votes_once() -> None:
+    """Crash v3 right after it stores an event and before its vote is committed."""
+    body = NOTE.format(expiry=200) + event("60s", "x", ["v0", "v1", "v2", "v3"])
+    body += fault("60.5s", "crash", "v3") + fault("2m", "restart", "v3")
+    result = run_text(body, count=4, duration="5m")
+    assert violations(result) == []
+    assert result.summary["resolutions_passed"] == 1
+
+
+def test_0_8_event_seen_only_by_a_validator_that_never_proposes_is_never_voted() -> None:
+    """Under 0.8 only a proposer creates a resolution: an event seen by a validator that does
+    not propose within the expiry never gets a resolution; under 0.7 its vote-ids create a
+    placeholder that expires."""
+    body = NOTE.format(expiry=10) + event("35s", "x", ["v3"])
+    results = {p: run_text(body, count=4, power="[30, 30, 30, 1]", duration="100s", protocol=p)
+               for p in ("kwil-0.7", "kwil-0.8")}
+    assert results["kwil-0.8"].summary["resolutions_expired"] == 0
+    assert results["kwil-0.8"].summary["resolutions_passed"] == 0
+    assert results["kwil-0.7"].summary["resolutions_expired"] == 1
+    assert all(violations(r) == [] for r in results.values())
+
+
+def test_evicted_vote_and_nonce_gap_lead_to_rebroadcast_and_a_later_vote() -> None:
+    body = NOTE.format(expiry=500) + event("30s", "x", ["v0", "v1", "v2", "v3"])
+    body += event("30s", "y", ["v0", "v1", "v2", "v3"]) + fault("29s", "nonce_gap", "v1")
+    result = run_text(body, count=4, duration="5m", timeout_commit="1s")
+    assert result.summary["rebroadcasts"] >= 1
+    assert result.summary["resolutions_passed"] == 2
+    assert violations(result) == []
+
+
+def test_unregistered_event_type_shuts_the_listener_node_down_with_a_clear_error(tmp_path: object) -> None:
+    body = """
+[app.listeners]
+bad = "tests.listeners_for_tests:broadcast_unknown_type"
+"""
+    result = run_text(body, count=4, duration="1m")
+    assert result.summary["node_shutdowns"] == 4
+    assert "not a registered resolution type" in result.summary["shutdown_errors"][0]

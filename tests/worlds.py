@@ -1,0 +1,48 @@
+"""Small scenario builders shared by the world-level tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sim
+from sim.results import Result
+
+BASE = """
+[scenario]
+name = "{name}"
+duration = "{duration}"
+protocol = "{protocol}"
+bug_compat = {bugs}
+
+[network]
+latency = {{ dist = "fixed", value = "50ms" }}
+
+[consensus]
+timeout_commit = "{timeout_commit}"
+
+[validators]
+count = {count}
+power = {power}
+"""
+
+
+def scenario_text(body: str = "", *, name: str = "t", duration: str = "10m", protocol: str = "kwil-0.7",
+                  count: int = 4, power: Any = 1, timeout_commit: str = "1s",
+                  bugs: tuple[str, ...] = ()) -> str:
+    bug_list = "[" + ", ".join(f'"{b}"' for b in bugs) + "]"
+    return BASE.format(name=name, duration=duration, protocol=protocol, count=count,
+                       power=power, timeout_commit=timeout_commit, bugs=bug_list) + body
+
+
+def run_text(body: str = "", seed: int = 1, **kwargs: Any) -> Result:
+    scenario = sim.parse_scenario(scenario_text(body, **kwargs), file="test.toml")
+    return sim.run(scenario, seed=seed)
+
+
+def violations(result: Result) -> list[str]:
+    return [v["invariant"] for v in result.summary["violations"]]
+
+
+def trace_events(result: Result, event: str, **match: Any) -> list[dict[str, Any]]:
+    return [r for r in result.trace if r["event"] == event
+            and all(r.get(k) == v for k, v in match.items())]
