@@ -272,7 +272,16 @@ class Node:
                     if len(votes) >= self.settings.max_votes_per_tx:
                         break
         else:
-            votes = [(e.id, e.event_type) for e in self.store.get_unreceived_events(MAX_VOTE_IDS_07)]
+            votes = []
+            for e in self.store.get_unreceived_events(MAX_VOTE_IDS_07):
+                # A listener may store an event again after its row was deleted (eth_deposits
+                # re-reads its inclusive ``from`` block): never vote twice for one id.
+                if state.is_processed(e.id):
+                    self.store.delete_event(e.id)
+                elif self.name in getattr(state.resolutions.get(e.id), "voters", ()):
+                    self.store.mark_received(e.id)
+                else:
+                    votes.append((e.id, e.event_type))
         if not votes:
             self.store.may_have_unvoted = False
             return

@@ -1,0 +1,188 @@
+"""A world under construction: the scenario a property test is building, one action at a time.
+
+Every world action a property test can take has a TOML form, and ``WorldPlan`` is where that
+form is written: an event becomes a ``[[sources.script.events]]`` entry, a fault a
+``[[faults]]`` entry, a byzantine turn a ``[nodes.vN] byzantine`` key, all at the plan's
+current virtual time ``now``. ``to_dict()`` gives the raw scenario dict that
+``sim.scenario.scenario_from_dict`` reads, so whatever a test did can be written out as a file
+and replayed. The plan also remembers what it did (crashed nodes, demoted nodes, an open
+partition) so that rules can stay meaningful (restart only what crashed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from sim.scenario_model import duration_text
+from sim.units import format_fraction
+
+EVENT_TYPE = "note"  # the resolution type every scripted event of a property test has
+
+
+@attrs.frozen(kw_only=True)
+class WorldConfig:
+    """The fixed part of a property-test world: its nodes, protocol, timing and resolution type.
+
+    ``expiration_period`` and ``rebroadcast_after`` are in blocks; times in seconds.
+    """
+
+    seed: int = 0
+    protocol: str = "kwil-0.7"
+    bug_compat: tuple[str, ...] = ()
+    powers: tuple[int, ...] = (1, 1, 1, 1)
+    timeout_commit: float = 1.0
+    latency_low: float = 0.02
+    latency_high: float = 0.12
+    observe_delay: float = 2.0  # each node sees a scripted event up to this long after it happens
+    expiration_period: int = 30
+    confirmation_threshold: Fraction = Fraction(2, 3)
+    refund_threshold: Fraction = Fraction(1, 3)
+    rebroadcast_after: int = 10
+    name: str = "property"
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return tuple(f"v{i}" for i in range(len(self.powers)))
+
+    def power_of(self, names: Sequence[str]) -> int:
+        return sum(self.powers[int(name[1:])] for name in names)
+
+    def base_dict(self, duration: float) -> dict[str, Any]:
+        """The scenario dict without events, faults or node overrides."""
+        uniform = len(set(self.powers)) == 1
+        return {
+            "scenario": {"name": self.name, "seed": self.seed, "duration": duration_text(duration),
+                         "protocol": self.protocol, "bug_compat": list(self.bug_compat)},
+            "network": {"latency": {"dist": "uniform", "low": duration_text(self.latency_low),
+                                    "high": duration_text(self.latency_high)}},
+            "consensus": {"timeout_commit": duration_text(self.timeout_commit)},
+            "validators": {"count": len(self.powers),
+                           "power": self.powers[0] if uniform else list(self.powers),
+                           "rebroadcast_after": self.rebroadcast_after},
+            "resolutions": {EVENT_TYPE: {
+                "confirmation_threshold": format_fraction(self.confirmation_threshold),
+                "refund_threshold": format_fraction(self.refund_threshold),
+                "expiration_period": self.expiration_period}},
+            "sources": {"script": {"type": EVENT_TYPE, "delay": {
+                "dist": "uniform", "low": "0s", "high": duration_text(self.observe_delay)}}},
+        }
+
+
+@attrs.define(eq=False)
+class WorldPlan:
+    """The scenario being built: actions are appended at ``now``, which only moves forward.
+
+    ``tail`` is how long the world runs after the last action (so expiries and repairs are
+    reached); ``liveness_within`` turns on the liveness check with that bound.
+    """
+
+    config: WorldConfig
+    tail: float = 120.0
+    liveness_within: float | None = None
+    now: float = 0.0
+    events: list[dict[str, Any]] = attrs.field(factory=list)
+    faults: list[dict[str, Any]] = attrs.field(factory=list)
+    byzantine: dict[str, str] = attrs.field(factory=dict)
+    crashed: list[str] = attrs.field(factory=list)
+    demoted: list[str] = attrs.field(factory=list)
+    partitioned: bool = False
+    quiet_at: float = 0.0  # when the last fault (including its duration) is over
+
+    # -- time ----------------------------------------------------------------------------
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass before the next action."""
+        if seconds <= 0:
+            raise ValueError(f"advance: expected seconds > 0, got {seconds!r}")
+        self.now += seconds
+
+    # -- events ----------------------------------------------------------------------------
+    def emit(self, seen_by: Sequence[str] | None = None) -> str:
+        """A scripted event shown now to ``seen_by`` (None: every node); returns its data."""
+        data = f"e{len(self.events)}"
+        entry: dict[str, Any] = {"at": duration_text(self.now), "type": EVENT_TYPE, "data": data,
+                                 "seen_by": "all" if seen_by is None else sorted(seen_by, key=_order)}
+        self.events.append(entry)
+        return data
+
+    # -- faults ----------------------------------------------------------------------------
+    def fault(self, kind: str, **keys: Any) -> dict[str, Any]:
+        """A ``[[faults]]`` entry of ``kind`` now; ``keys`` as the TOML has them (durations
+        as seconds are written as duration strings)."""
+        entry: dict[str, Any] = {"at": duration_text(self.now), "kind": kind}
+        for key, value in keys.items():
+            entry[key] = duration_text(value) if key in ("duration", "extra") else value
+        self.faults.append(entry)
+        self.quiet_at = max(self.quiet_at, self.now + float(keys.get("duration") or 0.0))
+        return entry
+
+    def crash(self, node: str) -> None:
+        self.fault("crash", node=node)
+        if node not in self.crashed:
+            self.crashed.append(node)
+
+    def restart(self, node: str) -> None:
+        self.fault("restart", node=node)
+        if node in self.crashed:
+            self.crashed.remove(node)
+
+    def demote(self, node: str) -> None:
+        self.fault("demote", node=node)
+        if node not in self.demoted:
+            self.demoted.append(node)
+
+    def promote(self, node: str) -> None:
+        self.fault("promote", node=node)
+        if node in self.demoted:
+            self.demoted.remove(node)
+
+    def partition(self, groups: Sequence[Sequence[str]], duration: float | None = None) -> None:
+        keys: dict[str, Any] = {"groups": [sorted(g, key=_order) for g in groups]}
+        if duration is not None:
+            keys["duration"] = duration
+        self.fault("partition", **keys)
+        self.partitioned = self.partitioned or duration is None
+
+    def heal(self) -> None:
+        self.fault("heal")
+        self.partitioned = False
+
+    def evict_vote(self, node: str) -> None:
+        self.fault("evict_vote", node=node)
+
+    def nonce_gap(self, node: str) -> None:
+        self.fault("nonce_gap", node=node)
+
+    def turn_byzantine(self, node: str, kind: str) -> None:
+        """``[nodes.vN] byzantine``: the node behaves so from the start of the run."""
+        self.byzantine[node] = kind
+
+    # -- the result ------------------------------------------------------------------------
+    @property
+    def duration(self) -> float:
+        end = max(self.now, self.quiet_at) + self.tail
+        if self.liveness_within is not None:
+            end = max(end, self.quiet_at + self.liveness_within + self.tail)
+        return end
+
+    def to_dict(self) -> dict[str, Any]:
+        """The raw scenario dict (as ``tomllib`` would read it) of everything planned so far."""
+        data = self.config.base_dict(self.duration)
+        if self.byzantine:
+            data["nodes"] = {node: {"byzantine": kind}
+                             for node, kind in sorted(self.byzantine.items(), key=lambda kv: _order(kv[0]))}
+        if self.events:
+            data["sources"]["script"]["events"] = [dict(e) for e in self.events]
+        if self.faults:
+            data["faults"] = [dict(f) for f in self.faults]
+        if self.liveness_within is not None:
+            data["checks"] = {"liveness": {"within": duration_text(self.liveness_within)}}
+        return data
+
+
+def _order(name: str) -> int:
+    """Node names in address order (v2 before v10)."""
+    return int(name[1:])
