@@ -37,7 +37,9 @@ class FaultInjector:
 
     def apply(self, spec: Any) -> None:
         fields = {k: v for k, v in spec.to_table().items() if k not in ("at", "kind")}
-        self.world.records.faults.append({"time": self.world.clock.now, "kind": spec.kind, **fields})
+        # the record keeps seconds; the trace keeps the scenario's own spelling
+        self.world.records.faults.append({**fields, "time": self.world.clock.now, "kind": spec.kind,
+                                          "duration": getattr(spec, "duration", None)})
         self.world.trace.emit("fault", kind=spec.kind, **fields)
         handler = getattr(self, f"_fault_{spec.kind}", None)
         if handler is None:

@@ -94,13 +94,16 @@ def event_body(event: Event) -> bytes:
 class _Broadcaster:
     """Broadcasts each event, then checkpoints it: a crash in between only repeats a broadcast."""
 
-    def __init__(self, watcher: Watcher, eventstore: EventStoreLike) -> None:
+    def __init__(self, watcher: Watcher, eventstore: EventStoreLike, service: Service) -> None:
         self._watcher = watcher
         self._eventstore = eventstore
+        self._service = service
 
     async def handle_event(self, event: Event) -> None:
         await self._eventstore.broadcast(EVENT_TYPE, event_body(event))
         self._watcher.checkpoint(event.seq_num)
+        # one record per handled event: the world's watcher-order check reads them
+        self._service.log("watcher_events.handled", seq=event.seq_num)
 
 
 async def watcher_events(service: Service, eventstore: EventStoreLike) -> None:
@@ -113,7 +116,7 @@ async def watcher_events(service: Service, eventstore: EventStoreLike) -> None:
     async with trio.open_nursery() as nursery:
         watcher = Watcher(service.name, store, nursery, filter=config.filter,
                           batch_size=config.batch_size)
-        watcher.set_handler(_Broadcaster(watcher, eventstore))
+        watcher.set_handler(_Broadcaster(watcher, eventstore, service))
         service.log("watcher_events.start", start=str(watcher.stats().next_event_iterator))
         watcher.start()
         try:

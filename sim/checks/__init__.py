@@ -15,6 +15,7 @@ from sim.checks.chain_checks import NonceOrder, SameState
 from sim.checks.deposits import DepositsExact
 from sim.checks.liveness import Liveness
 from sim.checks.node_checks import ListenerLifecycle, NoLostEvents, VotesSent
+from sim.checks.source_checks import PubSubStats, WatcherOrder
 from sim.checks.resolution_checks import (
     ExpiryExact,
     NoFakeResolution,
@@ -35,7 +36,7 @@ ALL_CHECKERS: dict[str, type[Checker]] = {
     checker.name: checker
     for checker in (SameState, NonceOrder, ResolutionOnce, ThresholdRespected, ExpiryExact,
                     RefundsExact, OneVotePerValidator, NoFakeResolution, NoLostEvents,
-                    ListenerLifecycle, VotesSent, DepositsExact)
+                    ListenerLifecycle, VotesSent, DepositsExact, WatcherOrder, PubSubStats)
 }
 
 
