@@ -82,7 +82,7 @@ class World:
         self.rules = Rules(scenario.protocol, self.types, frozenset(scenario.bug_compat),
                            scenario.validators.gas, scenario.validators.join_expiry)
         genesis = AppState(
-            validators={n.name: n.power for n in scenario.nodes if n.start == "validator"},
+            validators={n.name: n.power for n in scenario.nodes if n.start != "non-validator"},
             balances={n.name: scenario.validators.balance for n in scenario.nodes}
             if scenario.validators.gas else {},
         )

@@ -1,0 +1,61 @@
+"""Mempool rules (kwil.md §5): only pending+1 is admitted; recheck evicts stale txs."""
+
+from __future__ import annotations
+
+from node.mempool import admissible_run, assemble_block
+from node.txs import VoteBodies, VoteIDs
+
+
+def vote(sender: str, nonce: int) -> VoteIDs:
+    return VoteIDs(sender, nonce, ((f"id-{nonce}", "note"),))
+
+
+def test_nonce_gap_is_rejected() -> None:
+    assert admissible_run(3, [vote("a", 5)]) == []
+    assert admissible_run(3, [vote("a", 4), vote("a", 6)]) == [vote("a", 4)]
+
+
+def test_duplicate_nonce_is_rejected() -> None:
+    first, second = VoteIDs("a", 1, (("x", "note"),)), VoteIDs("a", 1, (("y", "note"),))
+    assert admissible_run(0, [first, second]) == [first]
+
+
+def test_recheck_after_commit_evicts_stale_txs() -> None:
+    pending = [vote("a", 1), vote("a", 2), vote("a", 3)]
+    assert admissible_run(2, pending) == [vote("a", 3)]  # 1 and 2 are committed or stale
+
+
+def test_block_order_own_then_bodies_then_others_and_byte_cap() -> None:
+    bodies = VoteBodies("p", 2, (("note", b"x"),))
+    others = [vote("b", 2), vote("b", 1), vote("c", 1)]
+    block = assemble_block("p", [vote("p", 1)], bodies, others, 10_000)
+    assert [(t.sender, t.nonce) for t in block] == [("p", 1), ("p", 2), ("b", 1), ("b", 2), ("c", 1)]
+    small = assemble_block("p", [], None, others, vote("b", 1).size() + 1)
+    assert [(t.sender, t.nonce) for t in small] == [("b", 1)]  # b's nonce 2 cut; c would not fit
+
+
+def test_node_rejects_a_gap_at_its_own_mempool_and_marks_rebroadcast() -> None:
+    from tests.worlds import run_text
+
+    body = """
+[resolutions.note]
+expiration_period = 100
+
+[sources.script]
+
+[[sources.script.events]]
+at = "30s"
+type = "note"
+data = "x"
+seen_by = ["v0", "v1", "v2", "v3"]
+
+[[faults]]
+at = "10s"
+kind = "nonce_gap"
+node = "v1"
+"""
+    result = run_text(body, duration="2m")
+    rejected = [r for r in result.trace if r["event"] == "tx.rejected" and r["node"] == "v1"]
+    assert rejected and rejected[0]["why"] == "nonce"
+    assert result.summary["rebroadcasts"] == 1
+    assert result.summary["resolutions_passed"] == 1

@@ -1,0 +1,83 @@
+"""Block production in a whole world: the timing checks of kwil.md §5 and partitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.worlds import run_text, violations
+
+L = 0.05
+
+
+def test_every_block_time_is_timeout_commit_plus_three_latencies() -> None:
+    result = run_text(duration="2m", timeout_commit="1s")
+    intervals = np.array(result.commit_intervals)
+    assert len(intervals) > 100
+    assert np.allclose(intervals, 1.0 + 3 * L)
+    assert result.summary["block_time_p50"] == pytest.approx(1.15)
+
+
+def test_height_with_an_offline_round0_proposer_takes_propose_2l_precommit_longer() -> None:
+    result = run_text('\n[nodes.v2]\nstart = "offline"\n', duration="1m", timeout_commit="1s")
+    blocks = result.records.blocks
+    slow = [b for b in blocks if b.round == 1]
+    assert slow and all(b.proposer != "v2" for b in blocks)
+    times = {b.height: b.time for b in blocks}
+    for b in slow:
+        if b.height - 1 in times:
+            assert times[b.height] - times[b.height - 1] == pytest.approx(1.15 + 3.0 + 2 * L + 1.0)
+    assert result.summary["rounds_above_zero"] == len(slow)
+
+
+def test_partition_of_more_than_a_third_stops_commits_and_heal_resumes_them() -> None:
+    body = """
+[[faults]]
+at = "1m"
+kind = "partition"
+groups = [["v0", "v1"], ["v2", "v3"]]
+
+[[faults]]
+at = "3m"
+kind = "heal"
+"""
+    result = run_text(body, duration="5m", timeout_commit="1s")
+    times = [b.time for b in result.records.blocks]
+    assert not any(61.5 < t < 180 for t in times)
+    assert any(t > 180 for t in times)
+    assert violations(result) == []
+
+
+def test_a_node_partitioned_away_catches_up_after_heal() -> None:
+    body = """
+[[faults]]
+at = "1m"
+kind = "partition"
+groups = [["v3"], ["v0", "v1", "v2"]]
+duration = "2m"
+"""
+    result = run_text(body, duration="5m", timeout_commit="1s")
+    # v3 is back in consensus (so it has every block it missed): it proposes again
+    proposed = [b.time for b in result.records.blocks if b.proposer == "v3"]
+    assert not any(62 < t < 180 for t in proposed)
+    assert any(180 < t < 200 for t in proposed)
+    assert violations(result) == []
+
+
+def test_crash_and_restart_catches_up_by_block_sync() -> None:
+    body = """
+[[faults]]
+at = "1m"
+kind = "crash"
+node = "v1"
+
+[[faults]]
+at = "2m"
+kind = "restart"
+node = "v1"
+"""
+    result = run_text(body, duration="4m", timeout_commit="1s")
+    synced = [r for r in result.trace if r["event"] == "node.synced" and r["node"] == "v1"]
+    assert synced and 120 <= synced[0]["t"] < 125
+    assert any(b.proposer == "v1" and b.time > 125 for b in result.records.blocks)
+    assert violations(result) == []
