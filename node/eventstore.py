@@ -22,7 +22,6 @@ CREATE TABLE IF NOT EXISTS events (
     broadcasted INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
@@ -50,6 +49,7 @@ class EventStore:
         self._is_processed = is_processed
         # False only when no event can be waiting for a vote: saves a query per block.
         self.may_have_unvoted = True
+        self._height = 0
 
     def close(self) -> None:
         self._db.close()
@@ -110,28 +110,28 @@ class EventStore:
     def apply_block_effects(self, height: int, effects: list[tuple[str, str]],
                             delete_ids: list[str]) -> None:
         """Apply one block's effects on this store and record the height, in one transaction."""
+        self._height = height
         if not effects and not delete_ids:
             return  # nothing changes on disk; the committed state is kept by the node
         db = self._db
+        deletes = [(rid,) for action, rid in effects if action == "delete"]
+        deletes += [(rid,) for rid in delete_ids]
+        received = [(rid,) for action, rid in effects if action != "delete"]
+        if not received:
+            db.executemany("DELETE FROM events WHERE id = ?", deletes)  # one statement: atomic
+            return
         db.execute("BEGIN")
         try:
-            deletes = [(rid,) for action, rid in effects if action == "delete"]
-            deletes += [(rid,) for rid in delete_ids]
-            received = [(rid,) for action, rid in effects if action != "delete"]
-            if deletes:
-                db.executemany("DELETE FROM events WHERE id = ?", deletes)
-            if received:
-                db.executemany("UPDATE events SET received = 1 WHERE id = ?", received)
-            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('height', ?)", (height,))
+            db.executemany("DELETE FROM events WHERE id = ?", deletes)
+            db.executemany("UPDATE events SET received = 1 WHERE id = ?", received)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
 
     def committed_height(self) -> int:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'height'").fetchone()
-        return int(row[0]) if row else 0
-
+        """The last height whose effects this store applied."""
+        return self._height
     # -- KV ---------------------------------------------------------------------------
     def kv_get(self, key: str) -> bytes | None:
         row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()

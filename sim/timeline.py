@@ -47,9 +47,7 @@ def down_spans(result: Any) -> Intervals:
     spans: Intervals = {}
     for record in result.trace:
         event = record.get("event")
-        if event == "fault" and record.get("kind") == "crash":
-            open_at.setdefault(record["node"], record["t"])
-        elif event == "node.shutdown":
+        if event == "fault" and record.get("kind") == "crash" or event == "node.shutdown":
             open_at.setdefault(record["node"], record["t"])
         elif event == "fault" and record.get("kind") == "restart":
             _close(open_at, spans, record["node"], record["t"])

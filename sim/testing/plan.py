@@ -90,6 +90,7 @@ class WorldPlan:
     crashed: list[str] = attrs.field(factory=list)
     demoted: list[str] = attrs.field(factory=list)
     partitioned: bool = False
+    demotions: int = 0
     quiet_at: float = 0.0  # when the last fault (including its duration) is over
 
     # -- time ----------------------------------------------------------------------------
@@ -131,6 +132,7 @@ class WorldPlan:
 
     def demote(self, node: str) -> None:
         self.fault("demote", node=node)
+        self.demotions += 1
         if node not in self.demoted:
             self.demoted.append(node)
 

@@ -1,0 +1,143 @@
+"""Running sweep tasks: the worker function, and the local-process and Dask executors.
+
+A task is (overrides, seed); tasks travel in chunks so a worker parses each scenario variant
+once per chunk and pays no start-up cost per run. Workers get the scenario *text*, so a remote
+Dask worker needs the same nodesim install but not the file. Each executor yields the results
+of chunks as they complete, in completion order; the caller sorts rows afterwards.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from sim.errors import NodesimError
+
+Task = tuple[dict[str, str], int]  # (overrides, seed)
+Outcome = tuple[dict[str, str], int, dict[str, Any] | None, str | None]  # ..., row, error
+WALL_COLUMNS = ("wall_seconds",)
+
+# trio's scheduler RNG is process-global (sim/determinism.py seeds it before each run), so two
+# runs must never interleave in one process, as they could on a threaded Dask worker.
+_RUN_LOCK = threading.Lock()
+
+
+def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary as one flat table row: lists become a count and a ``;``-joined text."""
+    row: dict[str, Any] = {}
+    for key, value in summary.items():
+        if key == "violations":
+            row["violations"] = len(value)
+            row["violation_invariants"] = ";".join(sorted({v["invariant"] for v in value}))
+        elif isinstance(value, list | tuple):
+            row[key] = "; ".join(str(item) for item in value)
+        elif isinstance(value, dict):
+            for sub, item in value.items():
+                row[f"{key}.{sub}"] = item
+        else:
+            row[key] = value.item() if hasattr(value, "item") else value  # numpy scalars
+    return row
+
+
+def run_chunk(scenario_text: str, file: str, tasks: list[Task]) -> list[Outcome]:
+    """Run each task (in a worker); a run that raises becomes an error text, not a lost chunk."""
+    import sim
+    from sim.scenario import parse_scenario
+
+    outcomes: list[Outcome] = []
+    parsed: dict[tuple[tuple[str, str], ...], Any] = {}
+    for overrides, seed in tasks:
+        try:
+            key = tuple(sorted(overrides.items()))
+            if key not in parsed:
+                parsed[key] = parse_scenario(scenario_text, file=file, overrides=overrides)
+            with _RUN_LOCK:
+                result = sim.run(parsed[key], seed=seed, out=None)
+            outcomes.append((overrides, seed, summary_row(result.summary), None))
+        except Exception as exc:  # reported per run by the caller; the sweep goes on
+            outcomes.append((overrides, seed, None, f"{type(exc).__name__}: {exc}"))
+    return outcomes
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C reaches the whole process group; only the parent decides how to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: int) -> Iterator[list[Outcome]]:
+    """Chunks on a pool of ``workers`` processes (forkserver: no inherited threads or state)."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_sigint)
+    index: dict[Future[list[Outcome]], int] = {}  # submission order, to handle done ones in it
+
+    def submit_next() -> None:
+        if len(index) < len(chunks):
+            index[pool.submit(run_chunk, scenario_text, file, chunks[len(index)])] = len(index)
+
+    try:
+        # A bounded number of chunks in flight, so an interrupt leaves little half-done.
+        for _ in range(2 * workers):
+            submit_next()
+        pending = set(index)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=index.__getitem__):
+                before = len(index)
+                submit_next()
+                if len(index) > before:
+                    pending.add(next(reversed(index)))
+                yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def dask_client(executor: Any, workers: int, processes: bool) -> tuple[Any, Any]:
+    """(client, cluster to close or None) for ``"dask"``, ``"dask://host:port"`` or a Client."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise NodesimError("--executor dask: needs dask.distributed (pip install 'nodesim[dask]')") from None
+    if not isinstance(executor, str):
+        return executor, None
+    if executor == "dask":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                               dashboard_address=None)
+        return Client(cluster), cluster
+    return Client("tcp://" + executor.removeprefix("dask://")), None
+
+
+def run_dask(chunks: list[list[Task]], scenario_text: str, file: str, executor: Any, workers: int,
+             processes: bool = True) -> Iterator[list[Outcome]]:
+    """Chunks on a Dask cluster (a ``LocalCluster`` of ``workers`` when no address is given)."""
+    from distributed import as_completed
+
+    client, cluster = dask_client(executor, workers, processes)
+    futures: list[Any] = []
+    try:
+        futures = [client.submit(run_chunk, scenario_text, file, chunk, pure=False) for chunk in chunks]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        if futures:
+            client.cancel(futures)
+        if cluster is not None:
+            client.close()
+            cluster.close()
+
+
+def check_executor(executor: Any) -> None:
+    """``local``, ``dask``, ``dask://host:port`` or a ``distributed.Client``; else a clear error."""
+    if not isinstance(executor, str):
+        if hasattr(executor, "submit"):
+            return
+        raise NodesimError(f"--executor: expected local, dask or dask://host:port, got {executor!r}")
+    if executor in ("local", "dask"):
+        return
+    host, _, port = executor.removeprefix("dask://").rpartition(":")
+    if not executor.startswith("dask://") or not host or not port.isdigit():
+        raise NodesimError(f"--executor: expected local, dask or dask://host:port, got {executor!r}")
