@@ -19,7 +19,10 @@ Every frame is built from ``result.records`` (what the world recorded), ``result
     first_seen for passed ones, else NaN), error. ``validator_join``/``validator_remove``
     rows are included; filter ``type`` to compare with summary.json, which leaves them out.
 ``events``
-    node, id, type, stored_time (the node's listener stored it: ``records.observations``),
+    node, id, type, stored_time, stores: one row per (node, event) in first-store order;
+    ``stored_time`` is when the node's listener first stored it (``records.observations``)
+    and ``stores`` how many times it broadcast it (a listener may see an event again, e.g.
+    after an RPC retry or a restart);
     vote_sent_time (first ``votes.sent`` trace record of that node naming the id: the event
     became *broadcasted* there; NaN when the node's vote went out as a vote body in a block
     it proposed, which sends no vote-ids tx), vote_height and received_time (the block that executed that
@@ -50,7 +53,7 @@ RESOLUTION_COLUMNS = [
     "height", "time", "passed_height", "passed_time", "expired_height", "expired_time", "refunded",
     "refunded_height", "refunded_time", "approved", "required", "votes", "latency", "error",
 ]
-EVENT_COLUMNS = ["node", "id", "type", "stored_time", "vote_sent_time", "vote_height", "received_time",
+EVENT_COLUMNS = ["node", "id", "type", "stored_time", "stores", "vote_sent_time", "vote_height", "received_time",
                  "resolved", "deleted_time"]
 FAULT_COLUMNS = ["time", "kind", "node", "until"]
 VALIDATOR_COLUMNS = ["node", "power", "from", "to", "from_height", "to_height"]
@@ -127,13 +130,17 @@ def events_frame(records: Any, trace: list[dict[str, Any]], block_time: dict[int
     voted: dict[tuple[str, str], int] = {}
     for rid, voter, _power, height in records.votes:
         voted.setdefault((voter, rid), height)
-    rows = []
+    first: dict[tuple[str, str], list[float | int]] = {}  # (node, id) -> [first store, stores]
     for node, rid, stored in records.observations:
+        entry = first.setdefault((node, rid), [stored, 0])
+        entry[1] += 1
+    rows = []
+    for (node, rid), (stored, stores) in first.items():
         resolution = records.resolutions.get(rid)
         height = voted.get((node, rid))
         status = None if resolution is None else resolution.status
         deleted = _opt(resolution.time) if status is not None else NAN
-        rows.append([node, rid, None if resolution is None else resolution.type, stored,
+        rows.append([node, rid, None if resolution is None else resolution.type, stored, stores,
                      sent.get((node, rid), NAN), _opt(height),
                      NAN if height is None else block_time.get(height, NAN), status, deleted])
     frame = pd.DataFrame(rows, columns=EVENT_COLUMNS)

@@ -51,10 +51,11 @@ def test_without_the_rejoin_three_of_five_never_pass() -> None:
 
 
 def test_join_with_two_of_three_approvals() -> None:
-    """A non-validator joins once 2 of 3 validators approve (one is offline)."""
-    body = '\n[nodes.v3]\nstart = "non-validator"\n\n[nodes.v2]\nstart = "offline"\n'
-    body += fault("1m", "join", "v3")
+    """A non-validator joins once approvals reach 2 of 3 validators' power."""
+    body = '\n[nodes.v3]\nstart = "non-validator"\n' + fault("1m", "join", "v3")
     result = run_text(body, count=4, duration="5m")
+    join = trace_events(result, "resolution.passed", type="validator_join")
+    assert join and join[0]["required"] == 2 and join[0]["approved"] >= 2
     updates = trace_events(result, "validator.update", validator="v3")
     assert updates and updates[0]["power"] == 1
     assert violations(result) == []
