@@ -230,7 +230,7 @@ def test_listener_broadcasts_matching_events_and_checkpoints_them() -> None:
     assert body == json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
     assert set(record) == {"seq", "op", "type", "object"}
     assert source.store.get_checkpoint("v0") == expected[-1]
-    assert service.logs == ["watcher_events.start"]
+    assert service.logs == ["watcher_events.start"] + ["watcher_events.handled"] * len(expected)
 
 
 def test_listener_crash_resumes_after_checkpoint_and_rebroadcasts_the_gap() -> None:
