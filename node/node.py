@@ -235,8 +235,21 @@ class Node:
         if self.is_validator != was_validator:
             self.trace("node.validator", validator=self.is_validator, power=state.power_of(self.name))
         self.update_listeners("validator set")
+        if self.settings.byzantine == "fabricate" and self.online and self.is_validator:
+            self._fabricate(block.height)
         if self.online and self.synced and self.is_validator and block.proposer != self.name:
             self._send_votes(block.height)
+
+    def _fabricate(self, height: int) -> None:
+        """A fabricating validator invents an event no source produced. Fabricators collude:
+        they all invent the same one per 20 heights, so their votes add up."""
+        if height % 20 != 1:
+            return
+        names = [t for t in self.types.names() if t not in ("validator_join", "validator_remove")]
+        # prefer a scenario's own type; credit_account is built into every world
+        types = [t for t in names if t != "credit_account"] or names
+        if types:
+            self.broadcast_event(types[0], f"fabricated-{height // 20}".encode(), "byzantine")
 
     def _repair_lost_votes(self, height: int) -> None:
         """A vote-ids tx not committed within ``rebroadcast_after`` blocks is voted again.

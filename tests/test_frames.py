@@ -146,7 +146,7 @@ def test_plots_draw_on_agg(quick: Any, faulty: Any) -> None:
     assert ax.figure.canvas.get_default_filetype() == "png"
     ax.figure.canvas.draw()
     ax = plot_latency(quick)
-    patches = [p.get_height() for p in ax.patches]
+    patches = [p.get_height() for p in ax.patches]  # type: ignore[attr-defined]
     assert sum(patches) == quick.summary["resolutions_passed"]
 
 
@@ -168,8 +168,8 @@ def test_plot_sweep_band_over_seeds() -> None:
     assert summary.set_index("consensus.timeout_commit")["mean"].to_dict() == {"1s": 3.0, "6s": 11.0,
                                                                             "250ms": 1.0}
     ax = plot_sweep(table, "latency", "consensus.timeout_commit")
-    xs, ys = ax.lines[0].get_data()
-    assert list(xs) == [0.25, 1.0, 6.0] and list(ys) == [1.0, 3.0, 11.0]  # durations at their seconds
+    xs, ys = (np.asarray(a, dtype=float).tolist() for a in ax.lines[0].get_data())
+    assert xs == [0.25, 1.0, 6.0] and ys == [1.0, 3.0, 11.0]  # durations at their seconds
     assert len(ax.collections) == 1  # the confidence band
     ax = plot_sweep(table, "latency", "validators.count", hue="consensus.timeout_commit")
     assert len(ax.lines) == 3

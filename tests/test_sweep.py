@@ -32,7 +32,7 @@ expiration_period = 50
 rate = "6/min"
 type = "note"
 """
-PARAMS = {"consensus.timeout_commit": ["500ms", "2s"], "validators.count": [4, 5]}
+PARAMS: dict[str, list[Any]] = {"consensus.timeout_commit": ["500ms", "2s"], "validators.count": [4, 5]}
 
 
 @pytest.fixture

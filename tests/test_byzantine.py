@@ -1,0 +1,62 @@
+"""Byzantine validators against the oracle's security model (no-fake-resolution)."""
+
+from __future__ import annotations
+
+from sim.results import Result
+from tests.worlds import run_text, violations
+
+BODY = """
+[resolutions.note]
+expiration_period = 30
+
+[sources.script]
+rate = "2/min"
+type = "note"
+seen_by = "all"
+"""
+
+
+def byzantine(nodes: list[str], kind: str) -> str:
+    return "".join(f'\n[nodes.{n}]\nbyzantine = "{kind}"\n' for n in nodes)
+
+
+def fake_passed(result: Result, byzantine_nodes: list[str]) -> int:
+    """Resolutions of type note that passed although no honest node observed them."""
+    records = result.records
+    seen = {rid for node, rid, _t in records.observations if node not in byzantine_nodes}
+    return sum(1 for r in records.resolutions.values()
+               if r.status == "passed" and r.type == "note" and r.id not in seen)
+
+
+def run_with(nodes: list[str], kind: str, count: int = 4) -> Result:
+    return run_text(BODY + byzantine(nodes, kind), duration="10m", count=count)
+
+
+def test_fabricators_below_the_threshold_never_pass_a_fake_event() -> None:
+    result = run_with(["v3"], "fabricate")
+    assert violations(result) == []
+    assert fake_passed(result, ["v3"]) == 0
+    assert result.summary["resolutions_passed"] > 5  # honest events still pass
+
+
+def test_fabricators_at_the_threshold_do_pass_fake_events() -> None:
+    """With byzantine power >= 2/3 the fake gets through: the model lets byzantine power act,
+    so no-fake-resolution staying quiet below the threshold means something."""
+    result = run_with(["v1", "v2", "v3"], "fabricate")
+    assert fake_passed(result, ["v1", "v2", "v3"]) > 0
+    assert "no-fake-resolution" not in violations(result)
+
+
+def test_silent_validators_never_vote() -> None:
+    result = run_with(["v3"], "silent")
+    assert all("v3" not in r.voters for r in result.records.resolutions.values() if r.status)
+    assert result.summary["resolutions_passed"] > 5
+
+
+def test_withholding_proposer_leaves_others_votes_out() -> None:
+    result = run_with(["v0"], "withhold")
+    by_v0 = {b.height for b in result.records.blocks if b.proposer == "v0"}
+    voters_in_v0_blocks = {voter for _rid, voter, _p, h in result.records.votes if h in by_v0}
+    assert by_v0 and voters_in_v0_blocks <= {"v0"}
+    assert any(h not in by_v0 for _rid, _v, _p, h in result.records.votes)
+    assert violations(result) == []
