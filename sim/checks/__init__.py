@@ -15,7 +15,6 @@ from sim.checks.chain_checks import NonceOrder, SameState
 from sim.checks.deposits import DepositsExact
 from sim.checks.liveness import Liveness
 from sim.checks.node_checks import ListenerLifecycle, NoLostEvents, VotesSent
-from sim.checks.source_checks import PubSubStats, WatcherOrder
 from sim.checks.resolution_checks import (
     ExpiryExact,
     NoFakeResolution,
@@ -24,6 +23,7 @@ from sim.checks.resolution_checks import (
     ResolutionOnce,
     ThresholdRespected,
 )
+from sim.checks.source_checks import PubSubStats, WatcherOrder
 
 if TYPE_CHECKING:
     from node.node import Node

@@ -26,7 +26,7 @@ class WatcherOrder(Checker):
             return
         records = self.world.trace.records
         for record in records[self._cursor:]:
-            event, node = record.get("event"), record.get("node")
+            event, node = record.get("event"), str(record.get("node"))
             if event == "watcher_events.start":
                 self._last.pop(node, None)
             elif event == "watcher_events.handled":
