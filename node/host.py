@@ -21,6 +21,8 @@ class NodeHost(Protocol):
     def dial(self, node: str, address: str) -> Any: ...
     def submit_tx(self, tx: Tx) -> None:
         """Gossip a tx from its sender's node to every other node."""
+    def withdraw_tx(self, tx: Tx) -> None:
+        """The sender re-votes instead of ``tx``: drop it from every mempool."""
     def received_txs(self, node: str, time: float) -> list[Tx]:
         """Txs from other senders that reached ``node`` by ``time`` and are not committed."""
     def observed(self, node: str, resolution_id: str, event_type: str) -> None:

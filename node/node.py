@@ -261,6 +261,10 @@ class Node:
         still = []
         for entry in self.outstanding:
             if height - entry.height >= self.settings.rebroadcast_after:
+                # withdraw the old tx so the re-vote can never be executed twice
+                self.host.withdraw_tx(entry.tx)
+                if entry.tx in self.own_txs:
+                    self.own_txs.remove(entry.tx)
                 pending = [i for i in entry.tx.ids if not self.state.is_processed(i)]
                 if pending:
                     self.mark_rebroadcast(pending)

@@ -156,12 +156,13 @@ def sweep_summary(table: pd.DataFrame, metric: str, x: str, hue: str | None = No
 
 
 def plot_sweep(table: pd.DataFrame | str | Path, metric: str, x: str, hue: str | None = None,
-               ax: Axes | None = None) -> Axes:
+               ax: Axes | None = None, *, label: str | None = None) -> Axes:
     """``metric`` (mean over seeds, with a 95% confidence band) against parameter ``x``.
 
     ``table`` is a sweep table (``sim.sweep.sweep`` or a ``sweep.parquet``/``.csv`` path).
     With ``hue`` (a second parameter), one line per value of it. A boolean or 0/1 metric
-    gives a probability with its (normal-approximation) band.
+    gives a probability with its (normal-approximation) band. ``label`` names the line (to
+    draw several metrics on one ``ax``).
     """
     if not isinstance(table, pd.DataFrame):
         from sim.sweep import read_table
@@ -180,14 +181,14 @@ def plot_sweep(table: pd.DataFrame | str | Path, metric: str, x: str, hue: str |
     for level in levels:
         part = summary if hue is None else summary[summary[hue] == level]
         part = part.sort_values("pos", kind="stable")
-        label = None if hue is None else f"{hue} = {level}"
-        line = ax.plot(part["pos"], part["mean"], marker="o", label=label)[0]
+        label_of = label if hue is None else f"{label + ', ' if label else ''}{hue} = {level}"
+        line = ax.plot(part["pos"], part["mean"], marker="o", label=label_of)[0]
         ax.fill_between(part["pos"], part["mean"] - part["ci95"], part["mean"] + part["ci95"],
                         color=line.get_color(), alpha=0.2, linewidth=0)
     if not numeric or any(isinstance(v, str) for v in positions):
         ax.set_xticks(list(positions.values()), [str(v) for v in positions])
     ax.set_xlabel(x)
     ax.set_ylabel(f"{metric} (mean, 95% CI)")
-    if hue:
+    if hue or label:
         ax.legend(frameon=False, fontsize="small")
     return ax

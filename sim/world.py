@@ -236,10 +236,33 @@ class World:
             if not tx_outcome.ok:
                 self.trace.emit("tx.failed", sender=tx_outcome.tx.sender, nonce=tx_outcome.tx.nonce,
                                 error=tx_outcome.error)
-        for key in [k for k, p in self.pool.items() if p.tx.nonce <= state.nonce_of(p.tx.sender)]:
-            del self.pool[key]
+        self._recheck_pool(block, state)
         self.checks.on_block(committed)
         self.faults.on_block(committed)
+
+    def _recheck_pool(self, block: Any, state: AppState) -> None:
+        """Every mempool drops what the block included and what is now stale.
+
+        A stale vote-ids tx (its nonce was taken by another tx of the same sender) fails
+        recheck everywhere. The corrected behaviour marks its ids for rebroadcast only on the
+        sender's own node (``Node._recheck``); kwil 0.7.6 did it on every node that saw it
+        (``rebroadcast-any-sender``).
+        """
+        included = set(block.txs)
+        any_sender = "rebroadcast-any-sender" in self.rules.bugs
+        for key in [k for k, p in self.pool.items() if p.tx.nonce <= state.nonce_of(p.tx.sender)]:
+            tx = self.pool.pop(key).tx
+            if any_sender and isinstance(tx, VoteIDs) and tx not in included:
+                for node in self.nodes:
+                    if node.online and node.name != tx.sender:
+                        mine = [rid for rid in tx.ids if node.store.has_event(rid)]
+                        if mine:
+                            node.mark_rebroadcast(mine)
+
+    def withdraw_tx(self, tx: Tx) -> None:
+        """The sender gave up on ``tx`` (it re-votes instead): no mempool includes it any more."""
+        for key in [k for k, p in self.pool.items() if p.tx == tx]:
+            del self.pool[key]
 
     def on_node_commit(self, node: Node, block: Any) -> None:
         self.checks.on_node_commit(node, block)
