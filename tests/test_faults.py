@@ -1,0 +1,76 @@
+"""Each fault kind is schedulable from a scenario, is a trace record, and has its effect."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.worlds import run_text, trace_events, violations
+
+
+def faults(*entries: str) -> str:
+    return "".join(f"\n[[faults]]\n{e}\n" for e in entries)
+
+
+def block_gaps(result: object, start: float, end: float) -> np.ndarray:
+    times = np.array([b.time for b in result.records.blocks])  # type: ignore[attr-defined]
+    inside = times[(times > start) & (times < end)]
+    return np.diff(inside)
+
+
+def test_delay_on_every_link_lengthens_blocks_then_goes_away() -> None:
+    result = run_text(faults('at = "1m"\nkind = "delay"\nextra = "200ms"\nduration = "1m"'),
+                      duration="3m", timeout_commit="1s")
+    assert np.allclose(block_gaps(result, 62, 118), 1.15 + 3 * 0.2)
+    assert np.allclose(block_gaps(result, 125, 180), 1.15)
+    assert trace_events(result, "fault", kind="delay")
+
+
+def test_drop_makes_gossip_retry_every_100ms() -> None:
+    result = run_text(faults('at = "1m"\nkind = "drop"\nprobability = 0.5\nduration = "1m"'),
+                      duration="3m", timeout_commit="1s")
+    gaps = block_gaps(result, 62, 118)
+    assert gaps.mean() > 1.2
+    assert gaps.min() >= 1.15 - 1e-9  # a lost message only ever arrives later
+    assert violations(result) == []
+
+
+@pytest.mark.parametrize("kind", ["duplicate", "reorder"])
+def test_duplicate_and_reorder_keep_every_invariant(kind: str) -> None:
+    body = """
+[resolutions.note]
+expiration_period = 100
+
+[sources.script]
+rate = "6/min"
+type = "note"
+"""
+    result = run_text(body + faults(f'at = "30s"\nkind = "{kind}"\nprobability = 0.5\nduration = "1m"'),
+                      duration="3m")
+    assert violations(result) == []
+    assert result.summary["resolutions_passed"] > 5
+
+
+def test_one_way_partition_blocks_only_one_direction() -> None:
+    body = faults('at = "1m"\nkind = "partition"\nfrom = ["v0"]\nto = ["v1", "v2", "v3"]\nduration = "1m"')
+    result = run_text(body, duration="3m", timeout_commit="1s")
+    # v0 hears everyone but nobody hears v0: its rounds as proposer fail, the chain goes on
+    late = [b for b in result.records.blocks if 62 < b.time < 118]
+    assert late and all(b.proposer != "v0" for b in late)
+    assert any(b.round > 0 for b in late)
+    assert violations(result) == []
+
+
+def test_clock_skew_delays_that_nodes_entry_into_heights() -> None:
+    result = run_text(faults('at = "1m"\nkind = "clock_skew"\nnode = "v3"\noffset = "500ms"'),
+                      duration="2m", timeout_commit="1s")
+    assert violations(result) == []
+    assert trace_events(result, "fault", kind="clock_skew")
+    gaps = block_gaps(result, 65, 118)
+    assert gaps.max() > 1.15  # heights v3 proposes start late
+
+
+def test_demote_with_override_sets_power_at_the_next_block() -> None:
+    result = run_text(faults('at = "1m"\nkind = "demote"\nnode = "v3"\noverride = true'), duration="2m")
+    update = trace_events(result, "validator.update", validator="v3")
+    assert update and update[0]["power"] == 0 and 60 < update[0]["t"] < 62
