@@ -169,6 +169,11 @@ class ConsensusDriver:
             self.commit_times.pop(h - 2, None)
             for key in [k for k in self.proposals if k[0] <= h]:
                 del self.proposals[key]
+        # No message of a retired height will be sent again: older network epochs can go.
+        entries = [float(np.min(p.entry)) for p in self.plans.values()]
+        entries += [p.submitted for p in self.world.pool.values()]  # pending txs still travel
+        if entries and np.isfinite(min(entries)):
+            self.network.forget_before(min(entries))
 
     # -- crashes, restarts, block sync ---------------------------------------------------
     def node_down(self, i: int) -> None:

@@ -94,6 +94,7 @@ class Network:
         self.names = names
         self.latency = latency
         self.sampler = LatencySampler(latency)
+        self._fast: tuple[bool, bool] | None = None
         self._seed = rng.seed
         self._link_keys = np.array(
             [[stable_hash64(rng.seed, "link", a, b) for b in names] for a in names],
@@ -114,6 +115,7 @@ class Network:
 
     def change(self, now: float) -> Epoch:
         """A new epoch starting ``now`` (a copy of the current one) for the caller to edit."""
+        self._fast = None
         last = self.epochs[-1]
         if last.start == now:
             return last
@@ -125,6 +127,7 @@ class Network:
         """Drop epochs that ended before ``time`` (nothing will be sent then any more)."""
         while len(self.epochs) > 1 and self.epochs[1].start <= time:
             self.epochs.pop(0)
+            self._fast = None
 
     def reachable(self, src: int, dst: int) -> bool:
         epoch = self.epochs[-1]
@@ -150,9 +153,12 @@ class Network:
         send = send_times[:, None]
         epochs = self.epochs
         last = epochs[-1]
-        if len(epochs) == 1 and last.plain:
+        if self._fast is None:
+            # (plain, all online) of a lone epoch, cached until the next change()
+            self._fast = (len(epochs) == 1 and last.plain, last.all_online)
+        if self._fast[0]:
             out = send + base
-            if not last.all_online:
+            if not self._fast[1]:
                 out[~last.online[senders]] = math.inf
             return out
         out = np.full(base.shape, math.inf)

