@@ -57,6 +57,16 @@ class ListenerRegistry:
         return len(self._funcs)
 
 
+# Listeners registered by imported modules (kwil's init-time RegisterListener). A world copies
+# this registry when it is built, so registering later never changes a running world.
+DEFAULT_REGISTRY = ListenerRegistry()
+
+
+def register_listener(name: str, func: ListenFunc) -> None:
+    """kwil's RegisterListener: make ``func`` run on every validator of worlds built later."""
+    DEFAULT_REGISTRY.register(name, func)
+
+
 def load_function(spec: str) -> Any:
     """Import ``"module:function"`` (how scenarios name user code)."""
     module_name, _, attr = spec.partition(":")

@@ -12,5 +12,6 @@ from sim.results import Result as Result
 from sim.runner import run as run
 from sim.scenario import load_scenario as load_scenario
 from sim.scenario import parse_scenario as parse_scenario
+from sim.scenario import with_faults as with_faults
 
-__all__ = ["NodesimError", "Result", "ScenarioError", "load_scenario", "parse_scenario", "run"]
+__all__ = ["NodesimError", "Result", "ScenarioError", "load_scenario", "parse_scenario", "run", "with_faults"]

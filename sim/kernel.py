@@ -75,6 +75,7 @@ class Kernel:
         heap = self._heap
         clock = self.clock
         runnable, next_trio_deadline = _scheduler_probe()
+        await self._settle()  # the caller was just scheduled by trio: flush its batch-mates
         while True:
             if runnable():
                 await self._settle()

@@ -338,3 +338,14 @@ def scenario_to_toml(s: Scenario) -> str:
         table["faults"] = [fault.to_table() for fault in s.faults]
     table["checks"] = s.checks.to_table()
     return _HEADER + tomli_w.dumps(table)
+
+
+def with_faults(scenario: Scenario, *faults: Mapping[str, Any]) -> Scenario:
+    """``scenario`` with more ``[[faults]]`` entries, given as tables, validated like a file.
+
+    The code-level way to inject faults: ``with_faults(s, {"at": "1m", "kind": "crash",
+    "node": "v1"})``. A bad entry raises ``ScenarioError`` naming its index.
+    """
+    data = tomllib.loads(scenario_to_toml(scenario))
+    data.setdefault("faults", []).extend(dict(f) for f in faults)
+    return scenario_from_dict(data, file=scenario.file)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from node.listeners import ListenerNameError, ListenerRegistry, load_function
+from node.listeners import DEFAULT_REGISTRY, ListenerNameError, ListenerRegistry, load_function
 from node.resolutions import ResolutionConfig, ResolutionTypes, record_body
 from sim.errors import ScenarioError
 
@@ -53,7 +53,7 @@ def build_resolution_types(scenario: Any) -> ResolutionTypes:
 
 
 def build_listeners(scenario: Any) -> ListenerRegistry:
-    registry = ListenerRegistry()
+    registry = DEFAULT_REGISTRY.copy()
     for kind in sorted(scenario.sources):
         if kind in BUILTIN_LISTENERS:
             name, spec = BUILTIN_LISTENERS[kind]

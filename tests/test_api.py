@@ -1,0 +1,73 @@
+"""The public surface: exports, code-level faults, user listeners, gas."""
+
+from __future__ import annotations
+
+import pytest
+
+import sim
+from node.listeners import ListenerNameError, ListenerRegistry
+from tests.worlds import scenario_text, trace_events
+
+
+def test_every_public_name_is_exported_once() -> None:
+    assert sorted(sim.__all__) == sorted(set(sim.__all__))
+    for name in sim.__all__:
+        assert getattr(sim, name) is not None
+
+
+def test_with_faults_injects_from_code_and_validates() -> None:
+    scenario = sim.parse_scenario(scenario_text(duration="3m"))
+    crashed = sim.with_faults(scenario, {"at": "1m", "kind": "crash", "node": "v1"})
+    result = sim.run(crashed)
+    assert trace_events(result, "fault", kind="crash")
+    with pytest.raises(sim.ScenarioError, match=r"faults\[0\]\.node"):
+        sim.with_faults(scenario, {"at": "1m", "kind": "crash", "node": "v9"})
+
+
+def test_listener_names_follow_kwils_rules() -> None:
+    registry = ListenerRegistry()
+    with pytest.raises(ListenerNameError, match="must not contain spaces"):
+        registry.register("my listener", lambda s, e: None)  # type: ignore[arg-type,return-value]
+    registry.register("Mine", lambda s, e: None)  # type: ignore[arg-type,return-value]
+    assert "mine" in registry
+    with pytest.raises(ListenerNameError, match="already registered"):
+        registry.register("MINE", lambda s, e: None)  # type: ignore[arg-type,return-value]
+
+
+def test_user_listener_keeps_its_kv_across_demotion_and_promotion() -> None:
+    body = """
+[app.listeners]
+counting = "tests.listeners_for_tests:counting"
+
+[[faults]]
+at = "1m"
+kind = "demote"
+node = "v3"
+
+[[faults]]
+at = "2m"
+kind = "promote"
+node = "v3"
+"""
+    result = sim.run(sim.parse_scenario(scenario_text(body, duration="4m")))
+    starts = [r["starts"] for r in trace_events(result, "counting.start", node="v3")]
+    assert starts == [1, 2]
+
+
+def test_gas_charges_vote_fees_and_refunds_on_pass() -> None:
+    body = """
+[resolutions.note]
+expiration_period = 50
+
+[sources.script]
+
+[[sources.script.events]]
+at = "10s"
+type = "note"
+data = "x"
+seen_by = ["v0", "v1", "v2", "v3"]
+"""
+    text = scenario_text(body, duration="1m").replace("power = 1\n", "power = 1\ngas = true\nbalance = 100000\n")
+    result = sim.run(sim.parse_scenario(text))
+    assert result.summary["resolutions_passed"] == 1
+    assert result.summary["violations"] == []
