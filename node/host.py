@@ -25,6 +25,8 @@ class NodeHost(Protocol):
         """The sender re-votes instead of ``tx``: drop it from every mempool."""
     def received_txs(self, node: str, time: float) -> list[Tx]:
         """Txs from other senders that reached ``node`` by ``time`` and are not committed."""
+    def votes_sent(self, node: str, ids: tuple[str, ...]) -> None:
+        """``node`` sent a vote-ids tx for ``ids`` (the events became broadcasted there)."""
     def observed(self, node: str, resolution_id: str, event_type: str) -> None:
         """A listener on ``node`` stored a new event."""
     def node_failed(self, node: str, reason: str) -> None:

@@ -310,7 +310,7 @@ class Node:
             return
         self.store.mark_broadcasted([v[0] for v in votes])
         self.outstanding.append(OutstandingVote(tx, height))
-        self.trace("votes.sent", nonce=tx.nonce, ids=list(tx.ids))
+        self.host.votes_sent(self.name, tx.ids)
         self.submit(tx)
 
     def rng(self, name: str) -> random.Random:

@@ -23,7 +23,7 @@ Every frame is built from ``result.records`` (what the world recorded), ``result
     ``stored_time`` is when the node's listener first stored it (``records.observations``)
     and ``stores`` how many times it broadcast it (a listener may see an event again, e.g.
     after an RPC retry or a restart);
-    vote_sent_time (first ``votes.sent`` trace record of that node naming the id: the event
+    vote_sent_time (the first vote-ids tx of that node naming the id, ``records.votes_sent``: the event
     became *broadcasted* there; NaN when the node's vote went out as a vote body in a block
     it proposed, which sends no vote-ids tx), vote_height and received_time (the block that executed that
     node's vote: kwil marks the event *received* when its own vote is committed), resolved
@@ -35,7 +35,7 @@ Every frame is built from ``result.records`` (what the world recorded), ``result
 ``validators``
     node, power, from, to, from_height, to_height: one row per interval during which the
     node held power > 0, from the genesis set (``scenario.nodes`` whose start is
-    "validator") and ``records.validator_changes``. An interval still open at the end has
+    "validator" or "offline") and ``records.validator_changes``. An interval still open at the end has
     ``to`` = the run's virtual end and ``to_height`` = NaN.
 """
 
@@ -122,11 +122,7 @@ def resolutions_frame(records: Any) -> pd.DataFrame:
 
 
 def events_frame(records: Any, trace: list[dict[str, Any]], block_time: dict[int, float]) -> pd.DataFrame:
-    sent: dict[tuple[str, str], float] = {}
-    for record in trace:
-        if record.get("event") == "votes.sent":
-            for rid in record.get("ids", ()):
-                sent.setdefault((record["node"], rid), record["t"])
+    sent = records.votes_sent
     voted: dict[tuple[str, str], int] = {}
     for rid, voter, _power, height in records.votes:
         voted.setdefault((voter, rid), height)
@@ -176,7 +172,7 @@ def validators_frame(result: Any, block_time: dict[int, float]) -> pd.DataFrame:
     since: dict[str, tuple[float, int]] = {}
     rows: list[list[Any]] = []
     for node in result.scenario.nodes:
-        power[node.name] = node.power if node.start == "validator" else 0
+        power[node.name] = node.power if node.start != "non-validator" else 0
         if power[node.name] > 0:
             since[node.name] = (0.0, 0)
     for time, height, name, new_power in result.records.validator_changes:

@@ -49,6 +49,8 @@ class RunRecords:
     validator_changes: list[tuple[float, int, str, int]] = attrs.Factory(list)  # (t, h, node, power)
     node_shutdowns: list[tuple[str, str]] = attrs.Factory(list)
     bodies: dict[str, bytes] = attrs.Factory(dict)  # resolution id -> body, from vote-bodies txs
+    # (node, id) -> when that node first sent a vote-ids tx for the id
+    votes_sent: dict[tuple[str, str], float] = attrs.Factory(dict)
 
     def resolution(self, rid: str, event_type: str | None) -> ResolutionRecord:
         record = self.resolutions.get(rid)

@@ -178,6 +178,11 @@ class World:
                 txs.append(tx)
         return txs
 
+    def votes_sent(self, node: str, ids: tuple[str, ...]) -> None:
+        now = self.clock.now
+        for rid in ids:
+            self.records.votes_sent.setdefault((node, rid), now)
+
     def observed(self, node: str, resolution_id: str, event_type: str) -> None:
         now = self.clock.now
         self.records.observations.append((node, resolution_id, now))

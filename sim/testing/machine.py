@@ -30,6 +30,7 @@ from sim.testing.strategies import BYZANTINE_KINDS, fault_kinds, world_configs
 ACTION_KINDS = ("promote", "demote", "crash", "restart", "partition", "heal", "byzantine",
                 "evict_vote", "nonce_gap")
 ADVANCE_STEPS = (0.5, 1.0, 2.0, 5.0, 15.0, 30.0, 60.0)
+EVICT_LEADS = (0.0, 1.5, 2.5, 4.0)  # seconds after now: where pending votes usually are
 
 
 def _enabled(kind: str) -> Any:
@@ -144,9 +145,9 @@ class WorldMachine(RuleBasedStateMachine):
         self.world.turn_byzantine(self._node(data), kind)
 
     @_enabled("evict_vote")
-    @rule(data=st.data())
-    def evict_vote(self, data: st.DataObject) -> None:
-        self.world.evict_vote(self._node(data))
+    @rule(data=st.data(), later=st.sampled_from(EVICT_LEADS))
+    def evict_vote(self, data: st.DataObject, later: float) -> None:
+        self.world.evict_vote(self._node(data), later)
 
     @_enabled("nonce_gap")
     @rule(data=st.data())

@@ -110,14 +110,16 @@ class WorldPlan:
         return data
 
     # -- faults ----------------------------------------------------------------------------
-    def fault(self, kind: str, **keys: Any) -> dict[str, Any]:
-        """A ``[[faults]]`` entry of ``kind`` now; ``keys`` as the TOML has them (durations
-        as seconds are written as duration strings)."""
-        entry: dict[str, Any] = {"at": duration_text(self.now), "kind": kind}
+    def fault(self, kind: str, *, later: float = 0.0, **keys: Any) -> dict[str, Any]:
+        """A ``[[faults]]`` entry of ``kind`` now (or ``later`` seconds from now, without
+        moving ``now``); ``keys`` as the TOML has them (durations in seconds are written as
+        duration strings)."""
+        at = self.now + later
+        entry: dict[str, Any] = {"at": duration_text(at), "kind": kind}
         for key, value in keys.items():
             entry[key] = duration_text(value) if key in ("duration", "extra") else value
         self.faults.append(entry)
-        self.quiet_at = max(self.quiet_at, self.now + float(keys.get("duration") or 0.0))
+        self.quiet_at = max(self.quiet_at, at + float(keys.get("duration") or 0.0))
         return entry
 
     def crash(self, node: str) -> None:
@@ -152,8 +154,10 @@ class WorldPlan:
         self.fault("heal")
         self.partitioned = False
 
-    def evict_vote(self, node: str) -> None:
-        self.fault("evict_vote", node=node)
+    def evict_vote(self, node: str, later: float = 0.0) -> None:
+        """The node's pending vote-ids tx vanishes ``later`` seconds from now (a vote is
+        pending for about a block after an event is seen, so a little later hits one)."""
+        self.fault("evict_vote", later=later, node=node)
 
     def nonce_gap(self, node: str) -> None:
         self.fault("nonce_gap", node=node)
@@ -165,7 +169,7 @@ class WorldPlan:
     # -- the result ------------------------------------------------------------------------
     @property
     def duration(self) -> float:
-        end = max(self.now, self.quiet_at) + self.tail
+        end = max(self.now, self.quiet_at) + self.tail  # quiet_at covers faults planned later
         if self.liveness_within is not None:
             end = max(end, self.quiet_at + self.liveness_within + self.tail)
         return end
