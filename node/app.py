@@ -151,7 +151,7 @@ _ABSENT: Any = _Absent()
 def _digestable(value: Any) -> Any:
     if isinstance(value, Resolution):
         return [value.id, value.type, value.body.hex() if value.body is not None else None,
-                None if math.isinf(value.expiration) else value.expiration, list(value.voters),
+                None if math.isinf(value.expiration) else value.expiration, "|".join(value.voters),
                 value.body_proposer]
     if isinstance(value, bytes):
         return value.hex()

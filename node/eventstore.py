@@ -82,6 +82,10 @@ class EventStore:
         """Every stored event, in the order it was stored."""
         return self._rows("")
 
+    def broadcasted_ids(self) -> list[str]:
+        """Ids of events marked broadcasted (for checks; cheaper than ``get_events``)."""
+        return [r[0] for r in self._db.execute("SELECT id FROM events WHERE broadcasted = 1 ORDER BY rowid")]
+
     def get_event(self, rid: str) -> StoredEvent | None:
         rows = self._rows("WHERE id = ?", (rid,))
         return rows[0] if rows else None

@@ -49,6 +49,7 @@ class RngStreams:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._streams: dict[str, random.Random] = {}
+        self._families: dict[str, int] = {}
 
     def stream(self, name: str) -> random.Random:
         """The ``random.Random`` stream called ``name`` (created on first use)."""
@@ -65,3 +66,13 @@ class RngStreams:
     def key(self, *parts: object) -> int:
         """A 64-bit key under this seed, for keyed draws."""
         return stable_hash64(self.seed, *parts)
+
+    def counter_key(self, family: str, counter: int) -> int:
+        """The ``counter``-th 64-bit key of ``family``: splitmix64, no hashing of text."""
+        base = self._families.get(family)
+        if base is None:
+            base = self._families[family] = stable_hash64(self.seed, "family", family)
+        z = (base + counter * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        return z ^ (z >> 31)

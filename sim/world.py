@@ -147,7 +147,7 @@ class World:
 
     def submit_tx(self, tx: Tx) -> None:
         self._pool_seq += 1
-        key = self.rng.key("tx", tx.sender, tx.nonce, self._pool_seq)
+        key = self.rng.counter_key("tx", self._pool_seq)
         self.pool[self._pool_seq] = PooledTx(tx, self.index[tx.sender], self.clock.now, key)
 
     def received_txs(self, node: str, time: float) -> list[Tx]:

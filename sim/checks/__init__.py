@@ -48,13 +48,16 @@ class Checks:
         names = sorted(ALL_CHECKERS) if wanted == "all" else [n for n in wanted if n in ALL_CHECKERS]
         self.checkers = [ALL_CHECKERS[n](world) for n in names]
         self.checkers.append(Liveness(world))  # liveness is separate: it only runs when configured
+        # dispatch each hook only to the checkers that use it (on_node_commit runs per node)
+        self._block = [c for c in self.checkers if type(c).on_block is not Checker.on_block]
+        self._node = [c for c in self.checkers if type(c).on_node_commit is not Checker.on_node_commit]
 
     def on_block(self, committed: Committed) -> None:
-        for checker in self.checkers:
+        for checker in self._block:
             checker.on_block(committed)
 
     def on_node_commit(self, node: Node, block: Any) -> None:
-        for checker in self.checkers:
+        for checker in self._node:
             checker.on_node_commit(node, block)
 
     def at_end(self) -> None:

@@ -125,15 +125,13 @@ class VotesSent(Checker):
         for node in self.world.nodes:
             if not (node.online and node.is_validator):
                 continue
-            for event in node.store.get_events():
-                if not event.broadcasted:
-                    continue
-                key = (node.name, event.id)
+            for rid in node.store.broadcasted_ids():
+                key = (node.name, rid)
                 current[key] = self._since.get(key, height)
-                if key in pending or key in self._committed or node.state.is_processed(event.id):
+                if key in pending or key in self._committed or node.state.is_processed(rid):
                     current[key] = height
                 elif height - current[key] > self._limit + 2:
-                    self.report((node.name,), f"event {event.id} has stayed broadcasted on {node.name} "
+                    self.report((node.name,), f"event {rid} has stayed broadcasted on {node.name} "
                                 f"for {height - current[key]} blocks with no vote pending or committed")
                     current[key] = height
         self._since = current
