@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -14,6 +15,7 @@ VOTE_ID_FEE = 16_000  # per id in a ValidatorVoteIDs tx (gas on)
 BODY_BYTE_FEE = 1_000  # per body byte in a ValidatorVoteBodies tx (gas on)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def event_id(event_type: str, body: bytes) -> str:
     """kwil's event/resolution id: UUIDv5(namespace, type bytes + body), no separator.
 
