@@ -280,7 +280,9 @@ class _Executor:
         by_type: dict[str, list[Resolution]] = {}
         for resolution in state.resolutions.values():
             by_type.setdefault(resolution.type or "", []).append(resolution)
-        passed: list[Resolution] = []
+        # Decide every pass first, with the powers as the block left them; applying a pass
+        # (a removal) must not change whether or with how much power another one passed.
+        passed: list[tuple[Resolution, int]] = []
         for type_name in sorted(by_type):
             if not type_name:
                 continue
@@ -290,9 +292,9 @@ class _Executor:
                     continue
                 approved = state.approved_power(resolution)
                 if approved >= required_power(total, config.confirmation_threshold):
-                    passed.append(resolution)
-        for resolution in passed:
-            self._pass(resolution, total)
+                    passed.append((resolution, approved))
+        for resolution, approved in passed:
+            self._pass(resolution, approved, total)
         self._expire(total)
 
     def _refund(self, resolution: Resolution) -> None:
@@ -311,10 +313,9 @@ class _Executor:
         if self.rules.protocol == PROTOCOL_08:
             self.result.delete_everywhere.append(resolution.id)
 
-    def _pass(self, resolution: Resolution, total: int) -> None:
+    def _pass(self, resolution: Resolution, approved: int, total: int) -> None:
         assert resolution.type is not None and resolution.body is not None
         config = self.rules.types.get(resolution.type)
-        approved = self.state.approved_power(resolution)
         error = None
         self.changes.savepoint()
         try:

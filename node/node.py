@@ -141,6 +141,11 @@ class Node:
         if rid is not None:
             self.events_stored += 1
             self.host.observed(self.name, rid, event_type)
+            resolution = self.state.resolutions.get(rid)
+            if resolution is not None and self.name in resolution.voters:
+                # Seen again after this node's vote was committed (eth_deposits re-reads its
+                # inclusive ``from`` block): the vote is on chain, so it counts as received.
+                self.store.mark_received(rid)
 
     # -- mempool -----------------------------------------------------------------------
     def pending_nonce(self) -> int:
@@ -289,16 +294,7 @@ class Node:
                     if len(votes) >= self.settings.max_votes_per_tx:
                         break
         else:
-            votes = []
-            for e in self.store.get_unreceived_events(MAX_VOTE_IDS_07):
-                # A listener may store an event again after its row was deleted (eth_deposits
-                # re-reads its inclusive ``from`` block): never vote twice for one id.
-                if state.is_processed(e.id):
-                    self.store.delete_event(e.id)
-                elif self.name in getattr(state.resolutions.get(e.id), "voters", ()):
-                    self.store.mark_received(e.id)
-                else:
-                    votes.append((e.id, e.event_type))
+            votes = [(e.id, e.event_type) for e in self.store.get_unreceived_events(MAX_VOTE_IDS_07)]
         if not votes:
             self.store.may_have_unvoted = False
             return

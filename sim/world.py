@@ -148,7 +148,25 @@ class World:
     def submit_tx(self, tx: Tx) -> None:
         self._pool_seq += 1
         key = self.rng.counter_key("tx", self._pool_seq)
-        self.pool[self._pool_seq] = PooledTx(tx, self.index[tx.sender], self.clock.now, key)
+        entry = PooledTx(tx, self.index[tx.sender], self.clock.now, key)
+        if "rebroadcast-any-sender" in self.rules.bugs and isinstance(tx, VoteIDs):
+            self._watch_gossip_order(entry)
+        self.pool[self._pool_seq] = entry
+
+    def _watch_gossip_order(self, entry: PooledTx) -> None:
+        """Under ``rebroadcast-any-sender``: every node this tx reaches before its
+        predecessor (same sender, nonce - 1, still pending) rejects it for its nonce then."""
+        previous = [p for p in self.pool.values()
+                    if p.sender == entry.sender and p.tx.nonce == entry.tx.nonce - 1]
+        if not previous:
+            return
+        senders = np.array([entry.sender, entry.sender])
+        sent = np.array([entry.submitted, previous[0].submitted])
+        keys = np.array([entry.key, previous[0].key], dtype=np.uint64)
+        arrival = self.network.arrivals(senders, sent, keys)
+        for i in np.flatnonzero(arrival[0] < arrival[1]):
+            if int(i) != entry.sender:
+                self.kernel.call_at(float(arrival[0, i]), self._bad_nonce_seen, int(i), entry.tx)
 
     def received_txs(self, node: str, time: float) -> list[Tx]:
         me = self.index[node]
@@ -166,16 +184,19 @@ class World:
                 by_sender.setdefault(entry.tx.sender, []).append((float(at), entry.tx))
         txs: list[Tx] = []
         for sender, arrived in by_sender.items():
-            first_arrival: dict[int, tuple[float, Tx]] = {}
-            for at, tx in arrived:
-                first_arrival.setdefault(tx.nonce, (at, tx))
+            # Replay this mempool's admission in nonce order: only pending + 1 is admitted, so
+            # a tx whose predecessor had not arrived before it was rejected there.
+            expected = state.nonce_of(sender) + 1
             last = -1.0
-            for tx in admissible_run(state.nonce_of(sender), [t for _a, t in arrived]):
-                at = first_arrival[tx.nonce][0]
-                if at < last:
-                    break  # arrived before its predecessor: rejected there (no gap buffer)
-                last = at
+            for at, tx in sorted(arrived, key=lambda a: (a[1].nonce, a[0])):
+                if tx.nonce < expected:
+                    continue  # a duplicate nonce
+                if tx.nonce > expected or at < last:
+                    self._bad_nonce_seen(me, tx)
+                    break
                 txs.append(tx)
+                expected += 1
+                last = at
         return txs
 
     def votes_sent(self, node: str, ids: tuple[str, ...]) -> None:
@@ -257,12 +278,21 @@ class World:
         any_sender = "rebroadcast-any-sender" in self.rules.bugs
         for key in [k for k, p in self.pool.items() if p.tx.nonce <= state.nonce_of(p.tx.sender)]:
             tx = self.pool.pop(key).tx
-            if any_sender and isinstance(tx, VoteIDs) and tx not in included:
-                for node in self.nodes:
+            if any_sender and tx not in included:
+                for i, node in enumerate(self.nodes):
                     if node.online and node.name != tx.sender:
-                        mine = [rid for rid in tx.ids if node.store.has_event(rid)]
-                        if mine:
-                            node.mark_rebroadcast(mine)
+                        self._bad_nonce_seen(i, tx)
+
+    def _bad_nonce_seen(self, node: int, tx: Tx) -> None:
+        """``node``'s mempool rejected another sender's vote-ids tx for its nonce. Corrected:
+        nothing happens there. kwil 0.7.6 (``rebroadcast-any-sender``) marked those ids for
+        rebroadcast on the node that saw it."""
+        if "rebroadcast-any-sender" not in self.rules.bugs or not isinstance(tx, VoteIDs):
+            return
+        receiver = self.nodes[node]
+        mine = [rid for rid in tx.ids if receiver.store.has_event(rid)]
+        if mine:
+            receiver.mark_rebroadcast(mine)
 
     def withdraw_tx(self, tx: Tx) -> None:
         """The sender gave up on ``tx`` (it re-votes instead): no mempool includes it any more."""

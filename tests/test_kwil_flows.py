@@ -129,3 +129,13 @@ bad = "tests.listeners_for_tests:broadcast_unknown_type"
     result = run_text(body, count=4, duration="1m")
     assert result.summary["node_shutdowns"] == 4
     assert "not a registered resolution type" in result.summary["shutdown_errors"][0]
+
+
+def test_two_removals_passing_in_one_block_are_decided_on_the_same_powers() -> None:
+    """Found by the property tests: the second removal must not be re-counted after the
+    first one already took a voter's power away."""
+    body = fault("0s", "demote", "v0") + fault("0s", "demote", "v2")
+    result = run_text(body, count=3, duration="1m")
+    assert violations(result) == []
+    removed = trace_events(result, "resolution.passed", type="validator_remove")
+    assert removed and all(r["approved"] >= r["required"] for r in removed)

@@ -29,6 +29,10 @@ RECOVERABLE = ("crash", "restart", "partition", "heal", "delay", "drop", "listen
 BYZANTINE_KINDS = BYZANTINE
 TIMEOUT_COMMITS = (1.0, 2.0, 3.0)
 REFUND_THRESHOLDS = (Fraction(1, 3), Fraction(1, 2), Fraction(1, 1))
+# Default strategies, built once (module-level, so they are not calls in argument defaults).
+DEFAULT_VALIDATORS = st.integers(3, 7)
+DEFAULT_TIMEOUT_COMMIT = st.sampled_from(TIMEOUT_COMMITS)
+DEFAULT_REBROADCAST_AFTER = st.integers(12, 20)
 
 
 def _seconds(value: str | float) -> float:
@@ -46,10 +50,10 @@ def fault_kinds(menu: Sequence[str] = FAULT_MENU) -> st.SearchStrategy[tuple[str
 
 
 @st.composite
-def world_configs(draw: st.DrawFn, *, validators: int | st.SearchStrategy[int] = st.integers(3, 7),
+def world_configs(draw: st.DrawFn, *, validators: int | st.SearchStrategy[int] = DEFAULT_VALIDATORS,
                   protocols: Sequence[str] = PROTOCOLS, bug_compat: Sequence[str] = (),
-                  timeout_commit: float | st.SearchStrategy[float] = st.sampled_from(TIMEOUT_COMMITS),
-                  rebroadcast_after: int | st.SearchStrategy[int] = st.integers(12, 20),
+                  timeout_commit: float | st.SearchStrategy[float] = DEFAULT_TIMEOUT_COMMIT,
+                  rebroadcast_after: int | st.SearchStrategy[int] = DEFAULT_REBROADCAST_AFTER,
                   ) -> WorldConfig:
     """The fixed part of a world: unequal powers, a protocol, short expirations.
 
@@ -142,12 +146,12 @@ def _core(powers: Sequence[int]) -> list[str]:
 
 
 @st.composite
-def scenario_dicts(draw: st.DrawFn, *, validators: int | st.SearchStrategy[int] = st.integers(3, 7),
+def scenario_dicts(draw: st.DrawFn, *, validators: int | st.SearchStrategy[int] = DEFAULT_VALIDATORS,
                    duration: str | float | None = None, protocols: Sequence[str] = PROTOCOLS,
                    bug_compat: Sequence[str] = (), faults: bool = True,
                    fault_menu: Sequence[str] | None = None, max_events: int = 6,
                    liveness_within: str | float | None = None,
-                   timeout_commit: float | st.SearchStrategy[float] = st.sampled_from(TIMEOUT_COMMITS),
+                   timeout_commit: float | st.SearchStrategy[float] = DEFAULT_TIMEOUT_COMMIT,
                    ) -> dict[str, Any]:
     """A raw scenario dict (what ``tomllib`` would read); see ``scenarios()``."""
     config = draw(world_configs(validators=validators, protocols=protocols, bug_compat=bug_compat,

@@ -1,0 +1,50 @@
+"""Benchmark: hypothesis examples per second for the default ``scenarios()`` world.
+
+Each example draws a world (4 validators of unequal power, 10 minutes of virtual time, the
+one ``script`` listener, a swarm-chosen fault schedule and a few events), runs it once and
+checks that no invariant broke. Prints examples/s (target >= 50) and the mean blocks per
+world, the simulator's main cost.
+
+    .venv/bin/python bench/properties.py [--examples 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.scenario_model import Scenario
+from sim.testing import scenarios
+
+TARGET = 50.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=100)
+    args = parser.parse_args()
+    blocks: list[int] = []
+
+    @settings(max_examples=args.examples, deadline=None, database=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(scenarios(validators=st.just(4), duration="10m"))
+    def one_world(scenario: Scenario) -> None:
+        result = sim.run(scenario)
+        assert result.ok, result.summary["violations"]
+        blocks.append(result.summary["blocks"])
+
+    started = time.perf_counter()
+    one_world()
+    wall = time.perf_counter() - started
+    rate = len(blocks) / wall
+    print(f"{len(blocks)} examples in {wall:.2f}s: {rate:.1f} examples/s (target >= {TARGET:.0f}); "
+          f"mean {sum(blocks) / len(blocks):.0f} blocks per 10-minute world, "
+          f"{1000 * wall / sum(blocks):.2f} ms per block")
+
+
+if __name__ == "__main__":
+    main()
