@@ -20,7 +20,6 @@ from node.app import AppState
 from node.eventstore import EventStore
 from node.execute import Rules
 from node.listeners import ListenerRegistry
-from node.mempool import admissible_run
 from node.node import Node, NodeSettings
 from node.txs import Tx, VoteBodies, VoteIDs, event_id
 from sim.chain import Chain, Committed
