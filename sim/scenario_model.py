@@ -8,6 +8,8 @@ together into a ``Scenario`` (nodes, resolutions, sources, cross checks) is ``si
 
 from __future__ import annotations
 
+import math
+import random
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -112,6 +114,16 @@ class LatencyModel:
             return {"dist": "uniform", "low": duration_text(self.low),
                     "high": duration_text(self.high)}
         return {"dist": "lognormal", "median": duration_text(self.median), "sigma": self.sigma}
+
+    def sample(self, rng: random.Random) -> float:
+        """One latency in seconds drawn from ``rng`` (a fixed latency draws nothing). The
+        network draws its own latencies by keyed lookup (``sim.network``); this is for
+        sources and listeners that sample one at a time."""
+        if self.dist == "fixed":
+            return self.value
+        if self.dist == "uniform":
+            return rng.uniform(self.low, self.high)
+        return rng.lognormvariate(math.log(self.median), self.sigma)
 
 
 @attrs.frozen

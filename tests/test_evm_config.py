@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
-from sim.sources.evm import EvmConfig, LatencySpec
+from sim.scenario_model import LatencyModel
+from sim.sources.evm import EvmConfig
 from sim.sources.evm.config import format_rate
 from sim.tables import TableReader
 from sim.units import parse_rate
@@ -26,7 +27,7 @@ def test_empty_table_gives_the_documented_defaults() -> None:
     assert cfg.deposit_times == ()
     assert (cfg.accounts, cfg.amount_low, cfg.amount_high) == (10, 1, 1000)
     assert (cfg.reorg_probability, cfg.reorg_max_depth) == (0.0, 3)
-    assert cfg.rpc_latency == LatencySpec("fixed", value=0.05)
+    assert cfg.rpc_latency == LatencyModel("fixed", value=0.05)
     assert cfg.contract_address == "0x000000000000000000000000000000000000dEaD"
     assert (cfg.view_lag, cfg.head_drop, cfg.rpc_errors, cfg.start_height) == (0.0, 0.0, 0.0, 0)
 

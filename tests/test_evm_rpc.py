@@ -10,7 +10,8 @@ import trio
 from trio.testing import MockClock
 
 from sim.rng import stable_hash64
-from sim.sources.evm import EvmConfig, EvmSource, LatencySpec, RpcError
+from sim.scenario_model import LatencyModel
+from sim.sources.evm import EvmConfig, EvmSource, RpcError
 
 
 class FakeCtx:
@@ -54,7 +55,7 @@ def test_calls_take_the_latency_in_virtual_time_and_see_the_head() -> None:
 
 
 def test_uniform_latency_is_drawn_per_node_and_stays_in_bounds() -> None:
-    config = EvmConfig(rpc_latency=LatencySpec("uniform", value=0.0, low=0.1, high=0.3))
+    config = EvmConfig(rpc_latency=LatencyModel("uniform", value=0.0, low=0.1, high=0.3))
     spent: dict[str, list[float]] = {"v0": [], "v1": []}
 
     async def body(source: EvmSource) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import random
 from typing import Any
 
 import trio
@@ -36,16 +35,6 @@ class ScriptFeed:
         while len(self.shown) <= count:
             self._changed = trio.Event()
             await self._changed.wait()
-
-
-def sample_delay(model: Any, rng: random.Random) -> float:
-    if model is None:
-        return 0.0
-    if model.dist == "fixed":
-        return float(model.value)
-    if model.dist == "uniform":
-        return rng.uniform(model.low, model.high)
-    return float(model.median) * math.exp(model.sigma * rng.gauss(0.0, 1.0))
 
 
 class ScriptSource:
@@ -79,7 +68,7 @@ class ScriptSource:
             if delays is not None and node in delays:
                 delay = delays[node]
             else:
-                delay = sample_delay(self.config.delay, self.ctx.rng(f"delay/{node}"))
+                delay = self.config.delay.sample(self.ctx.rng(f"delay/{node}")) if self.config.delay else 0.0
             heapq.heappush(self._heap, (time + delay, next(self._counter), node, event_type, data))
 
     async def run(self) -> None:

@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import math
-import random
 import re
 from typing import Any
 
@@ -15,58 +13,12 @@ import attrs
 import numpy as np
 
 from sim.errors import ScenarioError
+from sim.scenario_model import LatencyModel
 from sim.tables import TableReader, describe
 from sim.units import format_duration, parse_duration
 
 DEFAULT_CONTRACT = "0x000000000000000000000000000000000000dEaD"
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_DISTS = ("fixed", "uniform", "lognormal")
-
-
-@attrs.frozen
-class LatencySpec:
-    """A latency distribution, in the network's shape: fixed, uniform or lognormal seconds."""
-
-    dist: str = "fixed"
-    value: float = 0.05
-    low: float = 0.0
-    high: float = 0.0
-    median: float = 0.0
-    sigma: float = 0.0
-
-    @classmethod
-    def from_table(cls, reader: TableReader) -> LatencySpec:
-        dist = reader.string("dist", "fixed", choices=_DISTS)
-        if dist == "fixed":
-            spec = cls(dist, value=reader.duration("value", "50ms"))
-        elif dist == "uniform":
-            low = reader.duration("low")
-            high = reader.duration("high")
-            if high < low:
-                raise reader.error("high", f"a duration >= low ({format_duration(low)})",
-                                   reader.raw("high"))
-            spec = cls(dist, value=0.0, low=low, high=high)
-        else:
-            spec = cls(dist, value=0.0, median=reader.duration("median", positive=True),
-                       sigma=reader.number("sigma", min=0.0))
-        reader.finish()
-        return spec
-
-    def to_table(self) -> dict[str, Any]:
-        if self.dist == "fixed":
-            return {"dist": "fixed", "value": format_duration(self.value)}
-        if self.dist == "uniform":
-            return {"dist": "uniform", "low": format_duration(self.low),
-                    "high": format_duration(self.high)}
-        return {"dist": "lognormal", "median": format_duration(self.median), "sigma": self.sigma}
-
-    def sample(self, rng: random.Random) -> float:
-        """One latency in seconds, drawn from ``rng`` (fixed draws nothing)."""
-        if self.dist == "fixed":
-            return self.value
-        if self.dist == "uniform":
-            return rng.uniform(self.low, self.high)
-        return rng.lognormvariate(math.log(self.median), self.sigma)
 
 
 @attrs.frozen
@@ -88,7 +40,7 @@ class EvmConfig:
     reorg_probability: float = 0.0
     reorg_max_depth: int = 3
     rpc_errors: float = 0.0
-    rpc_latency: LatencySpec = LatencySpec()
+    rpc_latency: LatencyModel = LatencyModel()
     view_lag: float = 0.0
     head_drop: float = 0.0
     contract_address: str = DEFAULT_CONTRACT
@@ -111,7 +63,7 @@ class EvmConfig:
         reorg_max_depth = reorg.integer("max_depth", 3, min=1)
         reorg.finish()
         rpc_errors = reader.probability("rpc_errors", 0.0)
-        rpc_latency = LatencySpec.from_table(
+        rpc_latency = LatencyModel.from_table(
             reader.table("rpc_latency", {"dist": "fixed", "value": "50ms"}))
         view_lag = reader.duration("view_lag", "0s")
         head_drop = reader.probability("head_drop", 0.0)
