@@ -8,22 +8,12 @@ applies the ``reorg_burst`` and ``rpc_outage`` faults through ``reorg_burst`` an
 
 from __future__ import annotations
 
-import random
-from typing import Protocol
-
 import trio
 
+from sim.sources.context import SourceContext
 from sim.sources.evm.chain import Chain, Deposit, Reorg
 from sim.sources.evm.config import EvmConfig
 from sim.sources.evm.rpc import RpcEndpoint
-
-
-class SourceContext(Protocol):
-    """What the world hands a source: named seeded streams and the trace."""
-
-    def rng(self, name: str) -> random.Random: ...
-
-    def trace(self, event: str, **fields: object) -> None: ...
 
 
 class EvmSource:

@@ -14,11 +14,10 @@ import copy
 import heapq
 import itertools
 import math
-import random
-from typing import Protocol
 
 import trio
 
+from sim.sources.context import SourceContext
 from sim.sources.pubsub.config import PubSubSourceConfig
 from sim.sources.pubsub.endpoint import HubEndpoint
 from sim.sources.pubsub.hub import Hub
@@ -26,13 +25,6 @@ from sim.sources.pubsub.model import Notification
 
 __all__ = ["PubSubSource", "PubSubSourceConfig", "SourceContext"]
 
-
-class SourceContext(Protocol):
-    """What the world hands a source (see the common brief)."""
-
-    def rng(self, name: str) -> random.Random: ...
-
-    def trace(self, event: str, **fields: object) -> None: ...
 
 
 class PubSubSource:

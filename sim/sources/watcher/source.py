@@ -9,13 +9,13 @@ node's name. GC runs on the store as it would in the orchestrator.
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 import trio
 
+from sim.sources.context import SourceContext
 from sim.sources.watcher.serializer import JSONSerializer
 from sim.sources.watcher.store import EventStore
 from sim.sources.watcher.types import Operation
@@ -28,13 +28,6 @@ DEFAULT_OBJECT_TYPES = ("Job", "Execution")
 LIFECYCLE = ("pending", "running", "completed")
 _OPERATION_WEIGHTS = ((Operation.CREATE, 0.4), (Operation.UPDATE, 0.45), (Operation.DELETE, 0.15))
 
-
-class SourceContext(Protocol):
-    """What the world hands a source: named seeded streams and the trace."""
-
-    def rng(self, name: str) -> random.Random: ...
-
-    def trace(self, event: str, **fields: object) -> None: ...
 
 
 def virtual_utc() -> datetime:
