@@ -8,7 +8,6 @@ nursery: a crash cancels it at once and only the SQLite store and committed stat
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import attrs
@@ -308,6 +307,3 @@ class Node:
         self.outstanding.append(OutstandingVote(tx, height))
         self.host.votes_sent(self.name, tx.ids)
         self.submit(tx)
-
-    def rng(self, name: str) -> random.Random:
-        return self.host.stream(f"node/{self.name}/{name}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import attrs
-import numpy as np
 
 
 @attrs.define
@@ -58,8 +57,3 @@ class RunRecords:
             record = ResolutionRecord(rid, event_type)
             self.resolutions[rid] = record
         return record
-
-    def latencies(self) -> np.ndarray:
-        values = [r.time - r.first_seen for r in self.resolutions.values()
-                  if r.status == "passed" and r.time is not None and math.isfinite(r.first_seen)]
-        return np.array(values, dtype=float)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -83,7 +82,3 @@ def write_outputs(result: Result, out_dir: Path) -> None:
 
     _atomic_write(out_dir / "metrics.csv", write_metrics, newline="")
 
-
-def clear_folder(path: Path) -> None:
-    if path.exists():
-        shutil.rmtree(path)
