@@ -35,6 +35,7 @@ class ProposerRotation:
 
     powers: dict[str, int]
     priorities: dict[str, int] = attrs.field(factory=dict)
+    _order: list[str] | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         for name in self.powers:
@@ -48,7 +49,10 @@ class ProposerRotation:
         return ProposerRotation(dict(self.powers), dict(self.priorities))
 
     def _ordered(self) -> list[str]:
-        return sorted(self.powers, key=address_key)
+        # powers only change through update(), which clears this cache
+        if self._order is None or len(self._order) != len(self.powers):
+            self._order = sorted(self.powers, key=address_key)
+        return self._order
 
     def _rescale_and_shift(self) -> None:
         names = self._ordered()
@@ -110,6 +114,7 @@ class ProposerRotation:
             if name not in new_powers:
                 del self.priorities[name]
         self.powers = new_powers
+        self._order = None
         self._rescale_and_shift()
 
 

@@ -95,6 +95,7 @@ class Network:
         self.latency = latency
         self.sampler = LatencySampler(latency)
         self._fast: tuple[bool, bool] | None = None
+        self._kind_keys: dict[str, int] = {}
         self._seed = rng.seed
         self._link_keys = np.array(
             [[stable_hash64(rng.seed, "link", a, b) for b in names] for a in names],
@@ -134,8 +135,21 @@ class Network:
         return bool(epoch.online[src] and epoch.online[dst] and not epoch.blocked[src, dst])
 
     # -- arrival times ---------------------------------------------------------------
-    def message_key(self, *parts: object) -> int:
-        return stable_hash64(self._seed, "msg", *parts)
+    def message_key(self, kind: str, height: int, round_: int) -> int:
+        """The key of one consensus message: (kind, height, round) mixed under the seed.
+
+        Plain integer mixing (splitmix64 steps), not a text hash: it is asked three times a
+        round."""
+        base = self._kind_keys.get(kind)
+        if base is None:
+            base = self._kind_keys[kind] = stable_hash64(self._seed, "msg", kind)
+        z = base
+        for part in (height, round_):
+            z = (z + (part + 1) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+            z ^= z >> 31
+        return z
 
     def arrivals(self, senders: np.ndarray, send_times: np.ndarray, key: int | np.ndarray,
                  receivers: np.ndarray | None = None) -> np.ndarray:
