@@ -55,13 +55,21 @@ def _block_time(result: object, height: int) -> float:
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-@pytest.mark.parametrize("node", ["v0", "v2"])
-@pytest.mark.parametrize("lead", [0.5, 1.0])
-def test_an_evicted_vote_is_rebroadcast_and_counted_once(protocol: str, node: str, lead: float) -> None:
+def test_an_evicted_vote_is_rebroadcast_and_counted_once(protocol: str) -> None:
+    # Find a validator whose vote-ids tx goes out (the proposer votes by body instead), then
+    # evict that tx while it is pending.
+    probe = _repair_world(protocol)
+    probe.advance(20.0)
+    data = probe.emit(["v0", "v1", "v2"])
+    votes_sent = run_world(probe.to_dict()).records.votes_sent
+    voters = sorted((t, voter) for (voter, _rid), t in votes_sent.items())
+    assert voters, "no validator sent a vote-ids tx"
+    first_sent, node = voters[0]
+    sent = [first_sent]
     plan = _repair_world(protocol)
     plan.advance(20.0)
-    plan.emit(["v0", "v1", "v2"])
-    plan.evict_vote(node, later=lead)
+    assert plan.emit(["v0", "v1", "v2"]) == data
+    plan.evict_vote(node, later=sent[0] - 20.0 + 0.001)
     result = run_world(plan.to_dict())  # no lost vote (votes-sent) and no double one
     assert result.summary["rebroadcasts"] > 0
     rebroadcast = [r["t"] for r in result.trace if r["event"] == "votes.rebroadcast" and r["node"] == node]
