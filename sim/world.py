@@ -29,6 +29,7 @@ from sim.consensus import Timeouts
 from sim.determinism import seed_trio_scheduler
 from sim.driver import ConsensusDriver
 from sim.errors import SimulationError
+from sim.faults import FaultInjector
 from sim.kernel import Kernel
 from sim.network import Network
 from sim.records import BlockRecord, RunRecords
@@ -100,7 +101,6 @@ class World:
         self._nursery: trio.Nursery | None = None
         self._stop: trio.CancelScope | None = None
         self.wall_seconds = 0.0
-        from sim.faults import FaultInjector  # the fault layer needs the finished world
         self.faults = FaultInjector(self)
 
     def _make_node(self, index: int, cfg: Any, genesis: AppState) -> Node:
