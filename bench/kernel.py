@@ -14,8 +14,8 @@ import time
 import simpy
 import trio
 
-from sim.clock import VirtualClock
-from sim.kernel import Kernel
+from sim.engine.clock import VirtualClock
+from sim.engine.kernel import Kernel
 
 N = 200_000
 CHAINS = 100

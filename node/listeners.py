@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -79,6 +79,27 @@ def load_function(spec: str) -> Any:
         raise ValueError(f"module {module_name!r} has no attribute {attr!r}") from None
 
 
+@attrs.frozen
+class TxOutcomeInfo:
+    """What one tx of a committed block did."""
+
+    kind: str  # "ValidatorVoteIDs" style: the tx class name
+    sender: str
+    nonce: int
+    ok: bool
+    error: str | None
+
+
+@attrs.frozen
+class CommittedBlock:
+    """A block as a listener following the chain sees it, once its node committed it."""
+
+    height: int
+    time: float  # the proposer's clock when it proposed the block
+    proposer: str
+    txs: tuple[TxOutcomeInfo, ...]
+
+
 @attrs.define(eq=False)
 class ListenerService:
     """What a listener gets besides its event store (kwil's ``common.Service``)."""
@@ -88,6 +109,7 @@ class ListenerService:
     rng: random.Random
     _dial: Callable[[str], Any]
     _log: Callable[..., None]
+    _blocks: Callable[[], AsyncIterator[CommittedBlock]]
 
     def dial(self, address: str) -> Any:
         """This node's endpoint of the external system at ``address`` (e.g. "ws://evm")."""
@@ -95,6 +117,14 @@ class ListenerService:
 
     def log(self, event: str, **fields: object) -> None:
         self._log(event, **fields)
+
+    def blocks(self) -> AsyncIterator[CommittedBlock]:
+        """The blocks this node commits from now on, in height order, as they commit::
+
+            async for block in service.blocks():
+                ...  # block.height, block.time, block.txs
+        """
+        return self._blocks()
 
 
 @attrs.define(eq=False)
@@ -136,6 +166,11 @@ class ListenerManager:
     @property
     def active(self) -> bool:
         return self._scope is not None
+
+    @property
+    def registered(self) -> int:
+        """How many listeners this node runs when it is a synced validator."""
+        return len(self._registry)
 
     def start(self, nursery: trio.Nursery) -> None:
         if self._scope is not None or len(self._registry) == 0:

@@ -1,14 +1,94 @@
-"""Mempool rules and block assembly (kwil.md §5), as plain functions over txs."""
+"""One node's mempool: the txs it holds until a block includes them (CometBFT's mempool with
+kwil's per-account nonce tracking), and block assembly (kwil's PrepareProposal order).
+
+The mempool keeps txs in the order they were admitted. Admission itself is the app's
+``check_tx`` (``node.abci``); the mempool only remembers, per sender, the nonce of the last
+admitted tx (kwil's "mempool accounts"), so that exactly ``pending + 1`` is admitted next.
+After a commit, ``update`` drops what the block included and hands the rest back, in order,
+for a recheck against the new state.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 
 from node.txs import Tx, VoteBodies
 
+CACHE_SIZE = 10_000  # CometBFT's default mempool cache: txs it has seen recently
+
+
+class Mempool:
+    """The txs one node holds, in admission order, and each sender's pending nonce."""
+
+    def __init__(self) -> None:
+        self._txs: dict[Tx, float] = {}  # tx -> when it was admitted (insertion ordered)
+        self._pending: dict[str, int] = {}  # sender -> nonce of its last admitted tx
+        self._cache: OrderedDict[Tx, None] = OrderedDict()
+
+    def seen(self, tx: Tx) -> bool:
+        """Whether this mempool saw ``tx`` recently (CometBFT rejects it again as a duplicate)."""
+        return tx in self._cache
+
+    def remember(self, tx: Tx) -> None:
+        self._cache[tx] = None
+        self._cache.move_to_end(tx)
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._txs)
+
+    def __contains__(self, tx: object) -> bool:
+        return tx in self._txs
+
+    def __iter__(self) -> Iterator[Tx]:
+        return iter(list(self._txs))
+
+    def pending_nonce(self, sender: str, committed: int) -> int:
+        """The nonce of ``sender``'s last tx in this mempool, or its committed nonce."""
+        return max(committed, self._pending.get(sender, committed))
+
+    def admit(self, tx: Tx, at: float) -> None:
+        """Keep ``tx`` (``check_tx`` accepted it)."""
+        self._txs[tx] = at
+        self._pending[tx.sender] = max(tx.nonce, self._pending.get(tx.sender, 0))
+
+    def remove(self, tx: Tx) -> bool:
+        """Drop ``tx``; True when it was here. The sender's pending nonce is recomputed."""
+        if self._txs.pop(tx, None) is None:
+            return False
+        self._recount(tx.sender)
+        return True
+
+    def of_sender(self, sender: str) -> list[Tx]:
+        return [tx for tx in self._txs if tx.sender == sender]
+
+    def update(self, committed_nonce: dict[str, int]) -> list[Tx]:
+        """After a commit: forget every sender's pending nonce and take out every tx, in
+        admission order, for the caller to recheck and re-admit (CometBFT's Update + recheck;
+        kwil resets its mempool accounts at Commit). Txs whose nonce the block consumed are
+        dropped here: they were included, or another tx took their nonce."""
+        txs = [tx for tx in self._txs if tx.nonce > committed_nonce.get(tx.sender, 0)]
+        self._txs.clear()
+        self._pending.clear()
+        return txs
+
+    def clear(self) -> None:
+        self._txs.clear()
+        self._pending.clear()
+        self._cache.clear()
+
+    def _recount(self, sender: str) -> None:
+        nonces = [tx.nonce for tx in self._txs if tx.sender == sender]
+        if nonces:
+            self._pending[sender] = max(nonces)
+        else:
+            self._pending.pop(sender, None)
+
 
 def admissible_run(committed_nonce: int, txs: Iterable[Tx]) -> list[Tx]:
-    """The txs of one sender a mempool holds: nonces committed+1, +2, … without a gap.
+    """The txs of one sender a mempool can hold: nonces committed+1, +2, … without a gap.
 
     Only ``pending + 1`` is ever admitted (no gap buffer), so the run stops at the first
     missing nonce; a duplicate nonce is rejected.

@@ -1,29 +1,39 @@
-"""One validator node: its event store, its own txs, its listeners, and its side of blocks.
+"""One validator node: its nursery of actors, its place in consensus, and how it catches up.
 
-Block timing is planned by the world (``sim.consensus``); the node supplies what only it
-knows: the block it proposes, what committing a block does to its own store and mempool,
-the vote it sends after finalizing a block, and when its listeners run. A node is a trio
-nursery: a crash cancels it at once and only the SQLite store and committed state remain.
+A node is a trio nursery holding its mempool/block actor (``node.actor``) and its listener
+tasks (``node.listeners``), plus what survives a crash: its event store and its committed
+application state (``node.abci.KwilApp``). The world's consensus engine decides *when*
+things happen; the node decides *what*: it answers ProcessProposal, commits the blocks it is
+given (FinalizeBlock + Commit, then the actor's follow-up work), and owns its catching up:
+after a (re)start it fetches missing blocks from peers (block sync), counts as synced once
+it is within one block of the best height it has heard of, and only then takes part in
+consensus and runs its listeners (when it is a validator).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import attrs
 import trio
 
-from node.app import AppState
+from node.abci import Finalized, KwilApp
+from node.actor import AfterCommit, BlockActor, Message, Submit
+from node.behaviours import Behaviour, BehaviourContext
 from node.eventstore import EventStore
-from node.execute import PROTOCOL_08, BlockResult
 from node.host import NodeHost
-from node.listeners import ListenerFailed, ListenerManager, ListenerRegistry, ListenerService
-from node.mempool import admissible_run, assemble_block
-from node.resolutions import ResolutionTypes
-from node.txs import Block, Tx, VoteBodies, VoteIDs
-
-MAX_VOTE_IDS_07 = 100
-MAX_VOTE_BODIES_07 = 50
+from node.listeners import (
+    CommittedBlock,
+    ListenerFailed,
+    ListenerManager,
+    ListenerRegistry,
+    ListenerService,
+    TxOutcomeInfo,
+)
+from node.proposer import address_key
+from node.txs import Block, Tx
 
 
 @attrs.frozen
@@ -34,76 +44,150 @@ class NodeSettings:
     rebroadcast_after: int
     max_block_bytes: int
     max_votes_per_tx: int = 100
-    byzantine: str | None = None
     extension_configs: dict[str, dict[str, str]] = attrs.Factory(dict)
 
 
 @attrs.define
-class OutstandingVote:
-    tx: VoteIDs
-    height: int  # the height whose finalization sent it
+class NodeStats:
+    """Counters a run's summary reads."""
+
+    rebroadcasts: int = 0
+    events_stored: int = 0
+    duplicates_rejected: int = 0
+
+
+# Where a node stands in consensus.
+DOWN = "down"  # crashed or shut down: its nursery is gone
+CATCHING_UP = "catching-up"  # replaying and fetching blocks it missed
+IN_CONSENSUS = "in-consensus"  # taking part in the height in progress
 
 
 class Node:
-    """A validator (or full) node inside the world."""
+    """A validator (or full) node inside the world; it sees the world only through ``host``."""
 
-    def __init__(self, name: str, index: int, host: NodeHost, settings: NodeSettings,
-                 store: EventStore, registry: ListenerRegistry, types: ResolutionTypes,
-                 genesis: AppState) -> None:
+    def __init__(self, name: str, index: int, host: NodeHost, settings: NodeSettings, store: EventStore,
+                 app: KwilApp, registry: ListenerRegistry) -> None:
         self.name = name
         self.index = index
         self.host = host
         self.settings = settings
         self.store = store
-        self.types = types
-        self.state = genesis
-        self.online = False
+        self.app = app
+        self.stats = NodeStats()
+        self.phase = DOWN
         self.synced = False
         self.shut_down: str | None = None
+        self.actor = BlockActor(self)
         self.listeners = ListenerManager(self, registry)
-        self.own_txs: list[Tx] = []
-        self.outstanding: list[OutstandingVote] = []
-        self.rebroadcasts = 0
-        self.skip_nonce = False  # the ``nonce_gap`` fault: the next vote skips a nonce
-        self.events_stored = 0
+        self._fetching = False
+        self._block_subscribers: list[trio.MemorySendChannel[CommittedBlock]] = []
         self._scope: trio.CancelScope | None = None
         self._nursery: trio.Nursery | None = None
         self._listener_rng = host.stream(f"node/{name}/listener")
+        app.behaviour_context = self.behaviour_context
+        app.on_rebroadcast = self.mark_rebroadcast
 
     # -- identity and status --------------------------------------------------------------
     @property
     def height(self) -> int:
-        return self.state.height
+        return self.app.height
+
+    @property
+    def state(self) -> Any:
+        return self.app.state
 
     @property
     def is_validator(self) -> bool:
-        return self.state.power_of(self.name) > 0
+        return self.app.is_validator
+
+    @property
+    def online(self) -> bool:
+        return self.phase != DOWN
+
+    @property
+    def behaviour(self) -> Behaviour:
+        return self.app.behaviour
+
+    @property
+    def byzantine(self) -> bool:
+        return self.app.behaviour.name != Behaviour.name
 
     def trace(self, event: str, **fields: Any) -> None:
         self.host.emit(event, node=self.name, **fields)
 
     # -- lifecycle ---------------------------------------------------------------------
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """The node's lifetime: a nursery its listeners live in, cancelled by a crash."""
+        """The node's lifetime: a nursery for its actor and listeners, cancelled by a crash."""
         with trio.CancelScope() as scope:
             self._scope = scope
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                self.online = True
+                await nursery.start(self.actor.run)
+                self.phase = CATCHING_UP
+                self.shut_down = None
+                self._catch_up()
                 task_status.started()
-                self.update_listeners("start")
                 await trio.sleep_forever()
 
     def crash(self, reason: str = "crash") -> None:
-        """Cancel everything at once; committed storage and state survive."""
+        """Cancel everything at once; the event store and committed state survive."""
+        if self.phase == DOWN:
+            return
         self.listeners.stop(reason)
-        self.online = False
+        self.actor.close()
+        self.phase = DOWN
         self.synced = False
-        self.own_txs.clear()
+        self._fetching = False
+        self._block_subscribers.clear()
         if self._scope is not None:
             self._scope.cancel()
         self._scope = None
         self._nursery = None
+        self.host.went_down()
+
+    def post(self, message: Message) -> None:
+        """Hand the node's actor a message (dropped when the node is down)."""
+        self.actor.post(message)
+
+    # -- catching up (block sync) and consensus membership ---------------------------------
+    def _catch_up(self) -> None:
+        """One step of catching up: fetch the next missing block from a peer, or, once level
+        with the best height heard of, enter consensus at the next height."""
+        if self.phase != CATCHING_UP or self._fetching:
+            return
+        best = self.host.best_peer_height()
+        if best is None:
+            if self.height > 0:
+                return  # no peer reachable: the world calls peers_changed() when that changes
+            best = 0  # genesis: every node starts at height 0 together
+        if self.height >= best - 1:
+            self.mark_synced()
+        if self.height < best:
+            self._fetching = True
+            self.host.fetch_block(self.height + 1)
+            return
+        self.phase = IN_CONSENSUS
+        self.host.enter_consensus(self.height + 1)
+
+    def block_fetched(self, block: Block | None) -> None:
+        """Block sync delivered ``block`` (None: the peer had nothing new after all)."""
+        if not self._fetching:
+            return
+        self._fetching = False
+        if block is not None and block.height == self.height + 1:
+            self.commit_block(block, consensus=False)
+        self._catch_up()
+
+    def peers_changed(self) -> None:
+        """Peers became reachable or moved on: a node catching up tries again."""
+        self._catch_up()
+
+    def fell_behind(self) -> None:
+        """The network decided heights past this node's: leave consensus and block-sync."""
+        if self.phase == IN_CONSENSUS:
+            self.phase = CATCHING_UP
+            self.trace("node.behind", height=self.height)
+            self._catch_up()
 
     def mark_synced(self) -> None:
         if not self.synced:
@@ -111,6 +195,37 @@ class Node:
             self.trace("node.synced", height=self.height)
             self.update_listeners("synced")
 
+    # -- the consensus connection -----------------------------------------------------------
+    def process_proposal(self, proposer: str, txs: tuple[Tx, ...], *,
+                         shared: dict[str, bool] | None = None) -> bool:
+        """ProcessProposal on this node's committed state (a reject is a nil prevote)."""
+        return self.app.process_proposal(proposer, txs, shared=shared)
+
+    def commit_block(self, block: Block, *, consensus: bool) -> Finalized:
+        """FinalizeBlock and Commit ``block`` at this instant; the mempool update, votes and
+        the rest follow in the actor."""
+        was_validator = self.app.is_validator
+        finalized = self.app.finalize_block(block)
+        self.app.commit(finalized)
+        if self.app.is_validator != was_validator:
+            self.trace("node.validator", validator=self.app.is_validator,
+                       power=self.app.state.power_of(self.name))
+        self.update_listeners("validator set")
+        if self.app.is_validator and self.online:
+            self.behaviour.after_commit(self.behaviour_context())
+        if self.actor.has_commit_work():
+            self.actor.post(AfterCommit(finalized))
+        if self._block_subscribers:
+            self._notify_block_subscribers(finalized)
+        self.host.committed(finalized, consensus=consensus)
+        return finalized
+
+    def submit(self, make: Callable[[int], Tx]) -> None:
+        """Send an own tx, built by ``make(nonce)`` with this node's next nonce, through its
+        mempool (its actor checks and gossips it)."""
+        self.post(Submit(make))
+
+    # -- listeners ---------------------------------------------------------------------
     def update_listeners(self, reason: str) -> None:
         should_run = (self.online and self.synced and self.is_validator and self.shut_down is None
                       and self._nursery is not None)
@@ -121,6 +236,7 @@ class Node:
             self.listeners.stop(reason)
 
     def listener_failed(self, failure: BaseException) -> None:
+        """A listener raised: the node shuts down (kwil v0.8+; the operator sees why)."""
         cause = failure
         if isinstance(failure, BaseExceptionGroup):
             found = [e for e in failure.exceptions if isinstance(e, ListenerFailed)]
@@ -128,182 +244,55 @@ class Node:
         reason = str(cause)
         self.shut_down = reason
         self.trace("node.shutdown", error=reason)
-        self.host.node_failed(self.name, reason)
+        self.host.node_failed(reason)
+        self.crash("shutdown")
 
     def listener_service(self) -> ListenerService:
         return ListenerService(self.name, self.settings.extension_configs, self._listener_rng,
-                               lambda address: self.host.dial(self.name, address), self.trace)
+                               self.host.dial, self.trace, self.blocks)
+
+    async def blocks(self) -> AsyncIterator[CommittedBlock]:
+        """This node's committed blocks from now on (``ListenerService.blocks``)."""
+        send, receive = trio.open_memory_channel[CommittedBlock](math.inf)
+        self._block_subscribers.append(send)
+        try:
+            async for block in receive:
+                yield block
+        finally:
+            if send in self._block_subscribers:
+                self._block_subscribers.remove(send)
+
+    def _notify_block_subscribers(self, finalized: Finalized) -> None:
+        block = finalized.block
+        info = CommittedBlock(block.height, block.time, block.proposer, tuple(
+            TxOutcomeInfo(type(o.tx).__name__, o.tx.sender, o.tx.nonce, o.ok, o.error)
+            for o in finalized.result.txs))
+        for send in self._block_subscribers:
+            send.send_nowait(info)
 
     # -- events from listeners -----------------------------------------------------------
     def broadcast_event(self, event_type: str, data: bytes, listener: str) -> None:
         rid = self.store.store(data, event_type)
         if rid is not None:
-            self.events_stored += 1
-            self.host.observed(self.name, rid, event_type)
-            resolution = self.state.resolutions.get(rid)
+            self.stats.events_stored += 1
+            self.host.observed(rid, event_type)
+            resolution = self.app.state.resolutions.get(rid)
             if resolution is not None and self.name in resolution.voters:
                 # Seen again after this node's vote was committed (eth_deposits re-reads its
                 # inclusive ``from`` block): the vote is on chain, so it counts as received.
                 self.store.mark_received(rid)
 
-    # -- mempool -----------------------------------------------------------------------
-    def pending_nonce(self) -> int:
-        return self.state.nonce_of(self.name) + len(
-            admissible_run(self.state.nonce_of(self.name), self.own_txs))
-
-    def submit(self, tx: Tx) -> None:
-        """Check the tx in this node's own mempool, then gossip it."""
-        if tx.nonce != self.pending_nonce() + 1:
-            self._reject(tx, "nonce")
-            return
-        self.own_txs.append(tx)
-        self.host.submit_tx(tx)
-
-    def _reject(self, tx: Tx, why: str) -> None:
-        self.trace("tx.rejected", nonce=tx.nonce, kind=type(tx).__name__, why=why)
-        if isinstance(tx, VoteIDs) and why == "nonce":
-            self.mark_rebroadcast(list(tx.ids))
-
     def mark_rebroadcast(self, ids: list[str]) -> None:
         self.store.mark_rebroadcast(ids)
-        self.rebroadcasts += 1
+        self.stats.rebroadcasts += 1
         self.trace("votes.rebroadcast", ids=ids)
 
-    def evict(self, nonce: int) -> Tx | None:
-        """The ``evict_vote`` fault: this node's tx with ``nonce`` vanishes from its mempool."""
-        for tx in self.own_txs:
-            if tx.nonce == nonce:
-                self.own_txs.remove(tx)
-                return tx
-        return None
-
-    def _recheck(self) -> None:
-        committed = self.state.nonce_of(self.name)
-        keep = []
-        for tx in sorted(self.own_txs, key=lambda t: t.nonce):
-            if tx.nonce <= committed:
-                continue  # included, or stale
-            keep.append(tx)
-        valid = admissible_run(committed, keep)
-        for tx in keep:
-            if tx not in valid:
-                self._reject(tx, "nonce")
-        self.own_txs = valid
-
-    # -- proposing ---------------------------------------------------------------------
-    def propose(self, height: int, time: float) -> list[Tx]:
-        """The txs of this node's proposal for ``height`` (kwil's PrepareProposal)."""
-        if not self.is_validator:
-            return []  # a removed proposer proposes an empty block
-        own = admissible_run(self.state.nonce_of(self.name), self.own_txs)
-        bodies = self._vote_bodies(self.state.nonce_of(self.name) + len(own) + 1)
-        others = self.host.received_txs(self.name, time)
-        if self.settings.byzantine == "withhold":
-            others = [tx for tx in others if not isinstance(tx, VoteIDs)]
-        return assemble_block(self.name, own, bodies, others, self.settings.max_block_bytes)
-
-    def _vote_bodies(self, nonce: int) -> VoteBodies | None:
-        if self.settings.byzantine == "silent":
-            return None
-        state = self.state
-        picked: list[tuple[str, bytes]] = []
-        limit = self.settings.max_votes_per_tx if self.settings.protocol == PROTOCOL_08 \
-            else MAX_VOTE_BODIES_07
-        for event in self.store.get_events():
-            if len(picked) >= limit:
-                break
-            if state.is_processed(event.id) or event.event_type not in self.types:
-                continue
-            resolution = state.resolutions.get(event.id)
-            if self.settings.protocol == PROTOCOL_08:
-                if resolution is None:
-                    picked.append((event.event_type, event.data))
-            elif resolution is None or resolution.body is None:
-                picked.append((event.event_type, event.data))
-        if not picked:
-            return None
-        return VoteBodies(self.name, nonce, tuple(picked))
-
-    # -- committing --------------------------------------------------------------------
-    def commit(self, block: Block, state: AppState, result: BlockResult) -> None:
-        """Adopt the state after ``block`` and apply this node's own effects, atomically."""
-        was_validator = self.is_validator
-        self.store.apply_block_effects(block.height, result.local.get(self.name, []),
-                                       result.delete_everywhere)
-        self.state = state
-        if self.outstanding:
-            executed = result.executed_nonces.get(self.name, set())
-            self.outstanding = [o for o in self.outstanding if o.tx.nonce not in executed]
-        self._recheck()
-        self._repair_lost_votes(block.height)
-        if self.is_validator != was_validator:
-            self.trace("node.validator", validator=self.is_validator, power=state.power_of(self.name))
-        self.update_listeners("validator set")
-        if self.settings.byzantine == "fabricate" and self.online and self.is_validator:
-            self._fabricate(block.height)
-        if self.online and self.synced and self.is_validator and block.proposer != self.name:
-            self._send_votes(block.height)
-
-    def _fabricate(self, height: int) -> None:
-        """A fabricating validator invents an event no source produced. Fabricators collude:
-        they all invent the same one per 20 heights, so their votes add up."""
-        if height % 20 != 1:
-            return
-        names = [t for t in self.types.names() if t not in ("validator_join", "validator_remove")]
-        # prefer a scenario's own type; credit_account is built into every world
-        types = [t for t in names if t != "credit_account"] or names
-        if types:
-            self.broadcast_event(types[0], f"fabricated-{height // 20}".encode(), "byzantine")
-
-    def _repair_lost_votes(self, height: int) -> None:
-        """A vote-ids tx not committed within ``rebroadcast_after`` blocks is voted again.
-
-        Off under ``lost-vote-stays-broadcasted`` (kwil 0.8's defect: the vote stays lost).
-        """
-        if "lost-vote-stays-broadcasted" in self.settings.bugs:
-            return
-        still = []
-        for entry in self.outstanding:
-            if height - entry.height >= self.settings.rebroadcast_after:
-                # withdraw the old tx so the re-vote can never be executed twice
-                self.host.withdraw_tx(entry.tx)
-                if entry.tx in self.own_txs:
-                    self.own_txs.remove(entry.tx)
-                pending = [i for i in entry.tx.ids if not self.state.is_processed(i)]
-                if pending:
-                    self.mark_rebroadcast(pending)
-            else:
-                still.append(entry)
-        self.outstanding = still
-
-    def _send_votes(self, height: int) -> None:
-        if self.settings.byzantine == "silent" or not self.store.may_have_unvoted:
-            return
-        state = self.state
-        if self.settings.protocol == PROTOCOL_08:
-            votes = []
-            for event in self.store.get_events():
-                if event.broadcasted:
-                    continue
-                if state.is_processed(event.id):
-                    self.store.delete_event(event.id)
-                    continue
-                if event.id in state.resolutions:
-                    votes.append((event.id, event.event_type))
-                    if len(votes) >= self.settings.max_votes_per_tx:
-                        break
-        else:
-            votes = [(e.id, e.event_type) for e in self.store.get_unreceived_events(MAX_VOTE_IDS_07)]
-        if not votes:
-            self.store.may_have_unvoted = False
-            return
-        nonce = self.pending_nonce() + (2 if self.skip_nonce else 1)
-        self.skip_nonce = False
-        tx = VoteIDs(self.name, nonce, tuple(votes))
-        if self.settings.gas and state.balance_of(self.name) < tx.fee():
-            self.trace("votes.skipped", reason="balance", fee=tx.fee())
-            return
-        self.store.mark_broadcasted([v[0] for v in votes])
-        self.outstanding.append(OutstandingVote(tx, height))
-        self.host.votes_sent(self.name, tx.ids)
-        self.submit(tx)
+    def behaviour_context(self) -> BehaviourContext:
+        state = self.app.state
+        return BehaviourContext(
+            node=self.name, height=state.height, is_validator=self.app.is_validator,
+            event_types=tuple(self.app.rules.types.names()),
+            validators=tuple(sorted(state.validators, key=address_key)),
+            store_event=lambda event_type, data: self.broadcast_event(event_type, data, "byzantine"),
+            trace=lambda event, **fields: self.trace(f"byzantine.{event}", behaviour=self.behaviour.name,
+                                                     **fields))

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from sim.records import RunRecords
+from sim.world.records import RunRecords
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from sim.world.world import World
 
 
 def percentile(values: Any, q: float) -> float | None:
@@ -93,18 +93,13 @@ def summarize(world: World) -> dict[str, Any]:
         "resolution_latency_p50": percentile(latencies, 50),
         "resolution_latency_p99": percentile(latencies, 99),
         "votes_per_resolution_mean": _mean([float(v) for v in votes_per]),
-        "rebroadcasts": sum(node.rebroadcasts for node in world.nodes),
-        "listener_starts": sum(node.listeners.starts for node in world.nodes),
-        "listener_cancellations": sum(node.listeners.cancellations for node in world.nodes),
+        "rebroadcasts": sum(node.rebroadcasts for node in world.views.nodes),
+        "listener_starts": sum(node.listener_starts for node in world.views.nodes),
+        "listener_cancellations": sum(node.listener_cancellations for node in world.views.nodes),
         "node_shutdowns": len(records.node_shutdowns),
         "shutdown_errors": [f"{n}: {reason}" for n, reason in records.node_shutdowns],
     }
-    for kind in sorted(world.sources):
-        summary.update(world.sources[kind].summary())
-    if "evm" in world.sources:
-        from sim.checks.deposits import deposit_summary
-
-        summary.update(deposit_summary(world))
+    summary.update(world.sources.summary(world.views))
     summary["violations"] = [v.to_dict() for v in world.violations]
     return summary
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.results import Result, make_result
-from sim.trace import canonical_line
+from sim.engine.trace import canonical_line
 
 
 def run(scenario: Any, seed: int | None = None, *, out: str | Path | None = None,
@@ -21,7 +21,7 @@ def run(scenario: Any, seed: int | None = None, *, out: str | Path | None = None
     With ``out``, the run's files are written there (see ``write_outputs``); file-backed node
     storage lives under it too.
     """
-    from sim.world import World
+    from sim.world.world import World
 
     seed = scenario.seed if seed is None else int(seed)
     out_dir = Path(out) if out is not None else None

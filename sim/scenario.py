@@ -20,7 +20,7 @@ from typing import Any
 import tomli_w
 
 from sim.errors import ScenarioError
-from sim.faultspec import FaultContext, FaultSpec, node_range_text
+from sim.faults.spec import FaultSpec, ReadContext, node_range_text
 from sim.scenario_model import (
     BUG_COMPAT,
     PROTOCOLS,
@@ -175,7 +175,7 @@ def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>") -> Scenari
     nodes = _nodes(root.table("nodes", {}), validators, extensions)
     resolutions = _resolutions(root.table("resolutions", {}), validators.join_expiry)
     sources = _sources(root.table("sources", {}))
-    ctx = FaultContext({node.name: node.power for node in nodes}, duration)
+    ctx = ReadContext({node.name: node.power for node in nodes}, duration)
     faults = [FaultSpec.from_table(reader, ctx) for reader in root.tables("faults", [])]
     checks = ChecksConfig.from_table(root.table("checks", {}))
     root.finish()

@@ -117,7 +117,7 @@ class LatencyModel:
 
     def sample(self, rng: random.Random) -> float:
         """One latency in seconds drawn from ``rng`` (a fixed latency draws nothing). The
-        network draws its own latencies by keyed lookup (``sim.network``); this is for
+        network draws its own latencies by keyed lookup (``sim.net.network``); this is for
         sources and listeners that sample one at a time."""
         if self.dist == "fixed":
             return self.value

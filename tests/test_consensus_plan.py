@@ -6,9 +6,9 @@ import types
 import numpy as np
 import pytest
 
-from sim.consensus import Timeouts, plan_height, quorum_times
-from sim.network import Network
-from sim.rng import RngStreams
+from sim.consensus.planner import Timeouts, plan_height, quorum_times
+from sim.net.network import Network
+from sim.engine.rng import RngStreams
 
 L = 0.05
 

@@ -47,7 +47,7 @@ def test_trio_deterministic_scheduling_hook_exists() -> None:
     run_module = trio._core._run
     assert hasattr(run_module, "_ALLOW_DETERMINISTIC_SCHEDULING")
     assert hasattr(run_module, "_r")
-    from sim.determinism import seed_trio_scheduler
+    from sim.engine.determinism import seed_trio_scheduler
 
     seed_trio_scheduler(5)
     first = run_module._r.random()

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from trio.testing import MockClock
 
-from sim.rng import stable_hash64
+from sim.engine.rng import stable_hash64
 from sim.sources.evm import Chain, EvmConfig, EvmSource
 
 

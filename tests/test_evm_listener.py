@@ -22,7 +22,7 @@ from node.extensions.eth_deposits import (
     backoff_delay,
     eth_deposits,
 )
-from sim.rng import stable_hash64
+from sim.engine.rng import stable_hash64
 from sim.sources.evm import CreditLog, EvmConfig, EvmSource, RpcEndpoint
 
 CONTRACT = EvmConfig().contract_address

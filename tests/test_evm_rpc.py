@@ -9,7 +9,7 @@ import pytest
 import trio
 from trio.testing import MockClock
 
-from sim.rng import stable_hash64
+from sim.engine.rng import stable_hash64
 from sim.scenario_model import LatencyModel
 from sim.sources.evm import EvmConfig, EvmSource, RpcError
 

@@ -61,13 +61,16 @@ def test_one_way_partition_blocks_only_one_direction() -> None:
     assert violations(result) == []
 
 
-def test_clock_skew_delays_that_nodes_entry_into_heights() -> None:
-    result = run_text(faults('at = "1m"\nkind = "clock_skew"\nnode = "v3"\noffset = "500ms"'),
+@pytest.mark.parametrize("offset", ["500ms", "5s", "-500ms", "-2s"])
+def test_clock_skew_offsets_a_nodes_clock_not_consensus_timing(offset: str) -> None:
+    """A constant clock offset changes what the node reads as the time, not the durations
+    its timeouts measure: block times stay exactly timeout_commit + 3 latencies (a skew of
+    +5 s once cut a minute to 19 blocks, and one of -timeout_commit looped forever)."""
+    result = run_text(faults(f'at = "1m"\nkind = "clock_skew"\nnode = "v3"\noffset = "{offset}"'),
                       duration="2m", timeout_commit="1s")
     assert violations(result) == []
     assert trace_events(result, "fault", kind="clock_skew")
-    gaps = block_gaps(result, 65, 118)
-    assert gaps.max() > 1.15  # heights v3 proposes start late
+    assert np.allclose(block_gaps(result, 5, 118), 1.15)
 
 
 def test_demote_with_override_sets_power_at_the_next_block() -> None:

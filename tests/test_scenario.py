@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
-from sim.faultspec import FaultSpec
+from sim.faults.spec import FaultSpec
 from sim.scenario import (
     apply_override,
     load_scenario,

@@ -8,6 +8,7 @@ which run (default: all).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sim.checks.base import Checker, Violation
@@ -26,9 +27,8 @@ from sim.checks.resolution_checks import (
 from sim.checks.source_checks import PubSubStats, WatcherOrder
 
 if TYPE_CHECKING:
-    from node.node import Node
-    from sim.chain import Committed
-    from sim.world import World
+    from sim.consensus.chain import Committed
+    from sim.world.views import NodeView, WorldView
 
 __all__ = ["Checker", "Checks", "Violation", "ALL_CHECKERS"]
 
@@ -43,11 +43,11 @@ ALL_CHECKERS: dict[str, type[Checker]] = {
 class Checks:
     """The checkers a run uses, fanned out from the world's hooks."""
 
-    def __init__(self, world: World, config: Any) -> None:
+    def __init__(self, view: WorldView, config: Any, report: Callable[[Violation], None]) -> None:
         wanted = config.invariants
         names = sorted(ALL_CHECKERS) if wanted == "all" else [n for n in wanted if n in ALL_CHECKERS]
-        self.checkers = [ALL_CHECKERS[n](world) for n in names]
-        self.checkers.append(Liveness(world))  # liveness is separate: it only runs when configured
+        self.checkers = [ALL_CHECKERS[n](view, report) for n in names]
+        self.checkers.append(Liveness(view, report))  # liveness only runs when configured
         # dispatch each hook only to the checkers that use it (on_node_commit runs per node)
         self._block = [c for c in self.checkers if type(c).on_block is not Checker.on_block]
         self._node = [c for c in self.checkers if type(c).on_node_commit is not Checker.on_node_commit]
@@ -56,7 +56,7 @@ class Checks:
         for checker in self._block:
             checker.on_block(committed)
 
-    def on_node_commit(self, node: Node, block: Any) -> None:
+    def on_node_commit(self, node: NodeView, block: Any) -> None:
         for checker in self._node:
             checker.on_node_commit(node, block)
 

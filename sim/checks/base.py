@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 if TYPE_CHECKING:
-    from node.node import Node
-    from sim.chain import Committed
-    from sim.world import World
+    from sim.consensus.chain import Committed
+    from sim.world.views import NodeView, WorldView
 
 
 @attrs.frozen
@@ -27,20 +27,24 @@ class Violation:
 
 
 class Checker:
-    """Base class: override the hooks you need and call ``report`` on a violation."""
+    """Base class: override the hooks you need and call ``report`` on a violation.
+
+    A checker reads the world only through its ``WorldView`` and reports through ``report``.
+    """
 
     name = ""
 
-    def __init__(self, world: World) -> None:
-        self.world = world
+    def __init__(self, view: WorldView, report: Callable[[Violation], None]) -> None:
+        self.view = view
+        self._report = report
 
     def report(self, nodes: tuple[str, ...] | list[str], explanation: str) -> None:
-        self.world.violate(Violation(self.name, self.world.clock.now, tuple(nodes), explanation))
+        self._report(Violation(self.name, self.view.now, tuple(nodes), explanation))
 
     def on_block(self, committed: Committed) -> None:
         pass
 
-    def on_node_commit(self, node: Node, block: Any) -> None:
+    def on_node_commit(self, node: NodeView, block: Any) -> None:
         pass
 
     def at_end(self) -> None:

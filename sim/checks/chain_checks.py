@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from sim.checks.base import Checker
 
 if TYPE_CHECKING:
-    from node.node import Node
-    from sim.chain import Committed
+    from sim.consensus.chain import Committed
+    from sim.world.views import NodeView
 
 
 class SameState(Checker):
@@ -16,8 +16,8 @@ class SameState(Checker):
 
     name = "same-state"
 
-    def on_node_commit(self, node: Node, block: Any) -> None:
-        committed = self.world.chain.committed.get(block.height)
+    def on_node_commit(self, node: NodeView, block: Any) -> None:
+        committed = self.view.chain.committed.get(block.height)
         if committed is not None and node.state.hash != committed.state_hash:
             self.report((node.name, committed.block.proposer),
                         f"state hash at height {block.height} differs: {node.state.hash[:12]} on "
@@ -29,8 +29,8 @@ class NonceOrder(Checker):
 
     name = "nonce-order"
 
-    def __init__(self, world: Any) -> None:
-        super().__init__(world)
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
         self._last: dict[str, int] = {}
 
     def on_block(self, committed: Committed) -> None:

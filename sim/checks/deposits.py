@@ -17,26 +17,26 @@ from sim.checks.base import Checker
 from sim.results import percentile
 
 if TYPE_CHECKING:
-    from sim.chain import Committed
-    from sim.world import World
+    from sim.consensus.chain import Committed
+    from sim.world.views import WorldView
 
 CREDIT = "credit_account"
 DEFAULT_GRACE = 900.0  # seconds a final deposit may take to be credited before the end
 
 
-def confirmations(world: World) -> int:
-    values = [int(node.settings.extension_configs.get("eth_deposits", {}).get("required_confirmations", "12"))
-              for node in world.nodes]
+def confirmations(view: WorldView) -> int:
+    values = [int(node.extension_configs.get("eth_deposits", {}).get("required_confirmations", "12"))
+              for node in view.nodes]
     return min(values) if values else 12
 
 
-def credited(world: World) -> dict[str, tuple[float, str]]:
+def credited(view: WorldView) -> dict[str, tuple[float, str]]:
     """tx_hash -> (credit time, resolution id) for every credit_account that passed cleanly."""
     out: dict[str, tuple[float, str]] = {}
-    for record in world.records.resolutions.values():
+    for record in view.records.resolutions.values():
         if record.type != CREDIT or record.status != "passed" or record.error or record.time is None:
             continue
-        body = world.records.bodies.get(record.id)
+        body = view.records.bodies.get(record.id)
         if body is None:
             continue
         try:
@@ -46,15 +46,15 @@ def credited(world: World) -> dict[str, tuple[float, str]]:
     return out
 
 
-def deposit_summary(world: World) -> dict[str, Any]:
-    source = world.sources["evm"]
-    conf = confirmations(world)
+def deposit_summary(view: WorldView) -> dict[str, Any]:
+    source = view.sources.require("evm")
+    conf = confirmations(view)
     final = source.final_deposits(conf)
     canonical = {d.tx_hash for d in source.canonical_deposits()}
-    credits = credited(world)
+    credits = credited(view)
     seen = {d.tx_hash: d for d in source.ever_seen_deposits()}
     latencies = [credits[d.tx_hash][0] - d.block_time for d in final if d.tx_hash in credits]
-    voted = {rid for rid, _voter, _p, _h in world.records.votes}
+    voted = {rid for rid, _voter, _p, _h in view.records.votes}
     reorged_voted = sum(1 for d in seen.values() if d.tx_hash not in canonical
                         and _deposit_id(d) in voted)
     return {
@@ -78,10 +78,10 @@ class DepositsExact(Checker):
 
     name = "deposits-exact"
 
-    def __init__(self, world: Any) -> None:
-        super().__init__(world)
-        source = world.sources.get("evm")
-        self.active = source is not None and confirmations(world) >= source.config.reorg_max_depth
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
+        source = view.sources.get("evm")
+        self.active = source is not None and confirmations(view) >= source.config.reorg_max_depth
         self._credited: dict[str, int] = {}
 
     def on_block(self, committed: Committed) -> None:
@@ -90,7 +90,7 @@ class DepositsExact(Checker):
         for outcome in committed.result.outcomes:
             if outcome.type != CREDIT or outcome.status != "passed" or outcome.error:
                 continue
-            body = self.world.records.bodies.get(outcome.id)
+            body = self.view.records.bodies.get(outcome.id)
             if body is None:
                 continue
             tx_hash = decode_credit(body).tx_hash
@@ -98,7 +98,7 @@ class DepositsExact(Checker):
                 self.report(outcome.voters, f"deposit {tx_hash} credited twice (heights "
                             f"{self._credited[tx_hash]} and {committed.block.height})")
             self._credited[tx_hash] = committed.block.height
-            canonical = {d.tx_hash for d in self.world.sources["evm"].canonical_deposits()}
+            canonical = {d.tx_hash for d in self.view.sources.require("evm").canonical_deposits()}
             if tx_hash not in canonical:
                 self.report(outcome.voters, f"credited deposit {tx_hash} is not on the canonical chain")
 
@@ -107,21 +107,21 @@ class DepositsExact(Checker):
         that did not expire, was credited (what they never saw is liveness's business)."""
         if not self.active:
             return
-        within = self.world.scenario.checks.liveness_within or DEFAULT_GRACE
-        end = self.world.clock.now
-        source = self.world.sources["evm"]
-        conf = confirmations(self.world)
-        state = self.world.chain.state_after(self.world.chain.height)
-        needed = required_power(state.total_power, self.world.types.get(CREDIT).confirmation_threshold)
+        within = self.view.scenario.checks.liveness_within or DEFAULT_GRACE
+        end = self.view.now
+        source = self.view.sources.require("evm")
+        conf = confirmations(self.view)
+        state = self.view.chain_state()
+        needed = required_power(state.total_power, self.view.types.get(CREDIT).confirmation_threshold)
         observers: dict[str, set[str]] = {}
-        for node, rid, _time in self.world.records.observations:
+        for node, rid, _time in self.view.records.observations:
             observers.setdefault(rid, set()).add(node)
         for deposit in source.final_deposits(conf):
             final_at = deposit.block_time + conf * source.config.block_time
             if deposit.tx_hash in self._credited or final_at + within > end:
                 continue
             rid = _deposit_id(deposit)
-            record = self.world.records.resolutions.get(rid)
+            record = self.view.records.resolutions.get(rid)
             if record is not None and record.status == "expired":
                 continue
             if sum(state.power_of(n) for n in observers.get(rid, ())) < needed:

@@ -11,28 +11,28 @@ class Liveness(Checker):
     name = "liveness"
 
     def at_end(self) -> None:
-        within = self.world.scenario.checks.liveness_within
+        within = self.view.scenario.checks.liveness_within
         if within is None:
             return
-        end = self.world.clock.now
-        faults = self.world.records.faults
+        end = self.view.now
+        faults = self.view.records.faults
         quiet_since = max((float(f["time"]) + float(f.get("duration") or 0.0)  # type: ignore[arg-type]
                            for f in faults), default=0.0)
-        state = self.world.chain.state_after(self.world.chain.height)
+        state = self.view.chain_state()
         observers: dict[str, set[str]] = {}
         first: dict[str, float] = {}
-        for node, rid, time in self.world.records.observations:
+        for node, rid, time in self.view.records.observations:
             observers.setdefault(rid, set()).add(node)
             first.setdefault(rid, time)
         for rid in sorted(observers):
-            record = self.world.records.resolutions.get(rid)
+            record = self.view.records.resolutions.get(rid)
             if record is None or record.status is not None or record.type is None:
                 continue
             deadline = max(first[rid], quiet_since) + within
             if deadline > end:
                 continue
             power = sum(state.power_of(n) for n in observers[rid])
-            threshold = self.world.types.get(record.type).confirmation_threshold
+            threshold = self.view.types.get(record.type).confirmation_threshold
             if power >= required_power(state.total_power, threshold):
                 self.report(sorted(observers[rid]), f"event {rid} observed by {power} of "
                             f"{state.total_power} power is unresolved {end - first[rid]:.1f}s after "

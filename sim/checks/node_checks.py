@@ -8,8 +8,8 @@ from node.txs import VoteIDs
 from sim.checks.base import Checker
 
 if TYPE_CHECKING:
-    from node.node import Node
-    from sim.chain import Committed
+    from sim.consensus.chain import Committed
+    from sim.world.views import NodeView
 
 SWEEP_EVERY = 20  # blocks between full sweeps of every node's store
 
@@ -20,8 +20,8 @@ class NoLostEvents(Checker):
 
     name = "no-lost-events"
 
-    def __init__(self, world: Any) -> None:
-        super().__init__(world)
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
         self._voted: set[tuple[str, str]] = set()
         # (node, id) pairs stored and not yet covered for good by a vote or a processed id
         self._watch: dict[tuple[str, str], None] = {}
@@ -41,20 +41,20 @@ class NoLostEvents(Checker):
         self._sweep()
 
     def _sweep(self) -> None:
-        observations = self.world.records.observations
+        observations = self.view.records.observations
         for node_name, rid, _time in observations[self._cursor:]:
             self._watch[(node_name, rid)] = None
         self._cursor = len(observations)
-        chain_state = self.world.chain.state_after(self.world.chain.height)
+        chain_state = self.view.chain_state()
         for key in list(self._watch):
             node_name, rid = key
-            node = self.world.nodes[self.world.index[node_name]]
+            node = self.view.node(node_name)
             if key in self._voted or node.state.is_processed(rid) or chain_state.is_processed(rid):
                 del self._watch[key]  # covered for good
                 continue
-            if node.store.has_event(rid):
+            if node.has_event(rid):
                 continue
-            if rid in node.state.resolutions and self.world.scenario.protocol == "kwil-0.8":
+            if rid in node.state.resolutions and self.view.scenario.protocol == "kwil-0.8":
                 continue
             del self._watch[key]
             self.report((node_name,), f"event {rid} stored by {node_name} is gone without a vote, "
@@ -67,34 +67,34 @@ class ListenerLifecycle(Checker):
 
     name = "listener-lifecycle"
 
-    def __init__(self, world: Any) -> None:
-        super().__init__(world)
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
         self._cancelled_at: dict[str, float] = {}
 
-    def on_node_commit(self, node: Node, block: Any) -> None:
+    def on_node_commit(self, node: NodeView, block: Any) -> None:
         self._check(node)
 
     def at_end(self) -> None:
-        for node in self.world.nodes:
+        for node in self.view.nodes:
             self._check(node)
 
-    def _check(self, node: Node) -> None:
-        manager = node.listeners
+    def _check(self, node: NodeView) -> None:
+        active, running = node.listeners_active, node.listeners_running
         should = node.online and node.synced and node.is_validator and node.shut_down is None
-        if manager.active and not should:
+        if active and not should:
             self.report((node.name,), f"listeners of {node.name} run while it is not a synced, online validator")
-        now = self.world.clock.now
-        if not manager.active and manager.running:
+        now = self.view.now
+        if not active and running:
             # A cancellation lands at the tasks' next checkpoint in the same virtual instant;
             # only still running at a later instant is a violation.
             since = self._cancelled_at.setdefault(node.name, now)
             if since < now:
-                self.report((node.name,), f"listener(s) {sorted(manager.running)} of {node.name} "
+                self.report((node.name,), f"listener(s) {sorted(running)} of {node.name} "
                             f"outlived their cancellation at t={since:.3f}s")
                 del self._cancelled_at[node.name]
         else:
             self._cancelled_at.pop(node.name, None)
-        if should and not manager.active and len(manager._registry) and node.height > 0:
+        if should and not active and node.has_listeners and node.height > 0:
             self.report((node.name,), f"{node.name} is a synced validator but its listeners are not running")
 
 
@@ -104,11 +104,11 @@ class VotesSent(Checker):
 
     name = "votes-sent"
 
-    def __init__(self, world: Any) -> None:
-        super().__init__(world)
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
         self._since: dict[tuple[str, str], int] = {}
         self._committed: set[tuple[str, str]] = set()
-        self._limit = world.scenario.validators.rebroadcast_after
+        self._limit = view.scenario.validators.rebroadcast_after
 
     def on_block(self, committed: Committed) -> None:
         height = committed.block.height
@@ -119,13 +119,12 @@ class VotesSent(Checker):
                 self._committed.update((outcome.tx.sender, rid) for rid in outcome.tx.ids)
         if height % max(1, self._limit // 2) != 0:
             return
-        pending = {(p.tx.sender, rid) for p in self.world.pool.values() if isinstance(p.tx, VoteIDs)
-                   for rid in p.tx.ids}
+        pending = self.view.pending_votes()
         current: dict[tuple[str, str], int] = {}
-        for node in self.world.nodes:
+        for node in self.view.nodes:
             if not (node.online and node.is_validator):
                 continue
-            for rid in node.store.broadcasted_ids():
+            for rid in node.broadcasted_ids():
                 key = (node.name, rid)
                 current[key] = self._since.get(key, height)
                 if key in pending or key in self._committed or node.state.is_processed(rid):

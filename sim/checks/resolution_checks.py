@@ -9,7 +9,7 @@ from node.txs import VoteBodies, VoteIDs, event_id
 from sim.checks.base import Checker
 
 if TYPE_CHECKING:
-    from sim.chain import Committed
+    from sim.consensus.chain import Committed
 
 
 class ResolutionOnce(Checker):
@@ -17,8 +17,8 @@ class ResolutionOnce(Checker):
 
     name = "resolution-once"
 
-    def __init__(self, world: Any) -> None:
-        super().__init__(world)
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
         self._resolved: dict[str, int] = {}
 
     def on_block(self, committed: Committed) -> None:
@@ -40,7 +40,7 @@ class ThresholdRespected(Checker):
     def on_block(self, committed: Committed) -> None:
         state = committed.state
         assert state is not None
-        types = self.world.types
+        types = self.view.types
         for outcome in committed.result.outcomes:
             if outcome.status != "passed" or outcome.type is None:
                 continue
@@ -61,15 +61,15 @@ class ExpiryExact(Checker):
 
     name = "expiry-exact"
 
-    def __init__(self, world: Any) -> None:
-        super().__init__(world)
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
         self._due: dict[str, int] = {}
 
     def on_block(self, committed: Committed) -> None:
         height = committed.block.height
         state = committed.state
         assert state is not None
-        types = self.world.types
+        types = self.view.types
         for tx in committed.block.txs:
             if isinstance(tx, VoteIDs):
                 pairs = list(tx.votes)
@@ -98,12 +98,12 @@ class RefundsExact(Checker):
     name = "refunds-exact"
 
     def on_block(self, committed: Committed) -> None:
-        pre = self.world.chain.validators_after(committed.block.height - 1)
+        pre = self.view.chain.validators_after(committed.block.height - 1)
         total = sum(pre.values())
         for outcome in committed.result.outcomes:
             if outcome.status != "expired" or outcome.type is None:
                 continue
-            threshold = self.world.types.get(outcome.type).refund_threshold
+            threshold = self.view.types.get(outcome.type).refund_threshold
             approved = sum(pre.get(v, 0) for v in outcome.voters)
             should = approved >= required_power(total, threshold)
             if outcome.refunded != should and not committed.result.validator_updates:
@@ -117,8 +117,8 @@ class OneVotePerValidator(Checker):
 
     name = "one-vote-per-validator"
 
-    def __init__(self, world: Any) -> None:
-        super().__init__(world)
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
         self._seen: set[tuple[str, str]] = set()
 
     def on_block(self, committed: Committed) -> None:
@@ -139,16 +139,16 @@ class NoFakeResolution(Checker):
 
     name = "no-fake-resolution"
 
-    def __init__(self, world: Any) -> None:
-        super().__init__(world)
-        self._honest = {n.name for n in world.nodes if n.settings.byzantine is None}
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
+        self._honest = {n.name for n in view.nodes if not n.byzantine}
         self._honestly_seen: set[str] = set()
         self._cursor = 0
 
     def on_block(self, committed: Committed) -> None:
         state = committed.state
         assert state is not None
-        observed = self.world.records.observations
+        observed = self.view.records.observations
         for node, rid, _time in observed[self._cursor:]:
             if node in self._honest:
                 self._honestly_seen.add(rid)
@@ -158,9 +158,8 @@ class NoFakeResolution(Checker):
                 continue
             if outcome.id in self._honestly_seen:
                 continue
-            byzantine = sum(state.power_of(n.name) for n in self.world.nodes
-                            if n.settings.byzantine is not None)
-            threshold = self.world.types.get(outcome.type).confirmation_threshold
+            byzantine = sum(state.power_of(n.name) for n in self.view.nodes if n.byzantine)
+            threshold = self.view.types.get(outcome.type).confirmation_threshold
             if byzantine < required_power(state.total_power, threshold):
                 self.report(outcome.voters, f"{outcome.id} passed at height {committed.block.height} but "
                             f"no honest validator observed it (byzantine power {byzantine})")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sim.checks.base import Checker
 
 if TYPE_CHECKING:
-    from sim.chain import Committed
+    from sim.consensus.chain import Committed
 
 
 class WatcherOrder(Checker):
@@ -16,15 +16,15 @@ class WatcherOrder(Checker):
 
     name = "watcher-order"
 
-    def __init__(self, world: Any) -> None:
-        super().__init__(world)
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
         self._cursor = 0
         self._last: dict[str, int] = {}
 
     def on_block(self, committed: Committed) -> None:
-        if "watcher" not in self.world.sources:
+        if "watcher" not in self.view.sources:
             return
-        records = self.world.trace.records
+        records = self.view.trace_records
         for record in records[self._cursor:]:
             event, node = record.get("event"), str(record.get("node"))
             if event == "watcher_events.start":
@@ -38,8 +38,9 @@ class WatcherOrder(Checker):
         self._cursor = len(records)
 
     def at_end(self) -> None:
-        if self.world.chain.height in self.world.chain.committed:
-            self.on_block(self.world.chain.committed[self.world.chain.height])
+        chain = self.view.chain
+        if chain.height in chain.committed:
+            self.on_block(chain.committed[chain.height])
 
 
 class PubSubStats(Checker):
@@ -47,12 +48,12 @@ class PubSubStats(Checker):
 
     name = "pubsub-stats"
 
-    def __init__(self, world: Any) -> None:
-        super().__init__(world)
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
         self._reported: set[str] = set()
 
     def on_block(self, committed: Committed) -> None:
-        source = self.world.sources.get("pubsub")
+        source = self.view.sources.get("pubsub")
         if source is None:
             return
         for problem in source.check_stats():

@@ -5,7 +5,7 @@ The network never delivers anything itself; it answers "when does a message sent
 world schedules what it needs. Link state is a history of epochs, so a message is judged
 by the state at its send time: a partition that starts after a vote was sent does not
 stop it, and a message sent across a partition arrives at heal + latency (CometBFT keeps
-gossiping what a peer lacks). Latencies are keyed draws (``sim.rng.keyed_uniform``) of
+gossiping what a peer lacks). Latencies are keyed draws (``sim.engine.rng.keyed_uniform``) of
 the link and the message, so re-planning a height draws the same numbers.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from sim.rng import RngStreams, keyed_uniform, splitmix64, stable_hash64
+from sim.engine.rng import RngStreams, keyed_uniform, splitmix64, stable_hash64
 
 GOSSIP_RETRY = 0.1  # seconds before a dropped consensus message is sent again
 
@@ -32,15 +32,17 @@ class Epoch:
     extra: np.ndarray  # float [src, dst]: added delay, seconds
     drop: np.ndarray  # float [src, dst]: probability a send is lost (and retried)
     online: np.ndarray  # bool [node]: crashed nodes send nothing
+    duplicate: np.ndarray  # float [src, dst]: probability a tx is delivered twice
+    reorder: np.ndarray  # float [src, dst]: probability a message is held back (overtaken)
 
     def copy(self, start: float) -> Epoch:
         return Epoch(start, self.blocked.copy(), self.extra.copy(), self.drop.copy(),
-                     self.online.copy())
+                     self.online.copy(), self.duplicate.copy(), self.reorder.copy())
 
     @property
     def plain(self) -> bool:
-        """No partition, extra delay or drop anywhere (the fast path)."""
-        return not (self.blocked.any() or self.extra.any() or self.drop.any())
+        """No partition, extra delay, drop or reordering anywhere (the fast path)."""
+        return not (self.blocked.any() or self.extra.any() or self.drop.any() or self.reorder.any())
 
     @property
     def all_online(self) -> bool:
@@ -89,7 +91,8 @@ class LatencySampler:
 class Network:
     """Link state over time and batch arrival-time queries."""
 
-    def __init__(self, names: list[str], latency: Any, drop: float, rng: RngStreams) -> None:
+    def __init__(self, names: list[str], latency: Any, drop: float, rng: RngStreams,
+                 duplicate: float = 0.0) -> None:
         n = len(names)
         self.names = names
         self.latency = latency
@@ -107,6 +110,8 @@ class Network:
             np.zeros((n, n)),
             np.full((n, n), float(drop)),
             np.ones(n, dtype=bool),
+            np.full((n, n), float(duplicate)),
+            np.zeros((n, n)),
         )]
 
     # -- state changes (called by the fault layer) ---------------------------------
@@ -215,6 +220,18 @@ class Network:
             if not pending.any():
                 break
         return heal[blocked]
+
+    def duplicate_chance(self, senders: np.ndarray, receiver: int, send_times: np.ndarray) -> np.ndarray | None:
+        """Per message, the chance its link duplicated it when it was sent (None: no link
+        duplicates anything in the history kept)."""
+        if not any(e.duplicate.any() for e in self.epochs):
+            return None
+        chance = np.zeros(len(senders))
+        for e_index, epoch in enumerate(self.epochs):
+            end = self.epochs[e_index + 1].start if e_index + 1 < len(self.epochs) else math.inf
+            rows = (send_times < end) & ((send_times >= epoch.start) | (e_index == 0))
+            chance[rows] = epoch.duplicate[senders[rows], receiver]
+        return chance
 
     def one(self, src: int, dst: int, send_time: float, key: int) -> float:
         """Arrival time of one message (e.g. a tx or a block-sync response)."""

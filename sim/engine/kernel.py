@@ -19,7 +19,7 @@ import attrs
 import trio
 import trio.testing
 
-from sim.clock import VirtualClock
+from sim.engine.clock import VirtualClock
 
 
 @attrs.define(eq=False, slots=True)
@@ -86,7 +86,7 @@ class Kernel:
             if next_event < next_deadline:
                 # Fast path: nothing in trio is due before this callback.
                 clock.now = max(clock.now, next_event)
-                self._run_due()
+                self._run_due(runnable)
                 continue
             # A trio task is due first (or at the same instant): let trio jump there.
             with trio.CancelScope(deadline=min(next_event, end)) as scope:
@@ -96,7 +96,7 @@ class Kernel:
                 finally:
                     self._sleep_scope = None
             await self._settle()
-            self._run_due()
+            self._run_due(runnable)
         if clock.now < end:
             await trio.sleep_until(end)
             await self._settle()
@@ -113,7 +113,10 @@ class Kernel:
         finally:
             self.clock.hold = False
 
-    def _run_due(self) -> None:
+    def _run_due(self, runnable: Callable[[], int]) -> None:
+        """Run the callbacks due now, in order, until one wakes a trio task: the caller then
+        lets the woken tasks run before the next callback (an actor answers before anything
+        later in the same instant happens)."""
         heap = self._heap
         now = self.clock.now
         while heap and heap[0][0] <= now:
@@ -126,6 +129,8 @@ class Kernel:
             callback(*timer.args)
             if not self.events_run & 0xFFF and self.progress is not None:
                 self.progress(now)
+            if runnable():
+                return
 
 
 def _scheduler_probe() -> tuple[Callable[[], int], Callable[[], float]]:

@@ -3,7 +3,7 @@
 trio asks the clock how long to block only when no task is runnable; we answer by moving
 virtual time straight to that deadline and saying "don't block". This is MockClock's
 autojump at threshold 0 without its bookkeeping, and it lets the world kernel advance the
-same time directly on its fast path (see ``sim.kernel``).
+same time directly on its fast path (see ``sim.engine.kernel``).
 """
 
 from __future__ import annotations

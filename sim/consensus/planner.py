@@ -12,12 +12,12 @@ network changes and gets identical answers for everything that already happened.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import attrs
 import numpy as np
 
-from sim.network import Network
+from sim.net.network import Network
 
 INF = math.inf
 MAX_ROUNDS = 64
@@ -92,8 +92,13 @@ def _split_quorums(arrivals: np.ndarray, powers: np.ndarray, total: int,
 
 def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power: int,
                 proposer_of_round: Callable[[int], int], timeouts: Timeouts,
-                network: Network) -> HeightPlan:
-    """Plan height ``height``; ``powers`` are consensus voting powers (0 = not a validator)."""
+                network: Network, *, accepts: Mapping[int, np.ndarray] | None = None) -> HeightPlan:
+    """Plan height ``height``; ``powers`` are consensus voting powers (0 = not a validator).
+
+    ``accepts[r]`` says per node whether it accepted round ``r``'s proposal in
+    ProcessProposal (rounds not in it: everyone accepts). A node that rejects the proposal
+    prevotes nil when it arrives, as CometBFT does.
+    """
     n = len(entry)
     nodes = np.arange(n)
     commit = np.full(n, INF)
@@ -121,6 +126,8 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
         prevote_time = np.minimum(proposal, propose_timeout)
         prevote_time[~active] = INF
         prevote_block = proposal <= propose_timeout
+        if accepts is not None and r in accepts:
+            prevote_block &= accepts[r]
         voters = nodes[active & (powers > 0)]
         if len(voters) == 0:
             break

@@ -1,0 +1,276 @@
+"""The node's mempool/block actor: a trio task that owns the node's mempool and its votes.
+
+The world hands a node what concerns it (txs that reached it over gossip, "propose round r of
+height h", the work that follows a commit, an own tx to send) by posting messages to the
+actor's mailbox. Messages posted at one virtual instant are handled as one batch, in the
+order they were posted, when the actor next runs, which the kernel lets happen before virtual
+time moves on; so a node pays one trio hop per instant it has work at, not one per message.
+A crash cancels the node's nursery: the actor and its in-memory mempool vanish at once,
+while the event store and the committed state stay.
+
+What the actor does is kwil's node-side flow around the ABCI stages (``node.abci``):
+admitting txs (``check_tx``), building proposals (``prepare_proposal``), and after each
+commit: the mempool update and recheck, the vote broadcaster (one vote-ids tx per block on
+a validator that did not propose it), the repair of lost votes, and the listeners' status.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
+import trio
+
+from node.abci import Finalized
+from node.mempool import Mempool
+from node.txs import Tx, VoteIDs
+
+if TYPE_CHECKING:
+    from node.node import Node
+
+
+# -- messages --------------------------------------------------------------------------------
+@attrs.frozen
+class TxArrivals:
+    """Other nodes' txs that reached this node over gossip, each with its arrival time."""
+
+    txs: tuple[tuple[float, Tx], ...]
+
+
+@attrs.frozen
+class Propose:
+    """This node proposes round ``round`` of ``height``: answer with the block's txs."""
+
+    height: int
+    round: int
+
+
+@attrs.frozen
+class AfterCommit:
+    """This node committed ``finalized.block``: update the mempool, vote, follow the set."""
+
+    finalized: Finalized
+
+
+@attrs.frozen
+class Submit:
+    """Send an own tx (a validator-set tx an operator asked for), built with the next nonce."""
+
+    make: Callable[[int], Tx]
+
+
+@attrs.frozen
+class DropVote:
+    """Fault: this node's newest pending vote-ids tx vanishes from its mempool."""
+
+
+@attrs.frozen
+class SkipNonce:
+    """Fault: this node's next vote-ids tx skips a nonce."""
+
+
+@attrs.frozen
+class ForgetTx:
+    """Another node gave ``tx`` up (it voted again instead): drop it from the mempool."""
+
+    tx: Tx
+
+
+Message = TxArrivals | Propose | AfterCommit | Submit | DropVote | SkipNonce | ForgetTx
+
+
+@attrs.define
+class OutstandingVote:
+    """A vote-ids tx this node sent and has not seen executed, and the height that sent it."""
+
+    tx: VoteIDs
+    height: int
+
+
+class BlockActor:
+    """The trio task that owns one node's mempool and outstanding votes."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.mempool = Mempool()
+        # The votes this node sent and has not seen executed. Like the event store, this
+        # record survives a crash (the corrected repair of lost votes relies on it).
+        self.outstanding: list[OutstandingVote] = []
+        self.skip_nonce = False
+        self._inbox: deque[Message] = deque()
+        self._wake: trio.Event | None = None
+        self.open = False
+
+    # -- the mailbox (called from world callbacks) ---------------------------------------
+    def post(self, message: Message) -> None:
+        """Queue ``message``; the actor handles it at this instant, after earlier ones."""
+        if not self.open:
+            return  # a crashed node hears nothing
+        self._inbox.append(message)
+        wake = self._wake
+        if wake is not None:
+            self._wake = None
+            wake.set()
+
+    def close(self) -> None:
+        """The node crashed: the mailbox and the mempool are gone at this instant."""
+        self.open = False
+        self._inbox.clear()
+        self.mempool.clear()
+
+    def has_commit_work(self) -> bool:
+        """Whether the work after a commit could do anything (else it is not posted): a
+        non-empty mempool to recheck, votes in flight, events that may await a vote."""
+        return bool(self.mempool or self.outstanding or self.node.store.may_have_unvoted)
+
+    # -- the task ------------------------------------------------------------------------
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.open = True
+        task_status.started()
+        try:
+            while True:
+                if not self._inbox:
+                    self._wake = trio.Event()
+                    await self._wake.wait()
+                while self._inbox:
+                    self._handle(self._inbox.popleft())
+        finally:
+            self.open = False
+            self._wake = None
+            self._inbox.clear()
+            self.mempool.clear()
+
+    def _handle(self, message: Message) -> None:
+        handler: Callable[..., None] = _HANDLERS[type(message)]
+        handler(self, message)
+
+    # -- handlers -----------------------------------------------------------------------
+    def _arrivals(self, message: TxArrivals) -> None:
+        app = self.node.app
+        for at, tx in message.txs:
+            if tx.sender == self.node.name:
+                continue
+            result = app.check_tx(tx, self.mempool)
+            if result.ok:
+                self.mempool.admit(tx, at)
+                self.mempool.remember(tx)
+            elif result.why == "duplicate":
+                self.node.stats.duplicates_rejected += 1
+
+    def _propose(self, message: Propose) -> None:
+        txs = self.node.app.prepare_proposal(message.height, self.mempool)
+        self.node.host.proposal_ready(message.height, message.round, txs)
+
+    def _submit(self, message: Submit) -> None:
+        self.submit(message.make(self.pending_nonce() + 1))
+
+    def submit(self, tx: Tx) -> bool:
+        """CheckTx an own tx and, when admitted, gossip it to every other node."""
+        result = self.node.app.check_tx(tx, self.mempool)
+        if not result.ok:
+            self.node.trace("tx.rejected", nonce=tx.nonce, kind=type(tx).__name__, why=result.why)
+            return False
+        self.mempool.admit(tx, self.node.host.now())
+        self.mempool.remember(tx)
+        self.node.host.gossip(tx)
+        return True
+
+    def pending_nonce(self) -> int:
+        name = self.node.name
+        return self.mempool.pending_nonce(name, self.node.app.state.nonce_of(name))
+
+    def _drop_vote(self, message: DropVote) -> None:
+        votes = [tx for tx in self.mempool.of_sender(self.node.name) if isinstance(tx, VoteIDs)]
+        if votes:
+            tx = votes[-1]
+            self.mempool.remove(tx)
+            self.node.host.withdraw(tx)
+
+    def _skip_nonce(self, message: SkipNonce) -> None:
+        self.skip_nonce = True
+
+    def _forget(self, message: ForgetTx) -> None:
+        self.mempool.remove(message.tx)
+
+    def _after_commit(self, message: AfterCommit) -> None:
+        finalized = message.finalized
+        node = self.node
+        height = finalized.block.height
+        if self.outstanding:
+            executed = finalized.result.executed_nonces.get(node.name, set())
+            self.outstanding = [o for o in self.outstanding if o.tx.nonce not in executed]
+        self._recheck(finalized)
+        self._repair_lost_votes(height)
+        if node.synced and node.app.is_validator and finalized.block.proposer != node.name:
+            self._broadcast_votes(height)
+
+    def _recheck(self, finalized: Finalized) -> None:
+        """CometBFT's mempool Update and recheck: included and stale txs leave, the rest are
+        checked again in order against the new state."""
+        if not self.mempool:
+            return
+        state = finalized.state
+        app = self.node.app
+        for tx in self.mempool.update(state.nonces):
+            result = app.check_tx(tx, self.mempool, recheck=True)
+            if result.ok:
+                self.mempool.admit(tx, self.node.host.now())
+            elif tx.sender == self.node.name:
+                self.node.trace("tx.rejected", nonce=tx.nonce, kind=type(tx).__name__, why=result.why)
+
+    def _repair_lost_votes(self, height: int) -> None:
+        """A vote-ids tx not committed within ``rebroadcast_after`` blocks is voted again
+        (the corrected behaviour; off under ``lost-vote-stays-broadcasted``)."""
+        node = self.node
+        if "lost-vote-stays-broadcasted" in node.settings.bugs or not self.outstanding:
+            return
+        still = []
+        for entry in self.outstanding:
+            if height - entry.height >= node.settings.rebroadcast_after:
+                # withdraw the old tx so the re-vote can never be executed twice
+                node.host.withdraw(entry.tx)
+                self.mempool.remove(entry.tx)
+                pending = [i for i in entry.tx.ids if not node.app.state.is_processed(i)]
+                if pending:
+                    node.mark_rebroadcast(pending)
+            else:
+                still.append(entry)
+        self.outstanding = still
+
+    def _broadcast_votes(self, height: int) -> None:
+        """kwil's event broadcaster: one vote-ids tx for the events this validator has not
+        voted on, with the next nonce (skipped when the fee exceeds the balance)."""
+        node = self.node
+        store = node.store
+        if not store.may_have_unvoted:
+            return
+        candidates = node.app.flow.vote_candidates(store, node.app.state)
+        if not candidates:
+            store.may_have_unvoted = False
+            return
+        votes = node.app.behaviour.vote_ids(node.behaviour_context(), candidates)
+        if not votes:
+            return
+        nonce = self.pending_nonce() + (2 if self.skip_nonce else 1)
+        self.skip_nonce = False
+        tx = VoteIDs(node.name, nonce, tuple(votes))
+        if node.settings.gas and node.app.state.balance_of(node.name) < tx.fee():
+            node.trace("votes.skipped", reason="balance", fee=tx.fee())
+            return
+        store.mark_broadcasted([v[0] for v in votes])
+        self.outstanding.append(OutstandingVote(tx, height))
+        node.host.votes_sent(tx.ids)
+        self.submit(tx)
+
+
+_HANDLERS: dict[type, Callable[..., None]] = {
+    TxArrivals: BlockActor._arrivals,
+    Propose: BlockActor._propose,
+    AfterCommit: BlockActor._after_commit,
+    Submit: BlockActor._submit,
+    DropVote: BlockActor._drop_vote,
+    SkipNonce: BlockActor._skip_nonce,
+    ForgetTx: BlockActor._forget,
+}

@@ -1,0 +1,61 @@
+"""Block sync: how a node that is catching up gets the blocks it missed, and what its peers have.
+
+A node catching up asks for one block at a time; the block arrives ``1 / block_sync_rate``
+seconds later from any peer it can reach (both ways) that has committed it. A node learns
+the best height of the peers it can reach, which is how it knows when it has caught up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.consensus.chain import Chain
+from sim.engine.kernel import Kernel, Timer
+from sim.net.network import Network
+
+if TYPE_CHECKING:
+    from node.node import Node
+
+
+class BlockSync:
+    """Serves committed blocks to nodes that fetch them."""
+
+    def __init__(self, kernel: Kernel, network: Network, chain: Chain, nodes: list[Node],
+                 rate: float) -> None:
+        self._kernel = kernel
+        self._network = network
+        self._chain = chain
+        self._nodes = nodes
+        self._interval = 1.0 / rate
+        self._fetches: dict[int, Timer] = {}
+
+    def _peers(self, i: int) -> list[Node]:
+        network = self._network
+        return [peer for j, peer in enumerate(self._nodes)
+                if j != i and peer.online and network.reachable(i, j) and network.reachable(j, i)]
+
+    def best_peer_height(self, i: int) -> int | None:
+        """The best committed height among the peers node ``i`` can reach (None: none)."""
+        peers = self._peers(i)
+        return max((peer.height for peer in peers), default=None) if peers else None
+
+    def fetch(self, i: int, height: int) -> None:
+        """Node ``i`` asks for block ``height``; it gets it (or None) after one sync interval."""
+        old = self._fetches.pop(i, None)
+        if old is not None:
+            old.cancel()
+        self._fetches[i] = self._kernel.call_later(self._interval, self._deliver, i, height)
+
+    def cancel(self, i: int) -> None:
+        timer = self._fetches.pop(i, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _deliver(self, i: int, height: int) -> None:
+        self._fetches.pop(i, None)
+        node = self._nodes[i]
+        if not node.online:
+            return
+        committed = self._chain.committed.get(height)
+        has_it = committed is not None and any(peer.height >= height for peer in self._peers(i))
+        node.block_fetched(committed.block if has_it and committed is not None else None)

@@ -1,0 +1,276 @@
+"""The consensus engine: decides *when* each node proposes and commits, and asks the nodes *what*.
+
+For every height in progress the driver keeps a plan (``sim.consensus.planner.plan_height``)
+computed from the entry time of each node taking part, and turns it into kernel events: the
+proposal of each round at its proposer and each node's commit. It talks to nodes over their
+consensus connection: ``Propose`` (answered by ``proposal_ready``), ProcessProposal on every
+validator (a rejection by more than a third of the power fails the round), and
+``commit_block`` at each node's commit instant. Whenever the network, the online set or a
+verdict changes, the heights in progress are re-planned; plans are causal, so what already
+happened stays as it was.
+
+Nodes own their catching up (``node.node``): a node enters a height by calling
+``enter_consensus`` once it is level with its peers, and the driver tells a node that the
+network has moved past it (``fell_behind``) so that it block-syncs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from node.actor import Propose, TxArrivals
+from node.node import IN_CONSENSUS
+from node.txs import Block, Tx
+from sim.consensus.chain import Chain, Committed
+from sim.consensus.planner import HeightPlan, Timeouts, plan_height
+from sim.engine.kernel import Kernel, Timer
+from sim.net.network import Network
+
+if TYPE_CHECKING:
+    from node.node import Node
+    from sim.world.gossip import Gossip
+
+INF = math.inf
+REPLAN_PRIORITY = 2  # after every other callback of the instant that asked for it
+
+
+class ConsensusDriver:
+    """Heights in progress, their kernel events, and the nodes' consensus connection."""
+
+    def __init__(self, kernel: Kernel, network: Network, chain: Chain, nodes: list[Node],
+                 gossip: Gossip, timeouts: Timeouts, *, on_block: Callable[[Committed], None],
+                 take_overrides: Callable[[], tuple[tuple[str, int], ...]],
+                 trace: Callable[..., None]) -> None:
+        self.kernel = kernel
+        self.network = network
+        self.chain = chain
+        self.nodes = nodes
+        self.gossip = gossip
+        self.timeouts = timeouts
+        self._on_block = on_block
+        self._take_overrides = take_overrides
+        self._trace = trace
+        n = len(nodes)
+        self.plans: dict[int, HeightPlan] = {}
+        # per height, when each node enters it after committing the height before (inf: not)
+        self.entries: dict[int, np.ndarray] = {}
+        # per height, nodes that entered it by catching up: node -> when
+        self._joins: dict[int, dict[int, float]] = {}
+        self._last_down = np.full(n, -INF)  # when each node last crashed
+        self._commit_timers: dict[int, dict[int, Timer]] = {}
+        self._propose_timers: dict[tuple[int, int], Timer] = {}
+        self.proposals: dict[tuple[int, int], tuple[int, float, tuple[Tx, ...]]] = {}
+        self._accepts: dict[int, dict[int, np.ndarray]] = {}
+        self.commit_times: dict[int, np.ndarray] = {}
+        self._last_consensus_commit = np.full(n, -1, dtype=np.int64)
+        self._last_commit_time = np.full(n, INF)
+        self.block_intervals: list[float] = []
+        self._replan_timer: Timer | None = None
+
+    # -- planning ----------------------------------------------------------------------
+    @property
+    def frontier(self) -> int:
+        return max(self.plans, default=0)
+
+    def _plan(self, height: int) -> None:
+        entry = self.entries.get(height)
+        entry = np.full(len(self.nodes), INF) if entry is None else entry.copy()
+        for i, t in self._joins.get(height, {}).items():
+            entry[i] = min(entry[i], t)
+        online = np.array([node.online for node in self.nodes])
+        entry[~online] = INF
+        powers, total = self.chain.power_array(height)
+        plan = plan_height(height, entry, powers, total, self.chain.proposer_fn(height),
+                           self.timeouts, self.network, accepts=self._accepts.get(height))
+        plan.commit[~online] = INF
+        self.plans[height] = plan
+        self._schedule(height, plan)
+
+    def _schedule(self, height: int, plan: HeightPlan) -> None:
+        now = self.kernel.now
+        for timer in self._commit_timers.pop(height, {}).values():
+            timer.cancel()
+        done = self.commit_times.get(height)
+        timers: dict[int, Timer] = {}
+        for i in np.flatnonzero(np.isfinite(plan.commit)):
+            if done is not None and math.isfinite(done[i]):
+                continue
+            timers[int(i)] = self.kernel.call_at(max(float(plan.commit[i]), now), self._on_commit,
+                                                 height, int(i), priority=1)
+        self._commit_timers[height] = timers
+        for round_plan in plan.rounds:
+            key = (height, round_plan.round)
+            if key in self.proposals:
+                continue
+            old = self._propose_timers.pop(key, None)
+            if old is not None:
+                old.cancel()
+            if math.isfinite(round_plan.proposal_time):
+                self._propose_timers[key] = self.kernel.call_at(
+                    max(round_plan.proposal_time, now), self._on_propose, height, round_plan.round,
+                    round_plan.proposer)
+
+    def _next_entries(self, height: int) -> np.ndarray:
+        """Entry times into ``height + 1``: each node's commit of ``height`` + timeout_commit."""
+        plan = self.plans[height]
+        commits = plan.commit.copy()
+        done = self.commit_times.get(height)
+        if done is not None:
+            commits = np.where(np.isfinite(done), done, commits)
+        # A commit from before a node's last crash says nothing of when it enters again:
+        # a restarted node enters only once it has caught up (enter_consensus).
+        commits = np.where(commits > self._last_down, commits, INF)
+        return commits + self.timeouts.commit
+
+    def replan(self) -> None:
+        """The network, the online set or a verdict changed: re-plan every height in progress."""
+        if self._replan_timer is not None:
+            self._replan_timer.cancel()
+            self._replan_timer = None
+        for height in sorted(self.plans):
+            if height - 1 in self.plans:
+                self.entries[height] = self._next_entries(height - 1)
+            self._plan(height)
+        self._wake_catching_up()
+
+    def request_replan(self) -> None:
+        """Re-plan once at the end of this instant, however many changes ask for it."""
+        if self._replan_timer is None:
+            self._replan_timer = self.kernel.call_later(0.0, self.replan, priority=REPLAN_PRIORITY)
+
+    # -- the nodes' requests -------------------------------------------------------------
+    def start(self) -> None:
+        """Genesis: height 1 is planned for the nodes that entered it at t = 0."""
+        if 1 not in self.plans:
+            self._plan(1)
+
+    def enter_consensus(self, i: int, height: int) -> None:
+        """Node ``i`` caught up and takes part in ``height`` from now on."""
+        self._joins.setdefault(height, {})[i] = self.kernel.now
+        if self.plans:  # at genesis, start() plans height 1 once every node has entered
+            self.request_replan()
+
+    def node_down(self, i: int) -> None:
+        """Node ``i`` crashed: it takes part in no height until it enters one again."""
+        for timers in self._commit_timers.values():
+            timer = timers.pop(i, None)
+            if timer is not None:
+                timer.cancel()
+        self._forget_node(i)
+        self._last_down[i] = self.kernel.now
+        self._last_consensus_commit[i] = -1
+        self.request_replan()
+
+    def _forget_node(self, i: int) -> None:
+        for entry in self.entries.values():
+            entry[i] = INF
+        for joins in self._joins.values():
+            joins.pop(i, None)
+
+    def proposal_ready(self, i: int, height: int, round_: int, time: float, txs: list[Tx]) -> None:
+        """Node ``i``'s answer to ``Propose``: ask every validator for its ProcessProposal."""
+        proposal = tuple(txs)
+        self.proposals[(height, round_)] = (i, time, proposal)
+        proposer = self.nodes[i].name
+        powers, _total = self.chain.power_array(height)
+        accepts = np.ones(len(self.nodes), dtype=bool)
+        shared: dict[str, bool] = {}
+        for j in np.flatnonzero(powers > 0):
+            node = self.nodes[int(j)]
+            if node.online and node.height == height - 1:
+                accepts[j] = node.process_proposal(proposer, proposal, shared=shared)
+        if not accepts.all():
+            rejected = [self.nodes[int(j)].name for j in np.flatnonzero(~accepts)]
+            self._trace("proposal.rejected", height=height, round=round_, proposer=proposer, by=rejected)
+            self._accepts.setdefault(height, {})[round_] = accepts
+            self._plan(height)
+
+    # -- kernel events -----------------------------------------------------------------
+    def _on_propose(self, height: int, round_: int, proposer: int) -> None:
+        self._propose_timers.pop((height, round_), None)
+        node = self.nodes[proposer]
+        if not (node.online and node.phase == IN_CONSENSUS and node.height == height - 1):
+            # It has not reached this height after all: it proposes nothing, and is not in it.
+            entry = self.entries.get(height)
+            if entry is not None:
+                entry[proposer] = INF
+            self._joins.get(height, {}).pop(proposer, None)
+            self._plan(height)
+            return
+        arrivals = self.gossip.arrivals_for(proposer, self.kernel.now)
+        if arrivals:
+            node.post(TxArrivals(arrivals))
+        node.post(Propose(height, round_))
+
+    def _on_commit(self, height: int, i: int) -> None:
+        self._commit_timers.get(height, {}).pop(i, None)
+        node = self.nodes[i]
+        if not node.online or node.phase != IN_CONSENSUS or node.height != height - 1:
+            return
+        committed = self.chain.committed.get(height)
+        if committed is None:
+            committed = self._decide(height)
+        node.commit_block(committed.block, consensus=True)
+        now = self.kernel.now
+        times = self.commit_times.get(height)
+        if times is None:
+            times = self.commit_times[height] = np.full(len(self.nodes), INF)
+        times[i] = now
+        if self._last_consensus_commit[i] == height - 1 and node.is_validator:
+            self.block_intervals.append(now - self._last_commit_time[i])
+        self._last_consensus_commit[i] = height
+        self._last_commit_time[i] = now
+        if height + 1 not in self.plans and height == self.frontier:
+            self.entries[height + 1] = self._next_entries(height)
+            self._plan(height + 1)
+            self._retire(height - 1)
+
+    def _decide(self, height: int) -> Committed:
+        """The first commit of ``height``: build the block of the decided round, execute it once."""
+        plan = self.plans[height]
+        assert plan.decided_round is not None
+        key = (height, plan.decided_round)
+        if key not in self.proposals:
+            raise RuntimeError(f"height {height} was decided in round {plan.decided_round} "
+                               "but its proposer never answered Propose")
+        proposer, time, txs = self.proposals[key]
+        block = Block(height, plan.decided_round, self.nodes[proposer].name, time, txs,
+                      self._take_overrides())
+        state, result, block_hash = self.chain.execute(self.chain.state_after(height - 1), block)
+        committed = self.chain.record(block, block_hash, state, result, self.kernel.now)
+        self._on_block(committed)
+        return committed
+
+    def _retire(self, height: int) -> None:
+        """Forget plans two heights behind the frontier; nodes still in them block-sync."""
+        for h in [h for h in self.plans if h <= height]:
+            for timer in self._commit_timers.pop(h, {}).values():
+                timer.cancel()
+            del self.plans[h]
+            self.entries.pop(h, None)
+            self._joins.pop(h, None)
+            self._accepts.pop(h, None)
+            self.commit_times.pop(h - 2, None)
+            for key in [k for k in self.proposals if k[0] <= h]:
+                del self.proposals[key]
+        for node in self.nodes:
+            if node.phase == IN_CONSENSUS and node.height < height:
+                self._forget_node(node.index)
+                node.fell_behind()
+        # No message of a retired height will be sent again: older network epochs can go.
+        entries = [float(np.min(p.entry)) for p in self.plans.values()]
+        pending = self.gossip.oldest_submission()
+        if pending is not None:
+            entries.append(pending)
+        if entries and np.isfinite(min(entries)):
+            self.network.forget_before(min(entries))
+
+    def _wake_catching_up(self) -> None:
+        """After a change, nodes that wait to catch up look at their peers again."""
+        for node in self.nodes:
+            if node.online and node.phase != IN_CONSENSUS:
+                node.peers_changed()

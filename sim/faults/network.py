@@ -1,0 +1,214 @@
+"""Network faults: partitions (symmetric or one-way), heal, and per-link delay, drop,
+duplication and reordering.
+
+Link faults overlap freely: each active one is kept with its links and value, and a link's
+state is recomputed from the network's own settings plus every fault still active on it
+(delays add up; loss, duplication and reordering chances combine as independent events).
+A fault with a ``duration`` ends by itself; ``heal`` ends every network fault at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from sim.errors import ScenarioError
+from sim.faults import readers
+from sim.faults.catalog import FaultKind, register_fault_kind
+from sim.tables import TableReader
+
+if TYPE_CHECKING:
+    from sim.faults.injector import FaultWorld
+    from sim.faults.spec import FaultSpec, ReadContext
+
+
+@attrs.define(eq=False)
+class _LinkFault:
+    table: str  # "extra" | "drop" | "duplicate" | "reorder"
+    mask: np.ndarray  # bool [src, dst]
+    value: float
+
+
+class LinkFaults:
+    """The link faults active in one world, and the network's own settings under them."""
+
+    def __init__(self, world: FaultWorld) -> None:
+        epoch = world.network.current
+        self._base = {"extra": np.zeros_like(epoch.extra), "drop": epoch.drop.copy(),
+                      "duplicate": epoch.duplicate.copy(), "reorder": np.zeros_like(epoch.reorder)}
+        self._active: dict[int, _LinkFault] = {}
+        self._ids = itertools.count(1)
+
+    def add(self, world: FaultWorld, table: str, mask: np.ndarray, value: float) -> int:
+        fault_id = next(self._ids)
+        self._active[fault_id] = _LinkFault(table, mask, value)
+        self._apply(world)
+        return fault_id
+
+    def end(self, world: FaultWorld, fault_id: int) -> None:
+        if self._active.pop(fault_id, None) is not None:
+            self._apply(world)
+
+    def end_all(self, world: FaultWorld) -> None:
+        self._active.clear()
+        self._apply(world)
+
+    def _apply(self, world: FaultWorld) -> None:
+        epoch = world.change_network()
+        epoch.extra[:] = self._base["extra"]
+        for table in ("drop", "duplicate", "reorder"):
+            getattr(epoch, table)[:] = self._base[table]
+        for fault in self._active.values():
+            values = getattr(epoch, fault.table)
+            if fault.table == "extra":
+                values[fault.mask] += fault.value
+            else:  # independent chances: 1 - (1 - a)(1 - b)
+                values[fault.mask] = 1.0 - (1.0 - values[fault.mask]) * (1.0 - fault.value)
+        world.network_changed()
+
+
+def _link_faults(world: FaultWorld) -> LinkFaults:
+    return world.link_faults
+
+
+def _link_mask(world: FaultWorld, spec: FaultSpec) -> np.ndarray:
+    n = len(world.names)
+    mask = np.zeros((n, n), dtype=bool)
+    if spec.link:
+        a, b = world.indices(spec.link)
+        mask[a, b] = mask[b, a] = True
+    elif spec.nodes:
+        for i in world.indices(spec.nodes):
+            mask[i, :] = mask[:, i] = True
+    else:
+        mask[:] = True
+    np.fill_diagonal(mask, False)
+    return mask
+
+
+def _timed_link_fault(world: FaultWorld, spec: FaultSpec, table: str, value: float) -> None:
+    faults = _link_faults(world)
+    fault_id = faults.add(world, table, _link_mask(world, spec), value)
+    if spec.duration:
+        world.call_later(spec.duration, faults.end, world, fault_id)
+
+
+# -- partition and heal ----------------------------------------------------------------------
+def _partition_links(world: FaultWorld, spec: FaultSpec) -> list[tuple[int, int]]:
+    if spec.groups:
+        groups = [world.indices(g) for g in spec.groups]
+        return [(i, j) for a, group_a in enumerate(groups) for b, group_b in enumerate(groups)
+                if a != b for i in group_a for j in group_b]
+    return [(i, j) for i in world.indices(spec.from_) for j in world.indices(spec.to)]
+
+
+def apply_partition(world: FaultWorld, spec: FaultSpec) -> None:
+    links = _partition_links(world, spec)
+    epoch = world.change_network()
+    for i, j in links:
+        epoch.blocked[i, j] = True
+    world.network_changed()
+    if spec.duration:
+        world.call_later(spec.duration, _unblock, world, links)
+
+
+def _unblock(world: FaultWorld, links: list[tuple[int, int]]) -> None:
+    epoch = world.change_network()
+    for i, j in links:
+        epoch.blocked[i, j] = False
+    world.trace.emit("fault", kind="heal", links=len(links))
+    world.network_changed()
+
+
+def apply_heal(world: FaultWorld, spec: FaultSpec) -> None:
+    """End every network fault: partitions, and every delay, drop, duplicate and reorder."""
+    epoch = world.change_network()
+    epoch.blocked[:] = False
+    _link_faults(world).end_all(world)
+
+
+def read_partition(reader: TableReader, ctx: ReadContext, fields: dict[str, Any]) -> None:
+    one_way = reader.has("from") or reader.has("to")
+    if reader.has("groups") == one_way:
+        got = "both" if one_way else "neither"
+        raise ScenarioError(reader.file, reader.path,
+                            f"expected a partition with groups or with from + to, got {got}")
+    if one_way:
+        fields["from_"] = readers.names(reader, "from", ctx)
+        fields["to"] = readers.names(reader, "to", ctx)
+    else:
+        raw = reader.raw("groups")
+        if not isinstance(raw, list) or len(raw) < 2:
+            raise reader.error("groups", "an array of at least two arrays of node names", raw)
+        groups = tuple(readers.name_list(reader, f"groups[{i}]", ctx, group) for i, group in enumerate(raw))
+        seen: set[str] = set()
+        for i, group in enumerate(groups):
+            for j, name in enumerate(group):
+                if name in seen:
+                    raise reader.error(f"groups[{i}][{j}]", "a node in only one group", name)
+                seen.add(name)
+        fields["groups"] = groups
+    readers.optional_duration(reader, fields)
+
+
+# -- link faults --------------------------------------------------------------------------------
+def read_delay(reader: TableReader, ctx: ReadContext, fields: dict[str, Any]) -> None:
+    if reader.has("nodes") and reader.has("link"):
+        raise ScenarioError(reader.file, reader.path, "expected nodes or link, got both")
+    readers.optional_nodes(reader, ctx, fields)
+    if reader.has("link"):
+        link = readers.names(reader, "link", ctx)
+        if len(link) != 2 or link[0] == link[1]:
+            raise reader.error("link", "an array of two different node names", list(link))
+        fields["link"] = link
+    fields["extra"] = reader.duration("extra", positive=True)
+    readers.optional_duration(reader, fields)
+
+
+def read_link_chance(reader: TableReader, ctx: ReadContext, fields: dict[str, Any]) -> None:
+    fields["probability"] = reader.probability("probability")
+    readers.optional_duration(reader, fields)
+    readers.optional_nodes(reader, ctx, fields)
+
+
+def apply_delay(world: FaultWorld, spec: FaultSpec) -> None:
+    assert spec.extra is not None
+    _timed_link_fault(world, spec, "extra", spec.extra)
+
+
+def apply_drop(world: FaultWorld, spec: FaultSpec) -> None:
+    assert spec.probability is not None
+    _timed_link_fault(world, spec, "drop", spec.probability)
+
+
+def apply_duplicate(world: FaultWorld, spec: FaultSpec) -> None:
+    assert spec.probability is not None
+    _timed_link_fault(world, spec, "duplicate", spec.probability)
+
+
+def apply_reorder(world: FaultWorld, spec: FaultSpec) -> None:
+    assert spec.probability is not None
+    _timed_link_fault(world, spec, "reorder", spec.probability)
+
+
+register_fault_kind(FaultKind(
+    "partition", "cut links between groups of nodes (or one way, from -> to) until healed",
+    ("groups", "from", "to", "duration"), apply_partition, read_partition))
+register_fault_kind(FaultKind(
+    "heal", "end every network fault: partitions, delays, drops, duplication, reordering",
+    (), apply_heal))
+register_fault_kind(FaultKind(
+    "delay", "add extra latency on a node's links (nodes) or one link (link)",
+    ("nodes", "link", "extra", "duration"), apply_delay, read_delay))
+register_fault_kind(FaultKind(
+    "drop", "lose messages with a probability; a lost message is re-sent 100 ms later",
+    ("probability", "duration", "nodes"), apply_drop, read_link_chance))
+register_fault_kind(FaultKind(
+    "duplicate", "deliver txs twice with a probability (the receiving mempool rejects the copy)",
+    ("probability", "duration", "nodes"), apply_duplicate, read_link_chance))
+register_fault_kind(FaultKind(
+    "reorder", "hold messages back with a probability, so later ones overtake them",
+    ("probability", "duration", "nodes"), apply_reorder, read_link_chance))

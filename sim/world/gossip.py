@@ -1,0 +1,135 @@
+"""Txs travelling between mempools: when each one reaches each node.
+
+A tx a node admits is gossiped to every other node. Its arrival at a node is a keyed latency
+draw over the network (``Network.arrivals``, judged by the link as it was when the tx was
+sent), so it can be computed whenever it is needed and always comes out the same. By default
+it is computed lazily: a node is handed the txs that reached it since it was last asked only
+when it needs its mempool (as proposer), which is exact because admitting a tx has no effect
+a node could notice earlier. Under ``rebroadcast-any-sender`` admission does have one (a
+bad-nonce vote tx from another node marks ids for rebroadcast), so every arrival is
+delivered at its own instant instead.
+
+A link may duplicate a tx (``[network] duplicate`` or the ``duplicate`` fault): the copy
+arrives a little later and the receiving mempool rejects it as a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+import numpy as np
+
+from node.txs import Tx, VoteIDs
+from sim.engine.kernel import Kernel
+from sim.engine.rng import RngStreams, keyed_uniform
+from sim.net.network import Network
+
+DUPLICATE_SALT = 0xD0B1
+DUPLICATE_LAG_SALT = 0xD0B2
+DUPLICATE_LAG = 0.2  # a duplicate arrives up to this long after the first copy
+
+
+@attrs.define(eq=False, slots=True)
+class InFlight:
+    """One tx on its way: who sent it, when, its draw key, and which nodes already got it."""
+
+    tx: Tx
+    sender: int
+    submitted: float
+    key: int
+    delivered: set[int] = attrs.Factory(set)
+
+
+Deliver = Callable[[int, tuple[tuple[float, Tx], ...]], None]
+
+
+class Gossip:
+    """Every tx some node sent and not every node has seen, and their arrival times."""
+
+    def __init__(self, network: Network, rng: RngStreams, kernel: Kernel, deliver: Deliver, *,
+                 eager: bool = False) -> None:
+        self._network = network
+        self._rng = rng
+        self._kernel = kernel
+        self._deliver = deliver
+        self._eager = eager
+        self._flights: dict[int, InFlight] = {}
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._flights)
+
+    def submit(self, sender: int, tx: Tx) -> None:
+        """Node ``sender`` admitted its own ``tx``: send it to everyone else."""
+        self._seq += 1
+        flight = InFlight(tx, sender, self._kernel.now, self._rng.counter_key("tx", self._seq))
+        self._flights[self._seq] = flight
+        if self._eager:
+            arrivals = self._network.arrivals(np.array([sender]), np.array([flight.submitted]),
+                                              np.array([flight.key], dtype=np.uint64))[0]
+            for j in range(len(arrivals)):
+                if j != sender and np.isfinite(arrivals[j]):
+                    self._kernel.call_at(float(arrivals[j]), self._deliver_one, j, self._seq)
+
+    def _deliver_one(self, node: int, seq: int) -> None:
+        flight = self._flights.get(seq)
+        if flight is None or node in flight.delivered:
+            return
+        flight.delivered.add(node)
+        self._deliver(node, ((self._kernel.now, flight.tx),))
+
+    def arrivals_for(self, node: int, until: float) -> tuple[tuple[float, Tx], ...]:
+        """The txs that reached ``node`` by ``until`` and were not handed to it yet, in
+        arrival order (duplicated copies included)."""
+        flights = [f for f in self._flights.values() if f.sender != node and node not in f.delivered]
+        if not flights:
+            return ()
+        senders = np.array([f.sender for f in flights])
+        sent = np.array([f.submitted for f in flights])
+        keys = np.array([f.key & 0xFFFFFFFFFFFFFFFF for f in flights], dtype=np.uint64)
+        arrival = self._network.arrivals(senders, sent, keys, np.array([node]))[:, 0]
+        got: list[tuple[float, int, Tx]] = []
+        for n, (flight, at) in enumerate(zip(flights, arrival, strict=True)):
+            if at <= until:
+                flight.delivered.add(node)
+                got.append((float(at), n, flight.tx))
+        copies = self._duplicates(flights, senders, sent, keys, arrival, node, until)
+        got += [(at, len(flights) + n, tx) for n, (at, tx) in enumerate(copies)]
+        got.sort(key=lambda item: (item[0], item[1]))
+        return tuple((at, tx) for at, _n, tx in got)
+
+    def _duplicates(self, flights: list[InFlight], senders: np.ndarray, sent: np.ndarray,
+                    keys: np.ndarray, arrival: np.ndarray, node: int,
+                    until: float) -> list[tuple[float, Tx]]:
+        chance = self._network.duplicate_chance(senders, node, sent)
+        if chance is None:
+            return []
+        hit = keyed_uniform(keys ^ np.uint64(node), DUPLICATE_SALT) < chance
+        lag = keyed_uniform(keys ^ np.uint64(node), DUPLICATE_LAG_SALT) * DUPLICATE_LAG
+        out = []
+        for i in np.flatnonzero(hit & np.isfinite(arrival)):
+            at = float(arrival[i] + lag[i])
+            if at <= until:
+                out.append((at, flights[int(i)].tx))
+        return out
+
+    def withdraw(self, tx: Tx) -> None:
+        """``tx``'s sender gave it up: nobody else will be handed it."""
+        for seq in [s for s, f in self._flights.items() if f.tx == tx]:
+            del self._flights[seq]
+
+    def prune(self, nonces: dict[str, int]) -> None:
+        """After a block: forget txs whose nonce the chain consumed (every mempool drops them)."""
+        stale = [s for s, f in self._flights.items() if f.tx.nonce <= nonces.get(f.tx.sender, 0)]
+        for seq in stale:
+            del self._flights[seq]
+
+    def oldest_submission(self) -> float | None:
+        """When the oldest tx still travelling was sent (its links' history is still needed)."""
+        return min((f.submitted for f in self._flights.values()), default=None)
+
+    def pending_votes(self) -> set[tuple[str, str]]:
+        """(sender, id) of every vote-ids tx still travelling."""
+        return {(f.tx.sender, rid) for f in self._flights.values() if isinstance(f.tx, VoteIDs)
+                for rid in f.tx.ids}

@@ -1,0 +1,141 @@
+"""What a run remembers for its summary, tables and checks (beyond the trace)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
+
+from node.txs import VoteBodies, VoteIDs, event_id
+from sim.engine.trace import Trace
+
+if TYPE_CHECKING:
+    from sim.consensus.chain import Committed
+
+
+@attrs.define
+class ResolutionRecord:
+    id: str
+    type: str | None
+    first_seen: float = math.inf
+    first_seen_by: str | None = None
+    created_height: int | None = None
+    created_time: float | None = None
+    status: str | None = None  # "passed" | "expired"
+    height: int | None = None
+    time: float | None = None
+    approved: int = 0
+    required: int = 0
+    refunded: bool = False
+    voters: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@attrs.define
+class BlockRecord:
+    height: int
+    round: int
+    proposer: str
+    time: float
+    txs: int
+    vote_ids: int
+    vote_bodies: int
+
+
+@attrs.define
+class RunRecords:
+    """Observations, resolutions, votes and blocks, as the run produces them."""
+
+    resolutions: dict[str, ResolutionRecord] = attrs.Factory(dict)
+    blocks: list[BlockRecord] = attrs.Factory(list)
+    votes: list[tuple[str, str, int, int]] = attrs.Factory(list)  # (id, voter, power, height)
+    observations: list[tuple[str, str, float]] = attrs.Factory(list)  # (node, id, time)
+    faults: list[dict[str, object]] = attrs.Factory(list)
+    validator_changes: list[tuple[float, int, str, int]] = attrs.Factory(list)  # (t, h, node, power)
+    node_shutdowns: list[tuple[str, str]] = attrs.Factory(list)
+    bodies: dict[str, bytes] = attrs.Factory(dict)  # resolution id -> body, from vote-bodies txs
+    # (node, id) -> when that node first sent a vote-ids tx for the id
+    votes_sent: dict[tuple[str, str], float] = attrs.Factory(dict)
+
+    def resolution(self, rid: str, event_type: str | None) -> ResolutionRecord:
+        record = self.resolutions.get(rid)
+        if record is None:
+            record = ResolutionRecord(rid, event_type)
+            self.resolutions[rid] = record
+        return record
+
+
+class Recorder:
+    """Files what happens during a run into its ``RunRecords`` and trace records."""
+
+    def __init__(self, records: RunRecords, trace: Trace, now: Callable[[], float]) -> None:
+        self.records = records
+        self._trace = trace
+        self._now = now
+
+    def observed(self, node: str, is_validator: bool, resolution_id: str, event_type: str) -> None:
+        """A listener on ``node`` stored a new event."""
+        now = self._now()
+        self.records.observations.append((node, resolution_id, now))
+        record = self.records.resolution(resolution_id, event_type)
+        if now < record.first_seen and is_validator:
+            if record.first_seen_by is None:
+                # One record per event (its first observation); per-node stores are in
+                # records.observations, which the hash covers through what they cause.
+                self._trace.emit("event.observed", node=node, id=resolution_id, type=event_type)
+            record.first_seen = now
+            record.first_seen_by = node
+
+    def votes_sent(self, node: str, ids: tuple[str, ...]) -> None:
+        now = self._now()
+        for rid in ids:
+            self.records.votes_sent.setdefault((node, rid), now)
+
+    def node_shutdown(self, node: str, reason: str) -> None:
+        self.records.node_shutdowns.append((node, reason))
+
+    def block(self, committed: Committed) -> None:
+        """A block was committed on the chain (by its first node)."""
+        block, result = committed.block, committed.result
+        records = self.records
+        now = self._now()
+        vote_ids = sum(len(tx.votes) for tx in block.txs if isinstance(tx, VoteIDs))
+        vote_bodies = sum(len(tx.events) for tx in block.txs if isinstance(tx, VoteBodies))
+        records.blocks.append(BlockRecord(block.height, block.round, block.proposer, now,
+                                          len(block.txs), vote_ids, vote_bodies))
+        self._trace.emit("block", height=block.height, round=block.round, proposer=block.proposer,
+                         txs=len(block.txs), hash=committed.block_hash[:16])
+        state = committed.state
+        assert state is not None
+        for voter, rid in result.votes:
+            records.votes.append((rid, voter, state.power_of(voter), block.height))
+            record = records.resolution(rid, None)
+            if record.created_height is None:
+                record.created_height = block.height
+                record.created_time = now
+        for outcome in result.outcomes:
+            record = records.resolution(outcome.id, outcome.type)
+            record.type = outcome.type
+            record.status = outcome.status
+            record.height = block.height
+            record.time = now
+            record.approved = outcome.approved
+            record.required = outcome.required
+            record.refunded = outcome.refunded and outcome.status == "expired"
+            record.voters = outcome.voters
+            record.error = outcome.error
+            self._trace.emit(f"resolution.{outcome.status}", id=outcome.id, type=outcome.type,
+                             approved=outcome.approved, required=outcome.required,
+                             refunded=record.refunded)
+        for name, power in result.validator_updates:
+            records.validator_changes.append((now, block.height, name, power))
+            self._trace.emit("validator.update", validator=name, power=power, height=block.height)
+        for tx_outcome in result.txs:
+            if isinstance(tx_outcome.tx, VoteBodies):
+                for event_type, body in tx_outcome.tx.events:
+                    records.bodies.setdefault(event_id(event_type, body), body)
+            if not tx_outcome.ok:
+                self._trace.emit("tx.failed", sender=tx_outcome.tx.sender, nonce=tx_outcome.tx.nonce,
+                                 error=tx_outcome.error)

@@ -1,0 +1,148 @@
+"""Read-only views of a running world, handed to invariant checkers and the run's summary.
+
+Checkers never hold the world or a node: they read a ``WorldView`` (time, the chain, the
+run's records, the sources, one ``NodeView`` per node) and report violations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from node.app import AppState
+from node.resolutions import ResolutionTypes
+from node.txs import VoteIDs
+
+if TYPE_CHECKING:
+    from node.node import Node
+    from sim.consensus.chain import Chain
+    from sim.world.gossip import Gossip
+    from sim.world.records import RunRecords
+    from sim.world.sources import Sources
+
+
+class NodeView:
+    """What may be read of one node from outside: its status, its state, its store."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self.name = node.name
+        self.index = node.index
+
+    @property
+    def online(self) -> bool:
+        return self._node.online
+
+    @property
+    def phase(self) -> str:
+        return self._node.phase
+
+    @property
+    def synced(self) -> bool:
+        return self._node.synced
+
+    @property
+    def is_validator(self) -> bool:
+        return self._node.is_validator
+
+    @property
+    def shut_down(self) -> str | None:
+        return self._node.shut_down
+
+    @property
+    def height(self) -> int:
+        return self._node.height
+
+    @property
+    def state(self) -> AppState:
+        return self._node.state
+
+    @property
+    def byzantine(self) -> bool:
+        return self._node.byzantine
+
+    @property
+    def behaviour(self) -> str:
+        return self._node.behaviour.name
+
+    @property
+    def extension_configs(self) -> dict[str, dict[str, str]]:
+        return self._node.settings.extension_configs
+
+    # -- listeners --------------------------------------------------------------------------
+    @property
+    def listeners_active(self) -> bool:
+        return self._node.listeners.active
+
+    @property
+    def listeners_running(self) -> frozenset[str]:
+        return frozenset(self._node.listeners.running)
+
+    @property
+    def has_listeners(self) -> bool:
+        return self._node.listeners.registered > 0
+
+    @property
+    def listener_starts(self) -> int:
+        return self._node.listeners.starts
+
+    @property
+    def listener_cancellations(self) -> int:
+        return self._node.listeners.cancellations
+
+    # -- store and mempool ------------------------------------------------------------------
+    def has_event(self, rid: str) -> bool:
+        return self._node.store.has_event(rid)
+
+    def broadcasted_ids(self) -> list[str]:
+        return self._node.store.broadcasted_ids()
+
+    def pending_vote_ids(self) -> set[str]:
+        """Ids in this node's own vote-ids txs still in its mempool."""
+        return {rid for tx in self._node.actor.mempool.of_sender(self.name) if isinstance(tx, VoteIDs)
+                for rid in tx.ids}
+
+    @property
+    def rebroadcasts(self) -> int:
+        return self._node.stats.rebroadcasts
+
+    @property
+    def duplicates_rejected(self) -> int:
+        return self._node.stats.duplicates_rejected
+
+
+class WorldView:
+    """What checkers may read of a running world."""
+
+    def __init__(self, *, now: Callable[[], float], scenario: Any, types: ResolutionTypes,
+                 records: RunRecords, trace_records: list[dict[str, Any]], chain: Chain,
+                 sources: Sources, nodes: list[Node], gossip: Gossip) -> None:
+        self._now = now
+        self.scenario = scenario
+        self.types = types
+        self.records = records
+        self.trace_records = trace_records
+        self.chain = chain
+        self.sources = sources
+        self.nodes = [NodeView(node) for node in nodes]
+        self.by_name = {view.name: view for view in self.nodes}
+        self._gossip = gossip
+
+    @property
+    def now(self) -> float:
+        return self._now()
+
+    def node(self, name: str) -> NodeView:
+        return self.by_name[name]
+
+    def chain_state(self) -> AppState:
+        """The application state after the chain's last committed block."""
+        return self.chain.state_after(self.chain.height)
+
+    def pending_votes(self) -> set[tuple[str, str]]:
+        """(sender, id) of every vote-ids tx still travelling or waiting in its sender's mempool."""
+        pending = self._gossip.pending_votes()
+        for view in self.nodes:
+            if view.online:
+                pending.update((view.name, rid) for rid in view.pending_vote_ids())
+        return pending
