@@ -119,12 +119,16 @@ class KwilApp:
         bodies = self._vote_bodies(committed + len(own) + 1)
         others = [tx for tx in mempool if tx.sender != self.name]
         txs = assemble_block(self.name, own, bodies, others, self.max_block_bytes)
-        return self.behaviour.prepare_proposal(self._context(), txs)
+        if self.behaviour.overrides("prepare_proposal"):
+            txs = self.behaviour.prepare_proposal(self._context(), txs)
+        return txs
 
     def _vote_bodies(self, nonce: int) -> VoteBodies | None:
         picked = self.flow.body_candidates(self.store, self.state, self.rules.types)
         bodies = VoteBodies(self.name, nonce, tuple((e.event_type, e.data) for e in picked)) if picked else None
-        return self.behaviour.vote_bodies(self._context(), bodies)
+        if self.behaviour.overrides("vote_bodies"):
+            bodies = self.behaviour.vote_bodies(self._context(), bodies)
+        return bodies
 
     def process_proposal(self, proposer: str, txs: tuple[Tx, ...], *,
                          shared: dict[str, bool] | None = None) -> bool:
@@ -142,7 +146,7 @@ class KwilApp:
             known = shared.get(self.state.hash)
             accept = self.validate_proposal(proposer, txs) if known is None else known
             shared[self.state.hash] = accept
-        if type(self.behaviour).process_proposal is Behaviour.process_proposal:
+        if not self.behaviour.overrides("process_proposal"):
             return accept
         return self.behaviour.process_proposal(self._context(), proposer, txs, accept)
 

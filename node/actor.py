@@ -199,8 +199,10 @@ class BlockActor:
         node = self.node
         height = finalized.block.height
         if self.outstanding:
-            executed = finalized.result.executed_nonces.get(node.name, set())
-            self.outstanding = [o for o in self.outstanding if o.tx.nonce not in executed]
+            # Matched by the tx itself: a later tx may reuse an evicted one's nonce.
+            executed = {o.tx for o in finalized.result.txs if o.tx.sender == node.name
+                        and not (o.error or "").startswith("nonce")}
+            self.outstanding = [o for o in self.outstanding if o.tx not in executed]
         self._recheck(finalized)
         self._repair_lost_votes(height)
         if node.synced and node.app.is_validator and finalized.block.proposer != node.name:
@@ -250,7 +252,9 @@ class BlockActor:
         if not candidates:
             store.may_have_unvoted = False
             return
-        votes = node.app.behaviour.vote_ids(node.behaviour_context(), candidates)
+        behaviour = node.app.behaviour
+        votes = behaviour.vote_ids(node.behaviour_context(), candidates) if behaviour.overrides("vote_ids") \
+            else candidates
         if not votes:
             return
         nonce = self.pending_nonce() + (2 if self.skip_nonce else 1)
@@ -260,9 +264,12 @@ class BlockActor:
             node.trace("votes.skipped", reason="balance", fee=tx.fee())
             return
         store.mark_broadcasted([v[0] for v in votes])
-        self.outstanding.append(OutstandingVote(tx, height))
         node.host.votes_sent(tx.ids)
-        self.submit(tx)
+        rebroadcasts = node.stats.rebroadcasts
+        if self.submit(tx) or node.stats.rebroadcasts == rebroadcasts:
+            # Remembered for repair unless the rejection already marked its ids for
+            # rebroadcast (then the next vote carries them and this one can never execute).
+            self.outstanding.append(OutstandingVote(tx, height))
 
 
 _HANDLERS: dict[type, Callable[..., None]] = {

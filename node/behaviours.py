@@ -58,6 +58,10 @@ class Behaviour:
     def after_commit(self, ctx: BehaviourContext) -> None:
         """Called after each block this node commits while it is a validator."""
 
+    def overrides(self, hook: str) -> bool:
+        """Whether this behaviour deviates at ``hook`` (the honest one is not asked then)."""
+        return getattr(type(self), hook) is not getattr(Behaviour, hook)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 
@@ -129,13 +133,13 @@ def register_behaviour(cls: type[Behaviour]) -> type[Behaviour]:
     return cls
 
 
-for _cls in (Silent, Withhold, Fabricate, ProposeInvalid):
+for _cls in (Silent, Fabricate, Withhold, ProposeInvalid):
     register_behaviour(_cls)
 
 
 def builtin_behaviours() -> tuple[str, ...]:
     """The names a scenario may give ``byzantine`` without naming a module."""
-    return tuple(sorted(_BUILTIN))
+    return tuple(_BUILTIN)
 
 
 def load_behaviour(spec: str | None) -> Behaviour:

@@ -43,8 +43,11 @@ class EventStore:
 
     def __init__(self, path: str, is_known_type: Callable[[str], bool],
                  is_processed: Callable[[str], bool]) -> None:
+        self._path = path
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.executescript(_SCHEMA)
+        self._snapshot: sqlite3.Connection | None = None
+        self.crashed = False
         self._is_known_type = is_known_type
         self._is_processed = is_processed
         # False only when no event can be waiting for a vote: saves a query per block.
@@ -53,6 +56,38 @@ class EventStore:
 
     def close(self) -> None:
         self._db.close()
+        self._snapshot = None
+
+    # -- crash and recovery ------------------------------------------------------------------
+    def crash(self) -> None:
+        """The node died: its connection is gone. Every write was committed when it returned
+        (autocommit, and block effects in one transaction), so the disk keeps all of them; an
+        in-memory store keeps them in a snapshot taken now, standing in for the disk."""
+        if self.crashed:
+            return
+        if self._path == ":memory:":
+            self._snapshot = sqlite3.connect(":memory:", isolation_level=None)
+            self._db.backup(self._snapshot)
+        else:
+            self._snapshot = sqlite3.connect(self._path, isolation_level=None)  # the disk, read by checks
+        self._db.close()
+        self._db = self._snapshot
+        self.crashed = True
+
+    def recover(self) -> None:
+        """The node restarts: reopen the store from disk (or from the snapshot)."""
+        if not self.crashed:
+            return
+        snapshot = self._snapshot
+        assert snapshot is not None
+        self._db = sqlite3.connect(self._path, isolation_level=None)
+        if self._path == ":memory:":
+            snapshot.backup(self._db)
+        snapshot.close()
+        self._snapshot = None
+        self._db.executescript(_SCHEMA)
+        self.may_have_unvoted = True
+        self.crashed = False
 
     # -- events ------------------------------------------------------------------------
     def store(self, data: bytes, event_type: str) -> str | None:

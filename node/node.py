@@ -23,6 +23,7 @@ from node.abci import Finalized, KwilApp
 from node.actor import AfterCommit, BlockActor, Message, Submit
 from node.behaviours import Behaviour, BehaviourContext
 from node.eventstore import EventStore
+from node.execute import PROTOCOL_08
 from node.host import NodeHost
 from node.listeners import (
     CommittedBlock,
@@ -86,6 +87,7 @@ class Node:
         self._listener_rng = host.stream(f"node/{name}/listener")
         app.behaviour_context = self.behaviour_context
         app.on_rebroadcast = self.mark_rebroadcast
+        self._deviates_after_commit = app.behaviour.overrides("after_commit")
 
     # -- identity and status --------------------------------------------------------------
     @property
@@ -118,6 +120,7 @@ class Node:
     # -- lifecycle ---------------------------------------------------------------------
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """The node's lifetime: a nursery for its actor and listeners, cancelled by a crash."""
+        self.store.recover()
         with trio.CancelScope() as scope:
             self._scope = scope
             async with trio.open_nursery() as nursery:
@@ -143,6 +146,7 @@ class Node:
             self._scope.cancel()
         self._scope = None
         self._nursery = None
+        self.store.crash()
         self.host.went_down()
 
     def post(self, message: Message) -> None:
@@ -211,7 +215,7 @@ class Node:
             self.trace("node.validator", validator=self.app.is_validator,
                        power=self.app.state.power_of(self.name))
         self.update_listeners("validator set")
-        if self.app.is_validator and self.online:
+        if self._deviates_after_commit and self.app.is_validator and self.online:
             self.behaviour.after_commit(self.behaviour_context())
         if self.actor.has_commit_work():
             self.actor.post(AfterCommit(finalized))
@@ -278,9 +282,18 @@ class Node:
             self.host.observed(rid, event_type)
             resolution = self.app.state.resolutions.get(rid)
             if resolution is not None and self.name in resolution.voters:
-                # Seen again after this node's vote was committed (eth_deposits re-reads its
-                # inclusive ``from`` block): the vote is on chain, so it counts as received.
-                self.store.mark_received(rid)
+                self._stored_after_own_vote(rid)
+
+    def _stored_after_own_vote(self, rid: str) -> None:
+        """Seen again after this node's vote was committed (eth_deposits re-reads its
+        inclusive ``from`` block; a restarted listener re-reads what it saw): the vote is on
+        chain. kwil 0.7.6 counts it as received. kwil 0.8.4 stores it again and votes on the
+        resolution a second time (``revote-restored-event``); corrected, it is dropped."""
+        if self.app.flow.name == PROTOCOL_08:
+            if "revote-restored-event" not in self.settings.bugs:
+                self.store.delete_event(rid)
+        else:
+            self.store.mark_received(rid)
 
     def mark_rebroadcast(self, ids: list[str]) -> None:
         self.store.mark_rebroadcast(ids)

@@ -84,7 +84,10 @@ class ProposerRotation:
         return best
 
     def increment(self, times: int) -> str:
-        """Advance ``times`` steps (CometBFT's IncrementProposerPriority); return the proposer."""
+        """Advance ``times`` steps (CometBFT's IncrementProposerPriority); return the proposer
+        ("" when the set is empty)."""
+        if not self.powers:
+            return ""
         self._rescale_and_shift()
         proposer = ""
         for _ in range(times):

@@ -26,7 +26,10 @@ MAX_VOTES_PER_TX_08 = 100  # the genesis parameter max_votes_per_tx
 class ProtocolFlow(Protocol):
     """The voting rules of one kwil generation, as the node's broadcaster and proposer use them."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """``kwil-0.7`` or ``kwil-0.8``."""
+        ...
 
     def vote_candidates(self, store: EventStore, state: AppState) -> list[tuple[str, str]]:
         """(id, type) of the events this validator votes on now, at most one tx's worth."""

@@ -99,9 +99,19 @@ def summarize(world: World) -> dict[str, Any]:
         "node_shutdowns": len(records.node_shutdowns),
         "shutdown_errors": [f"{n}: {reason}" for n, reason in records.node_shutdowns],
     }
+    summary["fabricated_passed"] = fabricated_passed(world.views)
     summary.update(world.sources.summary(world.views))
     summary["violations"] = [v.to_dict() for v in world.violations]
     return summary
+
+
+def fabricated_passed(view: Any) -> int:
+    """Resolutions that passed although no honest validator observed their event."""
+    honest = {n.name for n in view.nodes if not n.byzantine}
+    seen = {rid for node, rid, _time in view.records.observations if node in honest}
+    return sum(1 for r in view.records.resolutions.values()
+               if r.status == "passed" and r.type not in ("validator_join", "validator_remove")
+               and r.id not in seen)
 
 
 def make_result(world: World) -> Result:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sim.results import Result, make_result
 from sim.engine.trace import canonical_line
+from sim.results import Result, make_result
 
 
 def run(scenario: Any, seed: int | None = None, *, out: str | Path | None = None,

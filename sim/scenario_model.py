@@ -18,21 +18,22 @@ from typing import Any
 
 import attrs
 
+from node.behaviours import builtin_behaviours
 from sim.errors import ScenarioError
 from sim.tables import TableReader
 from sim.units import format_duration, format_fraction, parse_duration, parse_rate
 
 PROTOCOLS = ("kwil-0.7", "kwil-0.8")
 BUG_COMPAT = ("placeholder-never-expires", "refund-first-expired", "rebroadcast-any-sender",
-              "lost-vote-stays-broadcasted")
+              "lost-vote-stays-broadcasted", "revote-restored-event")
 LATENCY_DISTS = ("fixed", "uniform", "lognormal")
 STORAGE = ("memory", "file")
 NODE_STARTS = ("validator", "non-validator", "offline")
-BYZANTINE = ("silent", "fabricate", "withhold")
+BYZANTINE = builtin_behaviours()  # or "module:Class", a subclass of node.behaviours.Behaviour
 INVARIANTS = ("resolution-once", "same-state", "threshold-respected", "expiry-exact",
               "no-lost-events", "listener-lifecycle", "nonce-order", "votes-sent", "refunds-exact",
               "one-vote-per-validator", "no-fake-resolution", "deposits-exact", "watcher-order",
-              "pubsub-stats")
+              "pubsub-stats", "chain-stalled", "node-in-sync")
 CREDIT_ACCOUNT = "credit_account"
 VALIDATOR_JOIN = "validator_join"
 VALIDATOR_REMOVE = "validator_remove"
@@ -162,6 +163,12 @@ class ConsensusConfig:
     round_increment: float = 0.5
     max_block_bytes: int = 6291456
 
+    def slowest_round(self) -> float:
+        """The longest a round can take on its timeouts alone (entry to the next round),
+        counting the commit timeout before it: a bound for "the chain has stalled"."""
+        return (self.timeout_commit + self.timeout_propose + self.timeout_prevote
+                + self.timeout_precommit + 3 * self.round_increment)
+
     @classmethod
     def from_table(cls, reader: TableReader) -> ConsensusConfig:
         # A zero step timeout would let a round repeat within one virtual instant forever;
@@ -243,6 +250,15 @@ class ValidatorsConfig:
         }
 
 
+def _byzantine(reader: TableReader) -> str:
+    """A built-in behaviour's name, or ``"module:Class"`` (imported when the world is built)."""
+    value = reader.raw("byzantine")
+    if value in BYZANTINE or is_function_spec(value):
+        return str(value)
+    expected = "one of " + ", ".join(f'"{b}"' for b in BYZANTINE) + ' or "module:Class"'
+    raise reader.error("byzantine", expected, value)
+
+
 @attrs.frozen
 class NodeConfig:
     """One node as it starts: ``[validators]`` defaults with its ``[nodes.vN]`` overrides."""
@@ -258,7 +274,7 @@ class NodeConfig:
                    app_extensions: Mapping[str, Mapping[str, str]]) -> NodeConfig:
         power = reader.integer("power", power, min=1)
         start = reader.string("start", "validator", choices=NODE_STARTS)
-        byzantine = reader.string("byzantine", choices=BYZANTINE) if reader.has("byzantine") else None
+        byzantine = _byzantine(reader) if reader.has("byzantine") else None
         extensions = {ext: dict(cfg) for ext, cfg in app_extensions.items()}
         own = reader.table("extensions", {})
         names = own.keys()  # a TableReader is not iterable itself
@@ -337,10 +353,13 @@ def builtin_resolutions(join_expiry: int) -> dict[str, ResolutionTypeConfig]:
 
 @attrs.frozen
 class ChecksConfig:
-    """``[checks]``: which invariants run (``"all"`` or names) and the liveness bound."""
+    """``[checks]``: which invariants run (``"all"`` or names), the liveness bound, and how
+    long the chain may go without a block (``stall_after``; None: 10 times the slowest
+    round the consensus timeouts allow)."""
 
     invariants: str | tuple[str, ...] = "all"
     liveness_within: float | None = None  # seconds after the last fault heals
+    stall_after: float | None = None
 
     @classmethod
     def from_table(cls, reader: TableReader) -> ChecksConfig:
@@ -360,8 +379,9 @@ class ChecksConfig:
             liveness = reader.table("liveness")
             within = liveness.duration("within", positive=True)
             liveness.finish()
+        stall_after = reader.duration("stall_after", positive=True) if reader.has("stall_after") else None
         reader.finish()
-        return cls(invariants, within)
+        return cls(invariants, within, stall_after)
 
     def to_table(self) -> dict[str, Any]:
         table: dict[str, Any] = {
@@ -369,6 +389,8 @@ class ChecksConfig:
         }
         if self.liveness_within is not None:
             table["liveness"] = {"within": duration_text(self.liveness_within)}
+        if self.stall_after is not None:
+            table["stall_after"] = duration_text(self.stall_after)
         return table
 
 

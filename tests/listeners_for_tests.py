@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from node.behaviours import Behaviour, BehaviourContext
+
 
 async def broadcast_unknown_type(service: Any, eventstore: Any) -> None:
     await eventstore.broadcast("no_such_type", b"x")
@@ -17,3 +19,21 @@ async def counting(service: Any, eventstore: Any) -> None:
     import trio
 
     await trio.sleep_forever()
+
+
+async def follow_blocks(service: Any, eventstore: Any) -> None:
+    """Follows the node's committed blocks and traces each one."""
+    async for block in service.blocks():
+        service.log("follower.block", height=block.height, proposer=block.proposer,
+                    block_time=block.time, txs=len(block.txs))
+
+
+class Contrarian(Behaviour):
+    """A user's byzantine behaviour: rejects every proposal but its own, and traces it."""
+
+    def process_proposal(self, ctx: BehaviourContext, proposer: str, txs: tuple[Any, ...],
+                         accept: bool) -> bool:
+        if proposer == ctx.node:
+            return accept
+        ctx.trace("reject", proposer=proposer)
+        return False

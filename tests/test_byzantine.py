@@ -35,16 +35,20 @@ def run_with(nodes: list[str], kind: str, count: int = 4) -> Result:
 def test_fabricators_below_the_threshold_never_pass_a_fake_event() -> None:
     result = run_with(["v3"], "fabricate")
     assert violations(result) == []
-    assert fake_passed(result, ["v3"]) == 0
+    assert fake_passed(result, ["v3"]) == 0 == result.summary["fabricated_passed"]
     assert result.summary["resolutions_passed"] > 5  # honest events still pass
 
 
-def test_fabricators_at_the_threshold_do_pass_fake_events() -> None:
-    """With byzantine power >= 2/3 the fake gets through: the model lets byzantine power act,
-    so no-fake-resolution staying quiet below the threshold means something."""
+def test_fabricators_at_the_threshold_pass_a_fake_event_and_the_run_says_so() -> None:
+    """With byzantine power >= 2/3 the fake gets through by design: the model lets byzantine
+    power act, and no-fake-resolution reports it (naming the power and the threshold) instead
+    of staying silent; the summary counts it."""
     result = run_with(["v1", "v2", "v3"], "fabricate")
-    assert fake_passed(result, ["v1", "v2", "v3"]) > 0
-    assert "no-fake-resolution" not in violations(result)
+    assert fake_passed(result, ["v1", "v2", "v3"]) == 1  # the run stops at the report
+    assert violations(result) == ["no-fake-resolution"]
+    explanation = result.summary["violations"][0]["explanation"]
+    assert "byzantine power 3 of 4 against 3 required (2/3)" in explanation and "by design" in explanation
+    assert result.summary["fabricated_passed"] == 1
 
 
 def test_silent_validators_never_vote() -> None:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from sim.consensus.planner import Timeouts, plan_height, quorum_times
-from sim.net.network import Network
 from sim.engine.rng import RngStreams
+from sim.net.network import Network
 
 L = 0.05
 

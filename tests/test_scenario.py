@@ -427,7 +427,8 @@ ERRORS = [
     (BASE + '[nodes.v1]\nstart = "asleep"\n',
      'quick.toml: nodes.v1.start: expected one of "validator", "non-validator", "offline", got "asleep"'),
     (BASE + '[nodes.v0]\nbyzantine = "evil"\n',
-     'quick.toml: nodes.v0.byzantine: expected one of "silent", "fabricate", "withhold", got "evil"'),
+     'quick.toml: nodes.v0.byzantine: expected one of "silent", "fabricate", "withhold", "propose-invalid" '
+     'or "module:Class", got "evil"'),
     (BASE + "[nodes.v0.extensions.e]\nn = 12\n",
      "quick.toml: nodes.v0.extensions.e.n: expected a string (extension config values are strings), got 12"),
     (BASE + '[validators]\ncount = 1\n[nodes.v0]\nstart = "offline"\n',

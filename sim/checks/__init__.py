@@ -16,6 +16,7 @@ from sim.checks.chain_checks import NonceOrder, SameState
 from sim.checks.deposits import DepositsExact
 from sim.checks.liveness import Liveness
 from sim.checks.node_checks import ListenerLifecycle, NoLostEvents, VotesSent
+from sim.checks.progress_checks import ChainStalled, NodeInSync, tick_interval
 from sim.checks.resolution_checks import (
     ExpiryExact,
     NoFakeResolution,
@@ -36,7 +37,8 @@ ALL_CHECKERS: dict[str, type[Checker]] = {
     checker.name: checker
     for checker in (SameState, NonceOrder, ResolutionOnce, ThresholdRespected, ExpiryExact,
                     RefundsExact, OneVotePerValidator, NoFakeResolution, NoLostEvents,
-                    ListenerLifecycle, VotesSent, DepositsExact, WatcherOrder, PubSubStats)
+                    ListenerLifecycle, VotesSent, DepositsExact, WatcherOrder, PubSubStats, ChainStalled,
+                    NodeInSync)
 }
 
 
@@ -51,6 +53,9 @@ class Checks:
         # dispatch each hook only to the checkers that use it (on_node_commit runs per node)
         self._block = [c for c in self.checkers if type(c).on_block is not Checker.on_block]
         self._node = [c for c in self.checkers if type(c).on_node_commit is not Checker.on_node_commit]
+        self._proposal = [c for c in self.checkers if type(c).on_proposal is not Checker.on_proposal]
+        self._tick = [c for c in self.checkers if type(c).tick is not Checker.tick]
+        self.tick_interval = tick_interval(view)
 
     def on_block(self, committed: Committed) -> None:
         for checker in self._block:
@@ -60,6 +65,15 @@ class Checks:
         for checker in self._node:
             checker.on_node_commit(node, block)
 
+    def on_proposal(self, node: NodeView, height: int) -> None:
+        for checker in self._proposal:
+            checker.on_proposal(node, height)
+
+    def tick(self) -> None:
+        for checker in self._tick:
+            checker.tick()
+
     def at_end(self) -> None:
         for checker in self.checkers:
+            checker.tick()
             checker.at_end()

@@ -47,5 +47,11 @@ class Checker:
     def on_node_commit(self, node: NodeView, block: Any) -> None:
         pass
 
+    def on_proposal(self, node: NodeView, height: int) -> None:
+        """``node`` answered Propose for ``height``."""
+
+    def tick(self) -> None:
+        """Called every few seconds of virtual time (for checks that look for an absence)."""
+
     def at_end(self) -> None:
         pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from node.txs import VoteIDs
+from node.txs import VoteBodies, VoteIDs, event_id
 from sim.checks.base import Checker
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ class NoLostEvents(Checker):
             tx = outcome.tx
             if isinstance(tx, VoteIDs):
                 self._voted.update((tx.sender, rid) for rid in tx.ids)
+            elif isinstance(tx, VoteBodies):  # a committed body covers its proposer's events
+                self._voted.update((tx.sender, event_id(t, b)) for t, b in tx.events)
         for voter, rid in committed.result.votes:
             self._voted.add((voter, rid))
         if committed.block.height % SWEEP_EVERY == 0:

@@ -95,8 +95,11 @@ class Chain:
         return rotation
 
     def proposer_fn(self, height: int) -> Callable[[int], int]:
+        """Round -> the index of its proposer (-1: no validator is left to propose)."""
         rotation = self.rotation(height)
         round0 = self._round0[height]
+        if not round0:
+            return lambda round_: -1
         cache: dict[int, int] = {0: self._index[round0]}
 
         def proposer_of_round(round_: int) -> int:

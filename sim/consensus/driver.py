@@ -44,7 +44,7 @@ class ConsensusDriver:
     def __init__(self, kernel: Kernel, network: Network, chain: Chain, nodes: list[Node],
                  gossip: Gossip, timeouts: Timeouts, *, on_block: Callable[[Committed], None],
                  take_overrides: Callable[[], tuple[tuple[str, int], ...]],
-                 trace: Callable[..., None]) -> None:
+                 trace: Callable[..., None], on_proposal: Callable[[int, int], None]) -> None:
         self.kernel = kernel
         self.network = network
         self.chain = chain
@@ -54,6 +54,7 @@ class ConsensusDriver:
         self._on_block = on_block
         self._take_overrides = take_overrides
         self._trace = trace
+        self._on_proposal = on_proposal
         n = len(nodes)
         self.plans: dict[int, HeightPlan] = {}
         # per height, when each node enters it after committing the height before (inf: not)
@@ -174,6 +175,7 @@ class ConsensusDriver:
     def proposal_ready(self, i: int, height: int, round_: int, time: float, txs: list[Tx]) -> None:
         """Node ``i``'s answer to ``Propose``: ask every validator for its ProcessProposal."""
         proposal = tuple(txs)
+        self._on_proposal(i, height)
         self.proposals[(height, round_)] = (i, time, proposal)
         proposer = self.nodes[i].name
         powers, _total = self.chain.power_array(height)

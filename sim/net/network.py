@@ -21,6 +21,12 @@ import numpy as np
 from sim.engine.rng import RngStreams, keyed_uniform, splitmix64, stable_hash64
 
 GOSSIP_RETRY = 0.1  # seconds before a dropped consensus message is sent again
+REORDER_HOLD = 0.5  # a reordered message is held back up to this long
+
+
+def _epoch_salt(start: float) -> int:
+    """A draw salt per epoch: the same epoch gives the same draws whenever it is asked."""
+    return int(round(start * 1_000_000)) & 0xFFFFFFFF
 
 
 @attrs.define(eq=False)
@@ -180,46 +186,74 @@ class Network:
             if not self._fast[1]:
                 out[~last.online[senders]] = math.inf
             return out
-        out = np.full(base.shape, math.inf)
-        epochs = self.epochs
-        for e_index, epoch in enumerate(epochs):
-            end = epochs[e_index + 1].start if e_index + 1 < len(epochs) else math.inf
-            rows = (send_times >= epoch.start) & (send_times < end)
-            if e_index == 0:
-                rows |= send_times < epoch.start
-            if not rows.any():
-                continue
-            rows &= epoch.online[senders]
-            if not rows.any():
-                continue
-            blocked = epoch.blocked[senders[rows]][:, cols]
-            extra = epoch.extra[senders[rows]][:, cols]
-            drop = epoch.drop[senders[rows]][:, cols]
-            start = np.broadcast_to(send[rows], blocked.shape).copy()
-            if blocked.any():
-                start[blocked] = self._heal_times(e_index, senders[rows], cols, blocked, start)
-            delay = base[rows] + extra
-            if drop.any():
-                u3 = keyed_uniform(mixed[rows], 3)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    retries = np.where(drop > 0, np.floor(np.log(u3) / np.log(np.clip(drop, 1e-300, 1 - 1e-12))), 0.0)
-                delay = delay + GOSSIP_RETRY * retries
-            out[rows] = start + delay
-        return out
+        return self._walk(senders, send_times, cols, mixed, base)
 
-    def _heal_times(self, e_index: int, senders: np.ndarray, cols: Any, blocked: np.ndarray,
-                    start: np.ndarray) -> np.ndarray:
-        """For blocked links, the first later epoch start at which the link is open."""
-        heal = np.full(blocked.shape, math.inf)
-        pending = blocked.copy()
-        for later in self.epochs[e_index + 1:]:
-            open_now = ~later.blocked[senders][:, cols]
-            hit = pending & open_now
-            heal[hit] = later.start
-            pending &= ~hit
+    def _walk(self, senders: np.ndarray, send_times: np.ndarray, cols: Any, mixed: np.ndarray,
+              base: np.ndarray) -> np.ndarray:
+        """Arrival times when some epoch has a partition, loss, extra delay or reordering.
+
+        Each message is followed through the epochs from its send time: while its link is
+        blocked it waits for the next epoch (it is sent again once the link heals); in an
+        epoch that loses messages with probability p it is re-sent every 100 ms until an
+        attempt gets through, each attempt judged by the epoch it falls in; the attempt that
+        gets through arrives after the link's latency plus that epoch's extra delay, plus a
+        hold-back when the epoch reorders. Draws are keyed by the message and the epoch, so
+        re-planning gives the same answers.
+        """
+        epochs = self.epochs
+        shape = base.shape
+        out = np.full(shape, math.inf)
+        starts = np.array([e.start for e in epochs])
+        sent_in = np.maximum(np.searchsorted(starts, send_times, side="right") - 1, 0)
+        online_at_send = np.array([bool(epochs[int(e)].online[s]) for e, s in zip(sent_in, senders, strict=True)],
+                                  dtype=bool)
+        t = np.broadcast_to(send_times[:, None], shape).astype(float).copy()
+        t[~online_at_send] = math.inf  # a crashed node sends nothing
+        pending = np.isfinite(t)
+        for e_index, epoch in enumerate(epochs):
             if not pending.any():
                 break
-        return heal[blocked]
+            end = epochs[e_index + 1].start if e_index + 1 < len(epochs) else math.inf
+            here = pending & (t < end)
+            if e_index > 0:
+                here &= t >= epoch.start
+            if not here.any():
+                continue
+            rows = np.flatnonzero(here.any(axis=1))
+            sub = here[rows]
+            t_rows = t[rows]
+            blocked = epoch.blocked[senders[rows]][:, cols] & sub
+            t_rows[blocked] = end  # held until a later epoch opens the link
+            trying = sub & ~blocked
+            if trying.any():
+                drop = epoch.drop[senders[rows]][:, cols]
+                retries = np.zeros(trying.shape)
+                lossy = trying & (drop > 0)
+                if lossy.any():
+                    u = keyed_uniform(mixed[rows], 3 + _epoch_salt(epoch.start))
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        k = np.floor(np.log(u) / np.log(np.clip(drop, 1e-300, 1.0)))
+                    k[drop >= 1.0] = math.inf
+                    retries[lossy] = k[lossy]
+                success = t_rows + GOSSIP_RETRY * retries
+                through = trying & (success < end)
+                late = trying & ~through  # every attempt in this epoch was lost: go on trying
+                t_rows[late] += GOSSIP_RETRY * np.ceil((end - t_rows[late]) / GOSSIP_RETRY)
+                if through.any():
+                    delay = base[rows] + epoch.extra[senders[rows]][:, cols]
+                    if epoch.reorder.any():
+                        reorder = epoch.reorder[senders[rows]][:, cols]
+                        held = keyed_uniform(mixed[rows], 5 + _epoch_salt(epoch.start)) < reorder
+                        hold = keyed_uniform(mixed[rows], 7 + _epoch_salt(epoch.start)) * REORDER_HOLD
+                        delay = delay + np.where(held, hold, 0.0)
+                    out_rows = out[rows]
+                    out_rows[through] = success[through] + delay[through]
+                    out[rows] = out_rows
+                    pending_rows = pending[rows]
+                    pending_rows[through] = False
+                    pending[rows] = pending_rows
+            t[rows] = t_rows
+        return out
 
     def duplicate_chance(self, senders: np.ndarray, receiver: int, send_times: np.ndarray) -> np.ndarray | None:
         """Per message, the chance its link duplicated it when it was sent (None: no link

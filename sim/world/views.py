@@ -16,6 +16,7 @@ from node.txs import VoteIDs
 if TYPE_CHECKING:
     from node.node import Node
     from sim.consensus.chain import Chain
+    from sim.net.network import Network
     from sim.world.gossip import Gossip
     from sim.world.records import RunRecords
     from sim.world.sources import Sources
@@ -116,7 +117,7 @@ class WorldView:
 
     def __init__(self, *, now: Callable[[], float], scenario: Any, types: ResolutionTypes,
                  records: RunRecords, trace_records: list[dict[str, Any]], chain: Chain,
-                 sources: Sources, nodes: list[Node], gossip: Gossip) -> None:
+                 sources: Sources, nodes: list[Node], gossip: Gossip, network: Network) -> None:
         self._now = now
         self.scenario = scenario
         self.types = types
@@ -127,6 +128,7 @@ class WorldView:
         self.nodes = [NodeView(node) for node in nodes]
         self.by_name = {view.name: view for view in self.nodes}
         self._gossip = gossip
+        self._network = network
 
     @property
     def now(self) -> float:
@@ -138,6 +140,43 @@ class WorldView:
     def chain_state(self) -> AppState:
         """The application state after the chain's last committed block."""
         return self.chain.state_after(self.chain.height)
+
+    def consensus_powers(self) -> dict[str, int]:
+        """Voting powers of the validator set deciding the next height."""
+        return self.chain.consensus_powers(self.chain.height + 1)
+
+    def reaches(self, name: str, group: set[str]) -> bool:
+        """Whether node ``name`` and some member of ``group`` reach each other."""
+        i = self.by_name[name].index
+        net = self._network
+        return any(net.reachable(i, self.by_name[g].index) and net.reachable(self.by_name[g].index, i)
+                   for g in group if g != name) or group == {name}
+
+    def connected_majority(self) -> set[str] | None:
+        """Online validators holding more than 2/3 of the consensus power that reach each
+        other (a connected group, links both ways), or None when there is no such group."""
+        powers = self.consensus_powers()
+        total = sum(powers.values())
+        if total <= 0:
+            return None
+        online = [v for v in self.nodes if v.online and powers.get(v.name, 0) > 0]
+        net = self._network
+        unseen = {v.name for v in online}
+        while unseen:
+            start = min(unseen, key=lambda n: self.by_name[n].index)
+            group, frontier = {start}, [start]
+            unseen.discard(start)
+            while frontier:
+                i = self.by_name[frontier.pop()].index
+                for other in sorted(unseen):
+                    j = self.by_name[other].index
+                    if net.reachable(i, j) and net.reachable(j, i):
+                        unseen.discard(other)
+                        group.add(other)
+                        frontier.append(other)
+            if 3 * sum(powers[n] for n in group) > 2 * total:
+                return group
+        return None
 
     def pending_votes(self) -> set[tuple[str, str]]:
         """(sender, id) of every vote-ids tx still travelling or waiting in its sender's mempool."""

@@ -88,12 +88,14 @@ class World:
             trace=self.trace), self.records)
         self.driver = ConsensusDriver(self.kernel, self.network, self.chain, self.nodes, self.gossip,
                                       self.timeouts, on_block=self._on_block,
-                                      take_overrides=self.faults.take_overrides, trace=self.trace.emit)
+                                      take_overrides=self.faults.take_overrides, trace=self.trace.emit,
+                                      on_proposal=self._on_proposal)
         self.blocksync = BlockSync(self.kernel, self.network, self.chain, self.nodes,
                                    scenario.network.block_sync_rate)
         self.views = WorldView(now=self.clock.current_time, scenario=scenario, types=self.types,
                                records=self.records, trace_records=self.trace.records, chain=self.chain,
-                               sources=self.sources, nodes=self.nodes, gossip=self.gossip)
+                               sources=self.sources, nodes=self.nodes, gossip=self.gossip,
+                               network=self.network)
         self.checks = Checks(self.views, scenario.checks, self.violate)
         self._nursery: trio.Nursery | None = None
         self._stop: trio.CancelScope | None = None
@@ -143,6 +145,9 @@ class World:
         self.checks.on_block(committed)
         self.faults.on_block(committed)
 
+    def _on_proposal(self, i: int, height: int) -> None:
+        self.checks.on_proposal(self.views.nodes[i], height)
+
     def _network_changed(self) -> None:
         self.driver.request_replan()
 
@@ -163,6 +168,16 @@ class World:
         epoch.online[node.index] = True
         self.driver.request_replan()
         self._nursery.start_soon(node.run)
+
+    def _tick(self) -> None:
+        self.checks.tick()
+        self.kernel.call_later(self.checks.tick_interval, self._tick, priority=3)
+
+    def _final_status(self) -> None:
+        """One record per node with where it ended (its height, whether it kept up)."""
+        for view in self.views.nodes:
+            self.trace.emit("node.status", node=view.name, online=view.online, height=view.height,
+                            synced=view.synced, validator=view.is_validator, listening=view.listeners_active)
 
     # -- violations ----------------------------------------------------------------------
     def violate(self, violation: Violation) -> None:
@@ -187,8 +202,10 @@ class World:
                 self.sources.start(nursery)
                 self.faults.schedule(self.scenario.faults)
                 self.driver.start()
+                self.kernel.call_later(self.checks.tick_interval, self._tick, priority=3)
                 await self.kernel.run_until(duration)
                 self.checks.at_end()
+                self._final_status()
                 nursery.cancel_scope.cancel()
         self._nursery = None
 

@@ -1,0 +1,151 @@
+"""The node as kwil runs it: ABCI stages in order, the mempool/block actor, behaviours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import sim
+from node.abci import KwilApp
+from node.txs import VoteIDs
+from sim.world.world import World
+from tests.worlds import run_text, scenario_text, trace_events, violations
+
+L = 0.05  # the fixed latency of tests.worlds
+NOTE_EVENT = """
+[resolutions.note]
+expiration_period = 100
+
+[sources.script]
+
+[[sources.script.events]]
+at = "5s"
+type = "note"
+data = "x"
+seen_by = ["v0", "v1", "v2", "v3"]
+"""
+
+
+def test_a_vote_tx_goes_through_every_abci_stage_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gossip -> check_tx on the sender and on the proposer it reaches -> prepare_proposal ->
+    process_proposal on every validator -> finalize_block -> commit on every node."""
+    log: list[tuple[str, str, Any]] = []
+
+    def spy(stage: str) -> Any:
+        original = getattr(KwilApp, stage)
+
+        def wrapper(self: KwilApp, *args: Any, **kwargs: Any) -> Any:
+            result = original(self, *args, **kwargs)
+            log.append((stage, self.name, (args, kwargs, result)))
+            return result
+
+        return wrapper
+
+    for stage in ("check_tx", "prepare_proposal", "process_proposal", "finalize_block", "commit"):
+        monkeypatch.setattr(KwilApp, stage, spy(stage))
+    result = run_text(NOTE_EVENT, duration="20s")
+    assert result.summary["resolutions_passed"] == 1 and violations(result) == []
+
+    votes = [(name, args[0]) for stage, name, (args, _kw, res) in log
+             if stage == "check_tx" and isinstance(args[0], VoteIDs) and res.ok]
+    tx = votes[0][1]  # the first vote-ids tx that was admitted anywhere
+    sender = tx.sender
+
+    def first(stage: str, match: Any) -> int:
+        return next(i for i, entry in enumerate(log) if entry[0] == stage and match(entry))
+
+    checked_by_sender = first("check_tx", lambda e: e[1] == sender and e[2][0][0] == tx)
+    proposed = first("prepare_proposal", lambda e: tx in e[2][2])
+    proposer = log[proposed][1]
+    checked_by_proposer = first("check_tx", lambda e: e[1] == proposer and e[2][0][0] == tx)
+    judged = [i for i, e in enumerate(log) if e[0] == "process_proposal" and tx in e[2][0][1]]
+    finalized = [i for i, e in enumerate(log) if e[0] == "finalize_block" and tx in e[2][0][0].txs]
+    committed = [i for i, e in enumerate(log) if e[0] == "commit" and tx in e[2][0][0].block.txs]
+    assert proposer != sender
+    assert checked_by_sender < checked_by_proposer < proposed < min(judged)
+    assert {log[i][1] for i in judged} == {"v0", "v1", "v2", "v3"}
+    assert max(judged) < min(finalized) and len(finalized) == len(committed) == 4
+    assert all(f < c for f, c in zip(sorted(finalized), sorted(committed), strict=True))
+    # after the commit, no mempool keeps or rechecks the included tx
+    assert not any(e[0] == "check_tx" and e[2][0][0] == tx for e in log[min(committed):])
+
+
+def test_a_propose_invalid_proposer_costs_its_heights_one_failed_round() -> None:
+    """Honest validators reject the proposal in ProcessProposal and prevote nil when it
+    arrives: +2/3 nil prevotes (L later) make them precommit nil, +2/3 precommits (L later)
+    start timeout_precommit, then the next proposer's round commits in 3L. So a height whose
+    round-0 proposer is the byzantine one takes exactly 3L + timeout_precommit longer (the
+    propose timeout is never paid: the proposal did arrive)."""
+    result = run_text('[nodes.v0]\nbyzantine = "propose-invalid"\n', duration="1m", timeout_commit="1s")
+    assert violations(result) == []
+    blocks = result.records.blocks
+    times = np.array([0.0] + [b.time for b in blocks])
+    gaps = np.diff(times)
+    normal, failed = 1.0 + 3 * L, 1.0 + 3 * L + (3 * L + 1.0)
+    for block, gap in zip(blocks, gaps, strict=True):
+        if block.height == 1:
+            continue  # genesis: no timeout_commit before the first height
+        assert gap == pytest.approx(failed if block.round == 1 else normal)
+    assert {b.proposer for b in blocks if b.round == 1} == {"v1"}
+    assert sum(1 for b in blocks if b.round == 1) == len(trace_events(result, "proposal.rejected"))
+    assert all(r["by"] == ["v1", "v2", "v3"] for r in trace_events(result, "proposal.rejected"))
+
+
+def test_a_user_written_byzantine_class_runs_and_is_traced() -> None:
+    """A scenario names its own behaviour as "module:Class"; its hook runs at the lifecycle
+    stage it overrides, and what it does is in the trace."""
+    result = run_text('[nodes.v2]\nbyzantine = "tests.listeners_for_tests:Contrarian"\n', duration="30s")
+    rejected = trace_events(result, "byzantine.reject", node="v2")
+    assert rejected and all(r["behaviour"] == "tests.listeners_for_tests:Contrarian" for r in rejected)
+    assert {r["proposer"] for r in rejected} == {"v0", "v1", "v3"}
+    assert result.summary["rounds_above_zero"] == 0  # one rejecter holds less than a third
+    assert violations(result) == []
+
+
+def test_a_crash_cancels_the_actor_at_once_and_the_node_commits_nothing_after() -> None:
+    """The crash empties the mailbox and the mempool in the same instant; the node's
+    committed height stays where it was until it restarts."""
+    scenario = sim.parse_scenario(scenario_text(
+        NOTE_EVENT + '\n[[faults]]\nat = "30s"\nkind = "crash"\nnode = "v3"\n', duration="1m"))
+    world = World(scenario, seed=1)
+    crashed_at: dict[str, Any] = {}
+    node = world.nodes[3]
+    original = node.crash
+
+    def crash(reason: str = "crash") -> None:
+        original(reason)
+        crashed_at.update(height=node.height, inbox=len(node.actor._inbox), pool=len(node.actor.mempool),
+                          open=node.actor.open)
+
+    node.crash = crash  # type: ignore[method-assign]
+    try:
+        world.run()
+    finally:
+        world.close()
+    assert crashed_at == {"height": crashed_at["height"], "inbox": 0, "pool": 0, "open": False}
+    assert node.height == crashed_at["height"] and world.chain.height > node.height + 10
+    assert not world.violations
+
+
+def test_listeners_can_follow_the_chain() -> None:
+    """``service.blocks()`` yields each committed block once, in height order, at commit."""
+    body = '[app.listeners]\nfollower = "tests.listeners_for_tests:follow_blocks"\n'
+    result = run_text(body, duration="20s")
+    seen = trace_events(result, "follower.block", node="v1")
+    heights = [r["height"] for r in seen]
+    assert heights == list(range(heights[0], heights[0] + len(heights))) and len(heights) > 10
+    block_time = {b.height: b.time for b in result.records.blocks}
+    assert all(r["t"] == pytest.approx(block_time[r["height"]]) for r in seen)  # all commit at once
+
+
+def test_clock_skew_shows_in_the_proposers_block_time() -> None:
+    """A skewed node stamps the blocks it proposes with its own clock."""
+    body = ('[app.listeners]\nfollower = "tests.listeners_for_tests:follow_blocks"\n'
+            '\n[[faults]]\nat = "1s"\nkind = "clock_skew"\nnode = "v2"\noffset = "-90s"\n')
+    result = run_text(body, duration="30s")
+    skewed = [r for r in trace_events(result, "follower.block", node="v0") if r["proposer"] == "v2"]
+    honest = [r for r in trace_events(result, "follower.block", node="v0") if r["proposer"] == "v1"]
+    assert skewed and all(r["t"] - r["block_time"] > 85 for r in skewed)
+    assert honest and all(0 <= r["t"] - r["block_time"] < 1 for r in honest)
