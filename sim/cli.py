@@ -41,9 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("target")
     replay.add_argument("--out", default=None)
     replay.add_argument("--json", action="store_true")
+    from sim.campaign_cli import add_campaign_parser
     from sim.sweep_cli import add_sweep_parser
 
     add_sweep_parser(sub)
+    add_campaign_parser(sub)
     return parser
 
 
@@ -148,6 +150,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{args.file}: ok ({scenario.name}, {len(scenario.nodes)} nodes, "
                       f"{scenario.duration:g}s virtual)")
         return EXIT_OK
+    if args.command == "campaign":
+        from sim.campaign_cli import run_campaign_command
+
+        return run_campaign_command(args, console)
     if args.command == "sweep":
         from sim.sweep_cli import run_sweep_command
 

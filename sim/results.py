@@ -94,6 +94,7 @@ def summarize(world: World) -> dict[str, Any]:
         "resolution_latency_p99": percentile(latencies, 99),
         "votes_per_resolution_mean": _mean([float(v) for v in votes_per]),
         "rebroadcasts": sum(node.rebroadcasts for node in world.views.nodes),
+        "gossip_duplicates_rejected": sum(node.duplicates_rejected for node in world.views.nodes),
         "listener_starts": sum(node.listener_starts for node in world.views.nodes),
         "listener_cancellations": sum(node.listener_cancellations for node in world.views.nodes),
         "node_shutdowns": len(records.node_shutdowns),

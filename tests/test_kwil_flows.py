@@ -91,12 +91,17 @@ def test_a_raising_listener_stops_its_node_and_nothing_else() -> None:
 
 
 def test_crash_between_store_and_vote_loses_nothing_and_votes_once() -> None:
-    """Crash v3 right after it stores an event and before its vote is committed."""
-    body = NOTE.format(expiry=200) + event("60s", "x", ["v0", "v1", "v2", "v3"])
+    """Crash v3 right after it stores an event and before its vote is committed. Only v1, v2
+    and v3 see the event, and 3 of 4 votes are needed, so it passes only once v3, restarted,
+    stores it again and votes; v3's vote is counted exactly once."""
+    body = NOTE.format(expiry=200) + event("60s", "x", ["v1", "v2", "v3"])
     body += fault("60.5s", "crash", "v3") + fault("2m", "restart", "v3")
     result = run_text(body, count=4, duration="5m")
     assert violations(result) == []
     assert result.summary["resolutions_passed"] == 1
+    passed = next(r for r in result.records.resolutions.values() if r.status == "passed")
+    assert "v3" in passed.voters and passed.time is not None and passed.time > 120
+    assert [voter for _rid, voter, _p, _h in result.records.votes].count("v3") == 1
 
 
 def test_0_8_event_seen_only_by_a_validator_that_never_proposes_is_never_voted() -> None:

@@ -1,5 +1,5 @@
 """Liveness, checked at the end of a run: after the last fault, every event observed by
-validators holding at least the confirmation threshold resolves within the bound."""
+honest validators holding at least the confirmation threshold resolves within the bound."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ class Liveness(Checker):
         state = self.view.chain_state()
         observers: dict[str, set[str]] = {}
         first: dict[str, float] = {}
+        honest = {n.name for n in self.view.nodes if not n.byzantine}
         for node, rid, time in self.view.records.observations:
-            observers.setdefault(rid, set()).add(node)
-            first.setdefault(rid, time)
+            if node in honest:  # a byzantine observer may never vote
+                observers.setdefault(rid, set()).add(node)
+                first.setdefault(rid, time)
         for rid in sorted(observers):
             record = self.view.records.resolutions.get(rid)
             if record is None or record.status is not None or record.type is None:

@@ -31,7 +31,10 @@ class GenContext:
 
     nodes: tuple[str, ...]  # every node, in address order
     targets: tuple[str, ...]  # nodes a fault may hit (the rest stay correct and connected)
-    options: Any  # sim.testing.strategies.WorldOptions: the limits the test lifted
+    options: Any  # sim.testing.options.WorldOptions: the limits the test lifted
+    crashed: tuple[str, ...] = ()  # nodes crashed and not restarted so far
+    outside: tuple[str, ...] = ()  # nodes outside the validator set so far (demoted, left, never in)
+    demotions: int = 0  # demotions drawn so far
 
 
 @attrs.frozen

@@ -14,13 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
+from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
 from sim.faults import readers
-from sim.faults.catalog import FaultKind, register_fault_kind
+from sim.faults.catalog import FaultKind, GenContext, register_fault_kind
 from sim.tables import TableReader
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import DrawFn
+
     from sim.faults.injector import FaultWorld
     from sim.faults.spec import FaultSpec, ReadContext
 
@@ -194,21 +197,60 @@ def apply_reorder(world: FaultWorld, spec: FaultSpec) -> None:
     _timed_link_fault(world, spec, "reorder", spec.probability)
 
 
+# -- how property tests draw them ---------------------------------------------------------------
+def _some_nodes(draw: DrawFn, ctx: GenContext) -> list[str]:
+    return [draw(st.sampled_from(ctx.targets))]
+
+
+def _window(draw: DrawFn, ctx: GenContext) -> float:
+    return draw(st.sampled_from(ctx.options.windows))
+
+
+def gen_partition(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    if len(ctx.nodes) < 2:
+        return None
+    cut = draw(st.sets(st.sampled_from(ctx.targets), min_size=1, max_size=len(ctx.nodes) - 1))
+    inside = [n for n in ctx.nodes if n in cut]
+    outside = [n for n in ctx.nodes if n not in cut]
+    keys: dict[str, Any] = {}
+    if ctx.options.one_way_partitions and draw(st.booleans()):
+        keys["from"], keys["to"] = (inside, outside) if draw(st.booleans()) else (outside, inside)
+    else:
+        keys["groups"] = [outside, inside]
+    if not (ctx.options.unhealed_partitions and draw(st.booleans())):
+        keys["duration"] = draw(st.sampled_from(ctx.options.partition_lengths))
+    return keys
+
+
+def gen_heal(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
+    return {}
+
+
+def gen_delay(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
+    return {"nodes": _some_nodes(draw, ctx), "extra": draw(st.sampled_from(ctx.options.extra_delays)),
+            "duration": _window(draw, ctx)}
+
+
+def gen_chance(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
+    return {"nodes": _some_nodes(draw, ctx), "probability": draw(st.sampled_from(ctx.options.drop_probabilities)),
+            "duration": _window(draw, ctx)}
+
+
 register_fault_kind(FaultKind(
     "partition", "cut links between groups of nodes (or one way, from -> to) until healed",
-    ("groups", "from", "to", "duration"), apply_partition, read_partition))
+    ("groups", "from", "to", "duration"), apply_partition, read_partition, generate=gen_partition))
 register_fault_kind(FaultKind(
     "heal", "end every network fault: partitions, delays, drops, duplication, reordering",
-    (), apply_heal))
+    (), apply_heal, generate=gen_heal))
 register_fault_kind(FaultKind(
     "delay", "add extra latency on a node's links (nodes) or one link (link)",
-    ("nodes", "link", "extra", "duration"), apply_delay, read_delay))
+    ("nodes", "link", "extra", "duration"), apply_delay, read_delay, generate=gen_delay))
 register_fault_kind(FaultKind(
     "drop", "lose messages with a probability; a lost message is re-sent 100 ms later",
-    ("probability", "duration", "nodes"), apply_drop, read_link_chance))
+    ("probability", "duration", "nodes"), apply_drop, read_link_chance, generate=gen_chance))
 register_fault_kind(FaultKind(
     "duplicate", "deliver txs twice with a probability (the receiving mempool rejects the copy)",
-    ("probability", "duration", "nodes"), apply_duplicate, read_link_chance))
+    ("probability", "duration", "nodes"), apply_duplicate, read_link_chance, generate=gen_chance))
 register_fault_kind(FaultKind(
     "reorder", "hold messages back with a probability, so later ones overtake them",
-    ("probability", "duration", "nodes"), apply_reorder, read_link_chance))
+    ("probability", "duration", "nodes"), apply_reorder, read_link_chance, generate=gen_chance))

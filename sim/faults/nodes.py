@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hypothesis import strategies as st
+
 from sim.faults import readers
-from sim.faults.catalog import FaultKind, register_fault_kind
+from sim.faults.catalog import FaultKind, GenContext, register_fault_kind
+from sim.scenario_model import duration_text
 from sim.tables import TableReader
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import DrawFn
+
     from sim.faults.injector import FaultWorld
     from sim.faults.spec import FaultSpec, ReadContext
 
@@ -51,21 +56,37 @@ def apply_nonce_gap(world: FaultWorld, spec: FaultSpec) -> None:
     world.controls[world.index(spec.node)].skip_next_nonce()
 
 
+# -- how property tests draw them ---------------------------------------------------------------
+def gen_node(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
+    return {"node": draw(st.sampled_from(ctx.targets))}
+
+
+def gen_restart(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    crashed = [n for n in ctx.crashed if n in ctx.targets]
+    return {"node": draw(st.sampled_from(crashed))} if crashed else None
+
+
+def gen_clock_skew(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
+    offset = draw(st.sampled_from(ctx.options.skews))
+    text = duration_text(abs(offset))
+    return {"node": draw(st.sampled_from(ctx.targets)), "offset": ("-" if offset < 0 else "") + text}
+
+
 register_fault_kind(FaultKind(
     "crash", "stop a node at once: its actor, mempool and listeners vanish, its storage stays",
-    ("node",), apply_crash, targets_node=True))
+    ("node",), apply_crash, targets_node=True, generate=gen_node))
 register_fault_kind(FaultKind(
     "restart", "start a crashed node again: it catches up, then takes part and listens",
-    ("node",), apply_restart, targets_node=True))
+    ("node",), apply_restart, targets_node=True, generate=gen_restart))
 register_fault_kind(FaultKind(
     "clock_skew", "offset a node's clock (what it reads as the time), not the world's order",
-    ("node", "offset"), apply_clock_skew, read_clock_skew, targets_node=True))
+    ("node", "offset"), apply_clock_skew, read_clock_skew, targets_node=True, generate=gen_clock_skew))
 register_fault_kind(FaultKind(
     "listener_error", "make a node's listener raise, which shuts the node down (as kwil does)",
-    ("node", "listener"), apply_listener_error, read_listener_error, targets_node=True))
+    ("node", "listener"), apply_listener_error, read_listener_error, targets_node=True, generate=gen_node))
 register_fault_kind(FaultKind(
     "evict_vote", "a node's newest pending vote-ids tx vanishes from every mempool",
-    ("node",), apply_evict_vote, targets_node=True))
+    ("node",), apply_evict_vote, targets_node=True, generate=gen_node))
 register_fault_kind(FaultKind(
     "nonce_gap", "a node's next vote-ids tx skips a nonce",
-    ("node",), apply_nonce_gap, targets_node=True))
+    ("node",), apply_nonce_gap, targets_node=True, generate=gen_node))

@@ -13,10 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from node.app import AppState
 from node.resolutions import VALIDATOR_JOIN, VALIDATOR_REMOVE
-from sim.faults.catalog import FaultKind, register_fault_kind
+from hypothesis import strategies as st
+
+from sim.faults.catalog import FaultKind, GenContext, register_fault_kind
 from sim.tables import TableReader
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import DrawFn
+
     from node.control import NodeControl
     from sim.faults.injector import FaultWorld
     from sim.faults.spec import FaultSpec, ReadContext
@@ -96,18 +100,43 @@ def apply_leave(world: FaultWorld, spec: FaultSpec) -> None:
     world.controls[world.index(spec.node)].send_leave()
 
 
+# -- how property tests draw them ---------------------------------------------------------------
+def gen_promote(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    outside = [n for n in ctx.outside if n in ctx.targets]
+    return {"node": draw(st.sampled_from(outside))} if outside else None
+
+
+def _removable(ctx: GenContext) -> list[str]:
+    """Validators that may leave or be removed: never the last one (a chain with no
+    validators halts by design, which chain-stalled reports)."""
+    inside = [n for n in ctx.nodes if n not in ctx.outside]
+    return [n for n in ctx.targets if n in inside] if len(inside) > 1 else []
+
+
+def gen_demote(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    removable = _removable(ctx)
+    if ctx.demotions >= ctx.options.max_demotions or not removable:
+        return None
+    return {"node": draw(st.sampled_from(removable))}
+
+
+def gen_leave(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    removable = _removable(ctx)
+    return {"node": draw(st.sampled_from(removable))} if removable else None
+
+
 register_fault_kind(FaultKind(
     "promote", "make a node a validator: its join tx, approved by the validators (or override)",
-    ("node", "override", "power"), apply_join, read_promote, targets_node=True))
+    ("node", "override", "power"), apply_join, read_promote, targets_node=True, generate=gen_promote))
 register_fault_kind(FaultKind(
     "demote", "remove a validator: every validator sends a remove tx (or override)",
-    ("node", "override"), apply_remove, read_demote, targets_node=True))
+    ("node", "override"), apply_remove, read_demote, targets_node=True, generate=gen_demote))
 register_fault_kind(FaultKind(
     "join", "the node sends its join tx; validators approve it when they see it",
-    ("node", "override", "power"), apply_join, read_promote, targets_node=True))
+    ("node", "override", "power"), apply_join, read_promote, targets_node=True, generate=gen_promote))
 register_fault_kind(FaultKind(
     "leave", "the validator sends its leave tx (power 0 at once)",
-    ("node",), apply_leave, targets_node=True))
+    ("node",), apply_leave, targets_node=True, generate=gen_leave))
 register_fault_kind(FaultKind(
     "remove", "every validator sends a remove tx for the node",
-    ("node", "override"), apply_remove, read_demote, targets_node=True))
+    ("node", "override"), apply_remove, read_demote, targets_node=True, generate=gen_demote))

@@ -18,6 +18,8 @@ from sim.testing.machine import WorldMachine as WorldMachine
 from sim.testing.machine import machine_settings as machine_settings
 from sim.testing.machine import run_machine as run_machine
 from sim.testing.machine import world_machine as world_machine
+from sim.testing.options import NARROW as NARROW
+from sim.testing.options import WorldOptions as WorldOptions
 from sim.testing.plan import WorldConfig as WorldConfig
 from sim.testing.plan import WorldPlan as WorldPlan
 from sim.testing.strategies import FAULT_MENU as FAULT_MENU
@@ -27,7 +29,8 @@ from sim.testing.strategies import scenario_dicts as scenario_dicts
 from sim.testing.strategies import scenarios as scenarios
 from sim.testing.strategies import world_configs as world_configs
 
-__all__ = ["ACTION_KINDS", "FAULT_MENU", "FAILURES_ENV", "WorldConfig", "WorldFailure", "WorldMachine",
+__all__ = ["ACTION_KINDS", "FAULT_MENU", "FAILURES_ENV", "NARROW", "WorldConfig", "WorldFailure", "WorldMachine",
+           "WorldOptions",
            "WorldPlan", "check_result", "failures_dir", "fault_kinds", "fault_schedules",
            "machine_settings", "run_machine", "run_world", "scenario_dicts", "scenarios", "world_configs",
            "write_failure"]

@@ -8,8 +8,9 @@ runs the planned world once. Inside that run the world's checkers test every inv
 every block and node commit, i.e. at every step boundary and between them. A violation raises
 ``WorldFailure`` naming the scenario file that replays it (see ``sim.testing.failures``).
 
-Swarm testing: the ``initialize`` rule draws the world and a random subset of action kinds;
-rules outside that subset are switched off for the whole example.
+Faults come from the fault catalog: ``inject_fault`` draws a kind among the example's swarm
+subset and lets that kind's own generator draw its keys. By default the machine draws the
+wide worlds of ``sim.testing.options.WorldOptions``.
 """
 
 from __future__ import annotations
@@ -17,38 +18,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 
+from sim.faults.catalog import GenContext
 from sim.results import Result
-from sim.scenario_model import PROTOCOLS
 from sim.testing.failures import run_world
+from sim.testing.options import WorldOptions
 from sim.testing.plan import WorldPlan
-from sim.testing.strategies import BYZANTINE_KINDS, fault_kinds, world_configs
+from sim.testing.strategies import draw_fault, fault_kinds, world_configs
 
-ACTION_KINDS = ("promote", "demote", "crash", "restart", "partition", "heal", "byzantine",
-                "evict_vote", "nonce_gap")
+BYZANTINE_ACTION = "byzantine"
+ACTION_KINDS = (*WorldOptions().fault_kinds, BYZANTINE_ACTION)
 ADVANCE_STEPS = (0.5, 1.0, 2.0, 5.0, 15.0, 30.0, 60.0)
-EVICT_LEADS = (0.0, 1.5, 2.5, 4.0)  # seconds after now: where pending votes usually are
-
-
-def _enabled(kind: str) -> Any:
-    return precondition(lambda self: kind in self.kinds)
+LEADS = (0.0, 1.5, 2.5, 4.0)  # seconds after now (a pending vote is usually a little later)
 
 
 class WorldMachine(RuleBasedStateMachine):
     """Rules build one world's schedule; ``teardown`` runs it once and asserts no violations.
 
-    Class attributes say what worlds to draw; ``world_machine(...)`` makes a subclass with
-    other values (one protocol, bug_compat switches, fewer action kinds).
+    ``options`` says what worlds to draw; ``action_kinds`` which actions the swarm picks
+    from (fault kinds of the catalog, and ``"byzantine"``). ``world_machine(...)`` makes a
+    subclass with other values.
     """
 
-    protocols: tuple[str, ...] = PROTOCOLS
-    bug_compat: tuple[str, ...] = ()
+    options: WorldOptions = WorldOptions()
     action_kinds: tuple[str, ...] = ACTION_KINDS
-    validators: tuple[int, int] = (3, 7)
-    timeout_commits: tuple[float, ...] = (1.0, 2.0)
     max_time: float = 180.0  # no action is planned later than this (virtual seconds)
 
     def __init__(self) -> None:
@@ -62,19 +59,14 @@ class WorldMachine(RuleBasedStateMachine):
         assert self.plan is not None, "initialize runs before every other rule"
         return self.plan
 
-    def _node(self, data: st.DataObject, among: Sequence[str] | None = None) -> str:
-        return data.draw(st.sampled_from(tuple(among if among is not None else self.world.config.nodes)))
-
     # -- setup ---------------------------------------------------------------------------
     @initialize(data=st.data())
     def make_world(self, data: st.DataObject) -> None:
-        low, high = self.validators
-        config = data.draw(world_configs(validators=st.integers(low, high), protocols=self.protocols,
-                                         bug_compat=self.bug_compat,
-                                         timeout_commit=st.sampled_from(self.timeout_commits)))
+        config = data.draw(world_configs(options=self.options))
         # Long enough after the last action for expiries and vote repairs to happen.
         blocks = config.expiration_period + 2 * config.rebroadcast_after + 5
-        self.plan = WorldPlan(config, tail=blocks * (config.timeout_commit + 0.5))
+        self.plan = WorldPlan(config, tail=blocks * (config.timeout_commit + 0.5),
+                              outside=list(config.non_validators))
         self.kinds = data.draw(fault_kinds(self.action_kinds)) if self.action_kinds else ()
         self.emit_event(data)  # every world has something to vote on
 
@@ -92,67 +84,26 @@ class WorldMachine(RuleBasedStateMachine):
         self.world.advance(seconds)
 
     # -- swarm-selected actions ------------------------------------------------------------
-    @_enabled("crash")
+    @precondition(lambda self: any(k != BYZANTINE_ACTION for k in self.kinds))
+    @rule(data=st.data(), lead=st.sampled_from(LEADS))
+    def inject_fault(self, data: st.DataObject, lead: float) -> None:
+        """A fault of a kind this example switched on, keys drawn by the kind's generator."""
+        kinds = tuple(k for k in self.kinds if k != BYZANTINE_ACTION)
+        kind = data.draw(st.sampled_from(kinds))
+        plan = self.world
+        nodes = plan.config.nodes
+        ctx = GenContext(nodes, nodes, self.options, tuple(plan.crashed), tuple(plan.outside), plan.demotions)
+        keys = draw_fault(data.draw, kind, ctx)
+        if keys is not None:
+            plan.inject(kind, keys, later=lead)
+
+    @precondition(lambda self: BYZANTINE_ACTION in self.kinds
+                  and len(self.world.byzantine) < self.options.byzantine_limit(len(self.world.config.nodes)))
     @rule(data=st.data())
-    def crash(self, data: st.DataObject) -> None:
-        self.world.crash(self._node(data))
-
-    @_enabled("restart")
-    @precondition(lambda self: bool(self.world.crashed))
-    @rule(data=st.data())
-    def restart(self, data: st.DataObject) -> None:
-        self.world.restart(self._node(data, self.world.crashed))
-
-    @_enabled("demote")
-    # One removal per world: two removals passing in one block trip threshold-respected
-    # with every switch off (a simulator defect reported to the lead; see docs/properties.md).
-    @precondition(lambda self: self.world.demotions == 0)
-    @rule(data=st.data())
-    def demote(self, data: st.DataObject) -> None:
-        self.world.demote(self._node(data))
-
-    @_enabled("promote")
-    @precondition(lambda self: bool(self.world.demoted))
-    @rule(data=st.data())
-    def promote(self, data: st.DataObject) -> None:
-        self.world.promote(self._node(data, self.world.demoted))
-
-    @_enabled("partition")
-    @rule(data=st.data())
-    def partition(self, data: st.DataObject) -> None:
-        nodes = self.world.config.nodes
-        cut = data.draw(st.sets(st.sampled_from(nodes), min_size=1, max_size=len(nodes) - 1))
-        # Short partitions only: a minority node that falls rebroadcast_after blocks behind
-        # re-votes while catching up although its first vote is alive, and both execute
-        # (one-vote-per-validator with every switch off; a simulator defect, reported).
-        config = self.world.config
-        longest = max(1, config.rebroadcast_after - 2) * config.timeout_commit
-        duration = data.draw(st.sampled_from((1.0, longest)))
-        self.world.partition([[n for n in nodes if n not in cut], [n for n in nodes if n in cut]],
-                             duration)
-
-    @_enabled("heal")
-    @rule()
-    def heal(self) -> None:
-        self.world.heal()
-
-    @_enabled("byzantine")
-    # One byzantine node per world, for the same reason as rebroadcast_after's range: several
-    # withholding proposers can keep a live vote out of blocks until it is repaired twice.
-    @precondition(lambda self: not self.world.byzantine)
-    @rule(data=st.data(), kind=st.sampled_from(BYZANTINE_KINDS))
-    def turn_byzantine(self, data: st.DataObject, kind: str) -> None:
-        self.world.turn_byzantine(self._node(data), kind)
-
-    @_enabled("evict_vote")
-    @rule(data=st.data(), later=st.sampled_from(EVICT_LEADS))
-    def evict_vote(self, data: st.DataObject, later: float) -> None:
-        self.world.evict_vote(self._node(data), later)
-
-    @_enabled("nonce_gap")
-    @rule(data=st.data())
-    def nonce_gap(self, data: st.DataObject) -> None:
-        self.world.nonce_gap(self._node(data))
+    def turn_byzantine(self, data: st.DataObject) -> None:
+        nodes = [n for n in self.world.config.nodes if n not in self.world.byzantine]
+        kind = data.draw(st.sampled_from(self.options.byzantine_kinds))
+        self.world.turn_byzantine(data.draw(st.sampled_from(nodes)), kind)
 
     # -- the run -------------------------------------------------------------------------
     def teardown(self) -> None:
@@ -160,20 +111,27 @@ class WorldMachine(RuleBasedStateMachine):
             self.result = run_world(self.plan.to_dict())
 
 
-def world_machine(*, protocols: Sequence[str] = PROTOCOLS, bug_compat: Sequence[str] = (),
-                  action_kinds: Sequence[str] = ACTION_KINDS, validators: tuple[int, int] = (3, 7),
-                  timeout_commits: Sequence[float] = (1.0, 2.0), max_time: float = 180.0,
-                  ) -> type[WorldMachine]:
-    """A ``WorldMachine`` subclass drawing worlds with these protocols, switches and actions."""
+def world_machine(*, options: WorldOptions | None = None, protocols: Sequence[str] | None = None,
+                  bug_compat: Sequence[str] | None = None, action_kinds: Sequence[str] = ACTION_KINDS,
+                  validators: tuple[int, int] | None = None, timeout_commits: Sequence[float] | None = None,
+                  max_time: float = 180.0) -> type[WorldMachine]:
+    """A ``WorldMachine`` subclass drawing worlds with these options (keywords narrow the
+    options: ``protocols``, ``bug_compat``, ``validators``, ``timeout_commits``) and actions."""
     for kind in action_kinds:
         if kind not in ACTION_KINDS:
             raise ValueError(f"action_kinds: expected kinds among {', '.join(ACTION_KINDS)}, got {kind!r}")
-    if not 1 <= validators[0] <= validators[1]:
-        raise ValueError(f"validators: expected (low, high) with 1 <= low <= high, got {validators!r}")
-    name = "WorldMachine_" + "_".join(p.replace("kwil-", "").replace(".", "") for p in protocols)
-    attributes = {"protocols": tuple(protocols), "bug_compat": tuple(bug_compat),
-                  "action_kinds": tuple(action_kinds), "validators": validators,
-                  "timeout_commits": tuple(timeout_commits), "max_time": max_time}
+    changes: dict[str, Any] = {}
+    if protocols is not None:
+        changes["protocols"] = tuple(protocols)
+    if bug_compat is not None:
+        changes["bug_compat"] = tuple(bug_compat)
+    if validators is not None:
+        changes["validators"] = validators
+    if timeout_commits is not None:
+        changes["timeout_commits"] = tuple(timeout_commits)
+    chosen = attrs.evolve(options or WorldOptions(), **changes)
+    name = "WorldMachine_" + "_".join(p.replace("kwil-", "").replace(".", "") for p in chosen.protocols)
+    attributes = {"options": chosen, "action_kinds": tuple(action_kinds), "max_time": max_time}
     return type(name, (WorldMachine,), attributes)
 
 

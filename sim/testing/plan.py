@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from sim.scenario_model import duration_text
-from sim.units import format_fraction
+from sim.units import format_fraction, parse_duration
 
 EVENT_TYPE = "note"  # the resolution type every scripted event of a property test has
 
@@ -42,6 +42,7 @@ class WorldConfig:
     confirmation_threshold: Fraction = Fraction(2, 3)
     refund_threshold: Fraction = Fraction(1, 3)
     rebroadcast_after: int = 10
+    non_validators: tuple[str, ...] = ()  # nodes that start outside the validator set
     name: str = "property"
 
     @property
@@ -52,9 +53,9 @@ class WorldConfig:
         return sum(self.powers[int(name[1:])] for name in names)
 
     def base_dict(self, duration: float) -> dict[str, Any]:
-        """The scenario dict without events, faults or node overrides."""
+        """The scenario dict without events, faults or byzantine nodes."""
         uniform = len(set(self.powers)) == 1
-        return {
+        data = {
             "scenario": {"name": self.name, "seed": self.seed, "duration": duration_text(duration),
                          "protocol": self.protocol, "bug_compat": list(self.bug_compat)},
             "network": {"latency": {"dist": "uniform", "low": duration_text(self.latency_low),
@@ -70,6 +71,9 @@ class WorldConfig:
             "sources": {"script": {"type": EVENT_TYPE, "delay": {
                 "dist": "uniform", "low": "0s", "high": duration_text(self.observe_delay)}}},
         }
+        if self.non_validators:
+            data["nodes"] = {name: {"start": "non-validator"} for name in self.non_validators}
+        return data
 
 
 @attrs.define(eq=False)
@@ -88,7 +92,7 @@ class WorldPlan:
     faults: list[dict[str, Any]] = attrs.field(factory=list)
     byzantine: dict[str, str] = attrs.field(factory=dict)
     crashed: list[str] = attrs.field(factory=list)
-    demoted: list[str] = attrs.field(factory=list)
+    outside: list[str] = attrs.field(factory=list)  # nodes outside the validator set
     partitioned: bool = False
     demotions: int = 0
     quiet_at: float = 0.0  # when the last fault (including its duration) is over
@@ -117,42 +121,55 @@ class WorldPlan:
         at = self.now + later
         entry: dict[str, Any] = {"at": duration_text(at), "kind": kind}
         for key, value in keys.items():
-            entry[key] = duration_text(value) if key in ("duration", "extra") else value
+            timed = key in ("duration", "extra") and not isinstance(value, str)
+            entry[key] = duration_text(value) if timed else value
         self.faults.append(entry)
         self.quiet_at = max(self.quiet_at, at + float(keys.get("duration") or 0.0))
         return entry
 
-    def crash(self, node: str) -> None:
-        self.fault("crash", node=node)
-        if node not in self.crashed:
+    def note(self, kind: str, keys: dict[str, Any]) -> None:
+        """Remember what a fault did to the plan's picture of the world (crashed nodes,
+        nodes outside the validator set, partitions left open)."""
+        node = keys.get("node")
+        if kind in ("crash", "listener_error") and node not in self.crashed:
             self.crashed.append(node)
+        elif kind == "restart" and node in self.crashed:
+            self.crashed.remove(node)
+        elif kind in ("demote", "remove", "leave") and node not in self.outside:
+            self.outside.append(node)
+            self.demotions += kind != "leave"
+        elif kind in ("promote", "join") and node in self.outside:
+            self.outside.remove(node)
+        elif kind == "partition":
+            self.partitioned = self.partitioned or "duration" not in keys
+        elif kind == "heal":
+            self.partitioned = False
+
+    def inject(self, kind: str, keys: dict[str, Any], later: float = 0.0) -> None:
+        """A fault of ``kind`` with ``keys`` (as a catalog generator drew them)."""
+        self.fault(kind, later=later, **keys)
+        self.note(kind, keys)
+
+    def crash(self, node: str) -> None:
+        self.inject("crash", {"node": node})
 
     def restart(self, node: str) -> None:
-        self.fault("restart", node=node)
-        if node in self.crashed:
-            self.crashed.remove(node)
+        self.inject("restart", {"node": node})
 
     def demote(self, node: str) -> None:
-        self.fault("demote", node=node)
-        self.demotions += 1
-        if node not in self.demoted:
-            self.demoted.append(node)
+        self.inject("demote", {"node": node})
 
     def promote(self, node: str) -> None:
-        self.fault("promote", node=node)
-        if node in self.demoted:
-            self.demoted.remove(node)
+        self.inject("promote", {"node": node})
 
     def partition(self, groups: Sequence[Sequence[str]], duration: float | None = None) -> None:
         keys: dict[str, Any] = {"groups": [sorted(g, key=_order) for g in groups]}
         if duration is not None:
             keys["duration"] = duration
-        self.fault("partition", **keys)
-        self.partitioned = self.partitioned or duration is None
+        self.inject("partition", keys)
 
     def heal(self) -> None:
-        self.fault("heal")
-        self.partitioned = False
+        self.inject("heal", {})
 
     def evict_vote(self, node: str, later: float = 0.0) -> None:
         """The node's pending vote-ids tx vanishes ``later`` seconds from now (a vote is
@@ -177,13 +194,18 @@ class WorldPlan:
     def to_dict(self) -> dict[str, Any]:
         """The raw scenario dict (as ``tomllib`` would read it) of everything planned so far."""
         data = self.config.base_dict(self.duration)
-        if self.byzantine:
-            data["nodes"] = {node: {"byzantine": kind}
-                             for node, kind in sorted(self.byzantine.items(), key=lambda kv: _order(kv[0]))}
+        for node, kind in sorted(self.byzantine.items(), key=lambda kv: _order(kv[0])):
+            data.setdefault("nodes", {}).setdefault(node, {})["byzantine"] = kind
         if self.events:
             data["sources"]["script"]["events"] = [dict(e) for e in self.events]
-        if self.faults:
-            data["faults"] = [dict(f) for f in self.faults]
+        faults = [dict(f) for f in self.faults]
+        # Whatever was crashed or shut down comes back before the tail: a chain whose every
+        # validator stays down halts by design (chain-stalled says so), which is not what a
+        # property about the protocol is after.
+        back = duration_text(max([self.now] + [parse_duration(f["at"]) for f in self.faults]))
+        faults += [{"at": back, "kind": "restart", "node": node} for node in self.crashed]
+        if faults:
+            data["faults"] = faults
         if self.liveness_within is not None:
             data["checks"] = {"liveness": {"within": duration_text(self.liveness_within)}}
         return data

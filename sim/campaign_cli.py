@@ -1,0 +1,36 @@
+"""The ``nodesim campaign`` subcommand: a long property campaign over generated worlds."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+EXIT_OK, EXIT_FOUND = 0, 1
+
+
+def add_campaign_parser(sub: Any) -> None:
+    campaign = sub.add_parser("campaign", help="run many generated worlds; write each failure as a scenario")
+    campaign.add_argument("--examples", type=int, default=1000)
+    campaign.add_argument("--seed", type=int, default=0)
+    campaign.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    campaign.add_argument("--out", default="runs/campaign", help="where failing scenarios are written")
+
+
+def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
+    from sim.testing.campaign import run_campaign
+
+    if args.examples < 1:
+        console.print("nodesim campaign: --examples: expected an integer >= 1", style="red")
+        return 2
+
+    def progress(done: int, total: int, found: int) -> None:
+        console.print(f"  {done}/{total} chunks, {found} failing worlds so far")
+
+    report = run_campaign(args.examples, out=args.out, seed=args.seed, workers=args.workers,
+                          progress=progress)
+    console.print(f"{report.examples} worlds, {len(report.findings)} failing")
+    for invariant, count in sorted(report.by_invariant.items()):
+        console.print(f"  {invariant}: {count}")
+    for finding in report.findings:
+        console.print(f"  {','.join(finding.invariants)}: {finding.path}")
+    return EXIT_FOUND if report.findings else EXIT_OK

@@ -1,0 +1,90 @@
+"""A long property campaign: many generated worlds on every core, each failure written as a
+scenario file that ``nodesim replay`` reproduces.
+
+A property test stops at its first failure and shrinks it; a campaign keeps going, so one
+run surveys how often and how the generated worlds break. Work is split into chunks of
+examples, each drawn by hypothesis from its own seed (generation only: no shrinking), and
+run in worker processes. The same ``--seed`` gives the same worlds on any machine.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from sim.testing.options import WorldOptions
+
+CHUNK = 25  # examples per task
+
+
+@attrs.frozen
+class Finding:
+    """One failing world: which invariants broke, and the file that replays it."""
+
+    invariants: tuple[str, ...]
+    path: str
+    explanation: str
+
+
+@attrs.frozen
+class CampaignReport:
+    examples: int
+    findings: tuple[Finding, ...]
+
+    @property
+    def by_invariant(self) -> Counter[str]:
+        return Counter(inv for f in self.findings for inv in f.invariants)
+
+
+def _chunk(seed: int, examples: int, out: str, options: WorldOptions) -> list[Finding]:
+    """Run ``examples`` worlds drawn from ``seed``; write and return the failing ones."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+
+    import sim
+    from sim.scenario import scenario_from_dict
+    from sim.testing.failures import write_failure
+    from sim.testing.strategies import scenario_dicts
+
+    findings: list[Finding] = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(scenario_dicts(options=options))
+    def one(data: dict[str, Any]) -> None:
+        scenario = scenario_from_dict(data, file="<campaign>")
+        result = sim.run(scenario)
+        violations = result.summary["violations"]
+        if violations:
+            path = write_failure(scenario, result, Path(out))
+            findings.append(Finding(tuple(v["invariant"] for v in violations), str(path),
+                                    violations[0]["explanation"]))
+
+    one()
+    return findings
+
+
+def run_campaign(examples: int, *, out: str | Path, seed: int = 0, workers: int | None = None,
+                 options: WorldOptions | None = None, progress: Any = None) -> CampaignReport:
+    """Draw and run ``examples`` worlds (wide ones by default) on ``workers`` processes."""
+    options = options or WorldOptions()
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    chunks = [(seed * 1_000_003 + i, min(CHUNK, examples - i * CHUNK))
+              for i in range((examples + CHUNK - 1) // CHUNK)]
+    findings: list[Finding] = []
+    workers = workers or os.cpu_count() or 1
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_chunk, s, n, str(folder), options) for s, n in chunks]
+        for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+            findings += future.result()
+            if progress is not None:
+                progress(done, len(futures), len(findings))
+    findings.sort(key=lambda f: f.path)
+    return CampaignReport(examples, tuple(findings))

@@ -1,0 +1,73 @@
+"""What worlds property tests draw: the limits a test may narrow or lift.
+
+The defaults draw the wide worlds: 1 to 10 validators of unequal power, both protocols,
+``rebroadcast_after`` from 1 to 20 blocks, up to a third of the validators byzantine (of
+every built-in kind), and every fault kind the catalog can draw, including one-way and
+unhealed partitions, clock skew, total loss windows, repeated demotions, joins, leaves and
+removals. Narrow them for a focused property (``WorldOptions(validators=(4, 4))``).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from node.behaviours import builtin_behaviours
+from sim.scenario_model import PROTOCOLS
+
+
+def _drawable_faults() -> tuple[str, ...]:
+    from sim.faults.catalog import fault_kinds
+
+    return tuple(name for name, kind in fault_kinds().items() if kind.generate is not None)
+
+
+@attrs.frozen(kw_only=True)
+class WorldOptions:
+    """Limits of generated worlds; every field has the wide default."""
+
+    validators: tuple[int, int] = (1, 10)  # (low, high) number of nodes
+    powers: tuple[int, int] = (1, 4)  # each node's power is drawn in this range
+    protocols: tuple[str, ...] = PROTOCOLS
+    bug_compat: tuple[str, ...] = ()
+    timeout_commits: tuple[float, ...] = (1.0, 2.0, 3.0)
+    rebroadcast_after: tuple[int, int] = (1, 20)  # blocks
+    byzantine_kinds: tuple[str, ...] = attrs.field(factory=builtin_behaviours)
+    max_byzantine: int | None = None  # None: at most floor((n - 1) / 3) nodes
+    fault_kinds: tuple[str, ...] = attrs.field(factory=_drawable_faults)
+    max_faults: int = 8
+    partition_lengths: tuple[float, ...] = (1.0, 5.0, 20.0, 60.0)  # seconds
+    one_way_partitions: bool = True
+    unhealed_partitions: bool = True
+    skews: tuple[float, ...] = (-10.0, -1.0, -0.5, 0.5, 1.0, 5.0)  # seconds
+    drop_probabilities: tuple[float, ...] = (0.1, 0.5, 1.0)
+    windows: tuple[float, ...] = (1.0, 5.0, 20.0, 60.0)  # how long timed faults last
+    extra_delays: tuple[float, ...] = (0.2, 1.0, 3.0, 10.0)
+    max_demotions: int = 3
+
+    def __attrs_post_init__(self) -> None:
+        low, high = self.validators
+        if not 1 <= low <= high:
+            raise ValueError(f"validators: expected (low, high) with 1 <= low <= high, got {self.validators!r}")
+        if not 1 <= self.rebroadcast_after[0] <= self.rebroadcast_after[1]:
+            raise ValueError(f"rebroadcast_after: expected (low, high) with 1 <= low <= high, "
+                             f"got {self.rebroadcast_after!r}")
+        for kind in self.byzantine_kinds:
+            if kind not in builtin_behaviours():
+                raise ValueError(f"byzantine_kinds: expected kinds among {', '.join(builtin_behaviours())}, "
+                                 f"got {kind!r}")
+        drawable = _drawable_faults()
+        for kind in self.fault_kinds:
+            if kind not in drawable:
+                raise ValueError(f"fault_kinds: expected kinds among {', '.join(drawable)}, got {kind!r}")
+
+    def byzantine_limit(self, nodes: int) -> int:
+        """How many byzantine nodes a world of ``nodes`` nodes may have."""
+        third = (nodes - 1) // 3
+        return third if self.max_byzantine is None else min(self.max_byzantine, nodes)
+
+
+NARROW = WorldOptions(validators=(3, 7), rebroadcast_after=(12, 20), max_byzantine=1,
+                      one_way_partitions=False, unhealed_partitions=False, skews=(-2.0, -0.5, 0.5, 2.0),
+                      drop_probabilities=(0.1, 0.3, 0.6), windows=(5.0, 20.0, 60.0),
+                      extra_delays=(0.2, 1.0, 3.0), max_demotions=1, timeout_commits=(1.0, 2.0))
+"""The worlds the first property tests drew, before the wide defaults."""
