@@ -18,10 +18,10 @@ WORLD_SETTINGS = settings(deadline=None, database=None, derandomize=True,
 @pytest.mark.slow
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_world_machine_holds_every_invariant(protocol: str) -> None:
-    """Whatever sequence of events, promotions, demotions, crashes, restarts, partitions,
-    heals, byzantine turns, evicted votes and nonce gaps a world goes through (with every
-    bug_compat switch off), no invariant is ever violated."""
-    run_machine(world_machine(protocols=[protocol]), max_examples=200, derandomize=True, database=None)
+    """Whatever a wide world goes through (1 to 10 validators of unequal power, some byzantine,
+    any sequence of events and of every fault kind the catalog draws, with every bug_compat
+    switch off), no invariant is ever violated. ``nodesim campaign`` runs thousands more."""
+    run_machine(world_machine(protocols=[protocol]), max_examples=40, derandomize=True, database=None)
 
 
 @pytest.mark.slow
@@ -97,9 +97,9 @@ def test_a_nonce_gap_is_rebroadcast_and_counted_once(protocol: str) -> None:
 @settings(max_examples=40, deadline=None, database=None)
 @given(scenarios(duration=120.0))
 def test_generated_scenarios_are_small_and_round_trip(scenario: object) -> None:
-    """Every generated world is small (3-7 validators, short expirations) and its TOML reads
+    """Every generated world is small (1-10 nodes, short expirations) and its TOML reads
     back as the same scenario, so any example can be written out and replayed."""
-    assert 3 <= len(scenario.nodes) <= 7  # type: ignore[attr-defined]
+    assert 1 <= len(scenario.nodes) <= 10  # type: ignore[attr-defined]
     assert scenario.resolutions["note"].expiration_period <= 50  # type: ignore[attr-defined]
     assert parse_scenario(scenario_to_toml(scenario)) == scenario  # type: ignore[arg-type]
 
