@@ -21,7 +21,9 @@ reorg = {{ probability = {reorg}, max_depth = {depth} }}
 
 
 def eth(conf: int = 3, depth: int = 3, reorg: float = 0.05, rate: str = "3/min", extra: str = "",
-        evm_extra: str = "") -> str:
+        evm_extra: str = "start_height = 50") -> str:
+    """A scenario body with eth_deposits; by default the chain has 50 blocks of history, so
+    the listeners (which start at t = 0) have a confirmed head to start from."""
     return EXT.format(conf=conf, depth=depth, reorg=reorg, rate=rate, extra=extra, evm_extra=evm_extra)
 
 
@@ -100,6 +102,28 @@ def test_missing_contract_address_shuts_the_node_down_with_a_clear_error() -> No
     result = run_text(body, duration="5m")
     assert result.summary["node_shutdowns"] == 4
     assert "contract_address" in result.summary["shutdown_errors"][0]
+
+
+def test_an_http_rpc_provider_shuts_every_node_down_naming_the_key() -> None:
+    """kwil (deposits.go, EthDepositConfig.setConfig): "rpc_provider must be a websocket
+    URL"; the listener's error shuts its node down (misconfiguration)."""
+    body = eth().replace('rpc_provider = "ws://evm"', 'rpc_provider = "http://evm"')
+    result = run_text(body, duration="5m")
+    assert result.summary["node_shutdowns"] == 4
+    assert result.summary["events_observed"] == 0
+    for error in result.summary["shutdown_errors"]:
+        assert "rpc_provider must be a websocket URL" in error and "'http://evm'" in error
+
+
+def test_a_chain_younger_than_the_confirmations_shuts_every_node_down() -> None:
+    """kwil (deposits.go, Start) fails when max(lh, starting_height) is beyond head -
+    required_confirmations: on a chain with no history and 3 confirmations, every
+    validator's listener fails at start and its node shuts down, saying why."""
+    result = run_text(eth(reorg=0.0, evm_extra=""), duration="5m")
+    assert result.summary["node_shutdowns"] == 4
+    assert result.summary["events_observed"] == 0
+    for error in result.summary["shutdown_errors"]:
+        assert "starting height 0 is greater than the last confirmed eth block height" in error
 
 
 def test_absent_section_runs_the_node_without_the_listener() -> None:

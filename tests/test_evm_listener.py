@@ -183,6 +183,30 @@ def test_misconfiguration_raises_before_touching_anything(config: dict[str, str]
     simulate(EvmConfig(), body)
 
 
+@pytest.mark.parametrize("provider", ["http://evm", "https://mainnet.example", "evm",
+                                      "WS://evm"])
+def test_an_rpc_provider_that_is_not_a_websocket_is_rejected(provider: str) -> None:
+    """kwil (deposits.go, EthDepositConfig.setConfig) requires rpc_provider to start with
+    "ws" ("rpc_provider must be a websocket URL"): the listener needs a new-heads
+    subscription. It fails before dialing, so the node shuts down on misconfiguration."""
+    async def body(source: EvmSource) -> None:
+        service = FakeService(source, listener_config(rpc_provider=provider))
+        store = FakeStore()
+        with pytest.raises(EthDepositsConfigError) as info:
+            await eth_deposits(service, store)
+        assert str(info.value) == ('eth_deposits: rpc_provider must be a websocket URL '
+                                   f'(starting with "ws"), got {provider!r}')
+        assert service.spy is None and store.kv == {}
+
+    simulate(EvmConfig(), body)
+
+
+@pytest.mark.parametrize("provider", ["ws://evm", "wss://evm"])
+def test_websocket_rpc_providers_are_accepted(provider: str) -> None:
+    assert EthDepositsConfig.from_strings(
+        listener_config(rpc_provider=provider)).rpc_provider == provider
+
+
 def test_defaults_are_kwils() -> None:
     config = EthDepositsConfig.from_strings(listener_config())
     assert (config.starting_height, config.required_confirmations, config.reconnection_interval,
@@ -234,7 +258,11 @@ def test_resumes_from_the_larger_of_lh_and_starting_height(stored: int | None, s
     simulate(deposits_every_block(15), body)
 
 
-def test_follows_new_heads_minus_confirmations() -> None:
+def test_follows_new_heads_minus_confirmations_from_last_plus_one() -> None:
+    """kwil (deposits.go, Start, the ListenToBlocks callback) reads each new head's logs
+    with ``processEvents(lastHeight+1, newHeight)``: unlike a backfill chunk, the follow
+    phase does not re-read the height it already processed, so every followed block's
+    deposits are broadcast exactly once."""
     async def body(source: EvmSource) -> None:
         await trio.sleep(12.0 * 5 + 1)
         service = FakeService(source, listener_config(required_confirmations="3"))
@@ -243,17 +271,65 @@ def test_follows_new_heads_minus_confirmations() -> None:
         assert lh(store) == 12
         assert service.spy is not None
         assert service.spy.ranges[0] == (0, 2)
-        assert service.spy.ranges[1:] == [(k, k + 1) for k in range(2, 12)]
+        assert service.spy.ranges[1:] == [(k, k) for k in range(3, 13)]
         expected = {d.tx_hash for d in source.final_deposits(3)}
         assert set(store.tx_hashes()) == expected
+        by_block = {d.tx_hash: d.block_number for d in source.canonical_deposits()}
+        counts = Counter(by_block[h] for h in store.tx_hashes())
+        assert counts == Counter({n: 1 for n in range(1, 13)})
 
     simulate(deposits_every_block(40), body)
+
+
+@pytest.mark.parametrize(("stored", "starting", "confirmations"),
+                         [(11, 0, 2), (None, 11, 2), (0, 0, 12), (3, 0, 8)])
+def test_fails_at_start_when_the_resume_point_is_past_the_confirmed_head(
+        stored: int | None, starting: int, confirmations: int) -> None:
+    """kwil (deposits.go, Start) returns "starting height is greater than the last confirmed
+    eth block height" when max(lh, starting_height) > head - required_confirmations: it
+    does not wait for the chain, it fails (and the node shuts down). It reads no logs and
+    leaves "lh" as it was."""
+    async def body(source: EvmSource) -> None:
+        await trio.sleep(12.0 * 10 + 1)  # head 10
+        service = FakeService(source, listener_config(
+            required_confirmations=str(confirmations), starting_height=str(starting)))
+        store = FakeStore()
+        if stored is not None:
+            store.kv["lh"] = stored.to_bytes(8, "little")
+        before = dict(store.kv)
+        with pytest.raises(EthDepositsError) as info, trio.fail_after(60.0):
+            await eth_deposits(service, store)
+        resume = max(stored or 0, starting)
+        assert str(info.value) == (
+            f"eth_deposits: starting height {resume} is greater than the last confirmed eth "
+            f"block height {10 - confirmations} (head 10 - required_confirmations "
+            f"{confirmations})")
+        assert service.spy is not None and service.spy.ranges == []
+        assert store.kv == before and store.broadcasts == []
+
+    simulate(deposits_every_block(10), body)
+
+
+def test_a_resume_point_exactly_at_the_confirmed_head_starts_and_follows() -> None:
+    """kwil's start check is strict (``lastHeight > currentHeight - RequiredConfirmations``):
+    a resume point equal to the confirmed head starts, backfills nothing and follows from
+    the next block."""
+    async def body(source: EvmSource) -> None:
+        await trio.sleep(12.0 * 10 + 1)  # head 10
+        service = FakeService(source, listener_config(required_confirmations="2"))
+        store = FakeStore(kv={"lh": (8).to_bytes(8, "little")})
+        await run_listener_for(service, store, 12.0 * 2)  # heads 11 and 12 arrive
+        assert service.spy is not None and service.spy.ranges == [(9, 9), (10, 10)]
+        assert lh(store) == 10
+
+    simulate(deposits_every_block(20), body)
 
 
 def test_a_silent_subscription_is_renewed_after_reconnection_interval() -> None:
     async def body(source: EvmSource) -> None:
         # No mining: the head stays at start_height, so no head ever arrives.
-        service = FakeService(source, listener_config(reconnection_interval="30"))
+        service = FakeService(source, listener_config(reconnection_interval="30",
+                                                      required_confirmations="0"))
         await run_listener_for(service, FakeStore(), 100.0)
         renewals = [f for e, f in service.logs if e == "eth_deposits.resubscribe"]
         assert renewals == [{"reason": "no new head"}] * 3
@@ -262,28 +338,58 @@ def test_a_silent_subscription_is_renewed_after_reconnection_interval() -> None:
 
 
 # -- failures ----------------------------------------------------------------------------------
-def test_retries_with_backoff_then_raises_after_max_retries() -> None:
+@pytest.mark.parametrize("max_retries", [0, 3])
+def test_retries_with_backoff_then_raises_after_max_retries_plus_two_calls(
+        max_retries: int) -> None:
+    """kwil (ethereum.go, retry) checks ``retrier.Attempt() > maxRetries`` after each
+    failure, where Attempt() counts the backoffs already taken (jpillora/backoff): a call
+    that keeps failing is made max_retries + 2 times, with max_retries + 1 jittered
+    backoffs (1 s doubling, capped at 10 s) between them."""
+    calls = max_retries + 2
+
     async def body(source: EvmSource) -> None:
-        service = FakeService(source, listener_config(max_retries="3"))
-        with pytest.raises(EthDepositsError, match=r"block_number failed 4 times in a row "
-                                                   r"\(max_retries = 3\)"):
+        service = FakeService(source, listener_config(max_retries=str(max_retries)))
+        with pytest.raises(EthDepositsError, match=rf"block_number failed {calls} times in a "
+                                                   rf"row \(max_retries = {max_retries}\)"):
             await eth_deposits(service, FakeStore())
         retries = [f for e, f in service.logs if e == "eth_deposits.retry"]
-        assert [f["attempt"] for f in retries] == [1, 2, 3]
+        assert [f["attempt"] for f in retries] == list(range(1, calls))
         delays = [float(f["delay"]) for f in retries]  # type: ignore[arg-type]
-        assert delays[0] == 1.0 and 1.0 <= delays[1] <= 2.0 and 1.0 <= delays[2] <= 4.0
-        assert trio.current_time() == pytest.approx(4 * 0.05 + sum(delays), abs=1e-5)
-        assert source.endpoint("v0").calls == 4
+        rng = random.Random(42)  # FakeService's
+        assert delays == [round(backoff_delay(k, rng), 6) for k in range(calls - 1)]
+        assert delays[0] == 1.0
+        assert trio.current_time() == pytest.approx(calls * 0.05 + sum(delays), abs=1e-5)
+        assert source.endpoint("v0").calls == calls
 
     simulate(EvmConfig(rpc_errors=1.0), body)
+
+
+def test_a_call_that_succeeds_on_its_last_try_is_not_a_failure() -> None:
+    """With max_retries = 1 kwil makes up to 3 calls: failing twice and then succeeding
+    carries on (the old "first try + max_retries" rule gave up after the second)."""
+    async def body(source: EvmSource) -> None:
+        # Calls end at 0.05 and 1.1 (in the outage) and at 2.15 or later (after it).
+        source.set_outage("v0", until=1.5)
+        service = FakeService(source, listener_config(max_retries="1",
+                                                      required_confirmations="0"))
+        await run_listener_for(service, FakeStore(), 30.0)
+        retries = [f for e, f in service.logs if e == "eth_deposits.retry"]
+        assert [f["attempt"] for f in retries] == [1, 2]
+        assert ("eth_deposits.start", {"from_": 0, "head": 0}) in service.logs
+
+    simulate(EvmConfig(), body, mine=False)
 
 
 def test_an_unknown_rpc_provider_fails_like_a_dead_connection() -> None:
     async def body(source: EvmSource) -> None:
         service = FakeService(source, listener_config(rpc_provider="ws://nowhere",
                                                       max_retries="0"))
-        with pytest.raises(EthDepositsError, match="dial failed 1 times in a row"):
+        with pytest.raises(EthDepositsError, match=r"dial failed 5 times in a row "
+                                                   r"\(max_retries = 3\)"):
             await eth_deposits(service, FakeStore())
+        # kwil (ethereum.go, newEthClient) dials with retry(3, ...) whatever max_retries says.
+        assert [f["attempt"] for e, f in service.logs if e == "eth_deposits.retry"] == \
+            [1, 2, 3, 4]
 
     simulate(EvmConfig(), body)
 
@@ -300,7 +406,7 @@ def test_backoff_doubles_from_one_second_and_caps_at_ten() -> None:
 def test_an_outage_on_one_node_delays_only_that_node() -> None:
     async def body(source: EvmSource) -> None:
         source.set_outage("v0", until=40.0)
-        configs = listener_config(required_confirmations="1", max_retries="10")
+        configs = listener_config(required_confirmations="0", max_retries="10")
         services = [FakeService(source, configs, name=n, rng=random.Random(i))
                     for i, n in enumerate(("v0", "v1"))]
         stores = [FakeStore(), FakeStore()]
@@ -308,8 +414,8 @@ def test_an_outage_on_one_node_delays_only_that_node() -> None:
             for service, store in zip(services, stores, strict=True):
                 nursery.start_soon(run_listener_for, service, store, 12.0 * 8 + 1)
             await trio.sleep(30.0)
-            assert "lh" not in stores[0].kv and lh(stores[1]) == 1
-        assert lh(stores[0]) == lh(stores[1]) == 7
+            assert "lh" not in stores[0].kv and lh(stores[1]) == 2
+        assert lh(stores[0]) == lh(stores[1]) == 8
         assert set(stores[0].tx_hashes()) == set(stores[1].tx_hashes())
         assert any(e == "eth_deposits.retry" for e, _ in services[0].logs)
         assert not any(e == "eth_deposits.retry" for e, _ in services[1].logs)
@@ -325,7 +431,7 @@ def test_with_enough_confirmations_each_final_deposit_is_broadcast_and_nothing_e
     """With required_confirmations >= reorg.max_depth, the listener broadcasts exactly the
     canonical deposits up to its stored height: none that a reorg removed, none missed."""
     config = EvmConfig(block_time=12.0, deposit_rate=0.2, reorg_probability=0.3,
-                       reorg_max_depth=3)
+                       reorg_max_depth=3, start_height=3)
     source = EvmSource(config, FakeCtx(seed))
     store = FakeStore()
 
@@ -349,14 +455,14 @@ def test_with_too_few_confirmations_a_reorged_out_deposit_is_broadcast() -> None
         store = FakeStore()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(run_listener_for, service, store, 100.0)
-            await trio.sleep(12.0 * 4 + 1)  # head 4; blocks up to 3 processed
-            reorged = {d.tx_hash for d in source.canonical_deposits() if d.block_number >= 2}
+            await trio.sleep(12.0 * 4 + 1)  # head 5; blocks up to 4 processed
+            reorged = {d.tx_hash for d in source.canonical_deposits() if d.block_number >= 3}
             source.reorg_burst(3)
         canonical = {d.tx_hash for d in source.canonical_deposits()}
         broadcast = set(store.tx_hashes())
         assert reorged & broadcast and not reorged & canonical
 
-    simulate(deposits_every_block(10), body)
+    simulate(deposits_every_block(10, start_height=1), body)
 
 
 # -- restarts ------------------------------------------------------------------------------------

@@ -1,19 +1,24 @@
 """The eth_deposits listener: Credit logs of a deposit contract become credit_account events.
 
-This follows kwil-db's ``extensions/listeners/eth_deposits`` (kwil.md §1):
+This follows kwil-db's ``extensions/listeners/eth_deposits`` (v0.7.6 and v0.8.4 agree here;
+kwil.md §1 and its §7 corrections):
 
 - config from ``[app.extensions.eth_deposits]`` (strings); no section → return at once;
-  a missing ``contract_address`` or ``rpc_provider`` (or a bad value) → raise, which shuts
-  the node down ("failure on misconfiguration");
+  a missing ``contract_address`` or ``rpc_provider``, an ``rpc_provider`` that does not
+  start with "ws", or a bad value → raise, which shuts the node down ("failure on
+  misconfiguration", ``setConfig``);
 - the last processed height lives in the listener's KV under ``"lh"`` (8-byte little
-  endian); it resumes from ``max(lh, starting_height)``;
+  endian); it resumes from ``max(lh, starting_height)``, and fails at start when that is
+  beyond ``head - required_confirmations`` (``Start``);
 - backfill in chunks of ``block_sync_chunk_size`` up to ``head - required_confirmations``,
   each chunk ``[from, to]`` inclusive of ``from`` (so one block is processed twice; storing
-  is idempotent), then follow new heads, re-subscribing when the subscription drops or no
-  head arrives within ``reconnection_interval``;
-- each RPC call is retried on ``ConnectionError`` with kwil's backoff (1 s doubling to 10 s,
-  jittered from ``service.rng``); when the first try and ``max_retries`` retries all fail,
-  the listener raises.
+  is idempotent); then follow new heads, each time reading ``[last + 1, head - confirmations]``,
+  re-subscribing when the subscription drops or no head arrives within
+  ``reconnection_interval``;
+- each RPC call is retried on ``ConnectionError`` with kwil's ``retry`` (jpillora/backoff:
+  1 s doubling to 10 s, jittered from ``service.rng``); it gives up once ``max_retries + 1``
+  backoffs have been slept, i.e. after ``max_retries + 2`` calls. The first dial uses kwil's
+  fixed 3 in place of ``max_retries`` (``newEthClient``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ LAST_HEIGHT_KEY = "lh"
 BACKOFF_MIN = 1.0
 BACKOFF_MAX = 10.0
 BACKOFF_FACTOR = 2.0
+# newEthClient dials with retry(3, ...) whatever max_retries says: a startup dial that keeps
+# failing is taken as a permanent error.
+DIAL_MAX_RETRIES = 3
+WEBSOCKET_PREFIX = "ws"
 _INT = re.compile(r"^[+-]?\d+$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _SCALE = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -45,7 +54,8 @@ class EthDepositsConfigError(ValueError):
 
 
 class EthDepositsError(RuntimeError):
-    """The listener gave up (an RPC kept failing, or its stored state is corrupt)."""
+    """The listener gave up (an RPC kept failing, its resume point is past the confirmed
+    head, or its stored state is corrupt)."""
 
 
 # -- what the listener needs from its surroundings (structural, so node/ needs no sim/) ----
@@ -108,6 +118,11 @@ class EthDepositsConfig:
         for key in ("contract_address", "rpc_provider"):
             if not values.get(key, "").strip():
                 raise EthDepositsConfigError(f"eth_deposits: {key} is required but missing")
+        if not values["rpc_provider"].strip().startswith(WEBSOCKET_PREFIX):
+            # kwil subscribes to new heads, which needs a websocket (setConfig).
+            raise EthDepositsConfigError(
+                'eth_deposits: rpc_provider must be a websocket URL (starting with "ws"), '
+                f"got {values['rpc_provider']!r}")
         return cls(
             contract_address=values["contract_address"].strip(),
             rpc_provider=values["rpc_provider"].strip(),
@@ -161,7 +176,8 @@ def decode_height(data: bytes) -> int:
 
 
 def backoff_delay(attempt: int, rng: random.Random) -> float:
-    """kwil's backoff (jpillora/backoff with jitter): U(1, 2^attempt) seconds, at most 10."""
+    """kwil's backoff (jpillora/backoff ``ForAttempt`` with jitter): U(1, 2^attempt) seconds,
+    at most 10; ``attempt`` counts the backoffs already taken (0 for the first)."""
     ceiling = BACKOFF_MIN * BACKOFF_FACTOR ** min(attempt, 62)
     delay = rng.random() * (ceiling - BACKOFF_MIN) + BACKOFF_MIN
     return min(delay, BACKOFF_MAX)
@@ -188,12 +204,18 @@ class _Listener:
     rpc: EthRpc | None = None
 
     async def run(self) -> None:
-        self.rpc = await self._retry("dial", self._dial)
+        self.rpc = await self._retry("dial", self._dial, DIAL_MAX_RETRIES)
         stored = await self.store.get(LAST_HEIGHT_KEY)
         last = max(decode_height(stored) if stored else 0, self.config.starting_height)
         head = await self._retry("block_number", self.rpc.block_number)
         target = head - self.config.required_confirmations
         self.service.log("eth_deposits.start", from_=last, head=head)
+        if last > target:
+            # kwil refuses to start rather than wait for the chain to catch up (Start).
+            raise EthDepositsError(
+                f"eth_deposits: starting height {last} is greater than the last confirmed eth "
+                f"block height {target} (head {head} - required_confirmations "
+                f"{self.config.required_confirmations})")
         if last < target:
             self.service.log("eth_deposits.backfill", from_=last, to=target)
         while last < target:
@@ -203,7 +225,8 @@ class _Listener:
         await self._follow(last)
 
     async def _follow(self, last: int) -> None:
-        """Process up to each new head minus confirmations, re-subscribing as needed."""
+        """Process the blocks after ``last`` up to each new head minus confirmations,
+        re-subscribing as needed."""
         assert self.rpc is not None
         interval = self.config.reconnection_interval
         while True:
@@ -221,7 +244,8 @@ class _Listener:
                 target = head - self.config.required_confirmations
                 if target <= last:  # the same height can arrive twice
                     continue
-                await self._process(last, target)
+                # ``last`` was processed already: unlike backfill, follow starts after it.
+                await self._process(last + 1, target)
                 last = target
             heads.close()
 
@@ -241,19 +265,23 @@ class _Listener:
         rpc: EthRpc = self.service.dial(self.config.rpc_provider)
         return rpc
 
-    async def _retry(self, op: str, call: Callable[[], Awaitable[T]]) -> T:
-        """Call until it succeeds; give up after the first try and max_retries retries."""
-        attempt = 0
+    async def _retry(self, op: str, call: Callable[[], Awaitable[T]],
+                     max_retries: int | None = None) -> T:
+        """kwil's ``retry``: call until it succeeds; after a failure, give up if more than
+        ``max_retries`` backoffs were already taken, else sleep the next one. So a call that
+        never succeeds is made ``max_retries + 2`` times."""
+        limit = self.config.max_retries if max_retries is None else max_retries
+        backoffs = 0
         while True:
             try:
                 return await call()
             except ConnectionError as exc:
-                if attempt >= self.config.max_retries:
+                if backoffs > limit:
                     raise EthDepositsError(
-                        f"eth_deposits: {op} failed {attempt + 1} times in a row "
-                        f"(max_retries = {self.config.max_retries}): {exc}") from exc
-                delay = backoff_delay(attempt, self.service.rng)
-                attempt += 1
-                self.service.log("eth_deposits.retry", op=op, attempt=attempt,
+                        f"eth_deposits: {op} failed {backoffs + 1} times in a row "
+                        f"(max_retries = {limit}): {exc}") from exc
+                delay = backoff_delay(backoffs, self.service.rng)
+                backoffs += 1
+                self.service.log("eth_deposits.retry", op=op, attempt=backoffs,
                                  delay=round(delay, 6), error=str(exc))
                 await trio.sleep(delay)
