@@ -15,6 +15,7 @@ import attrs
 
 from node.app import AppState, Resolution, StateChanges
 from node.resolutions import (
+    DEFAULT_EXPIRATION,
     RECURRING_TYPES,
     VALIDATOR_JOIN,
     VALIDATOR_REMOVE,
@@ -48,7 +49,7 @@ class Rules:
     types: ResolutionTypes
     bugs: frozenset[str] = frozenset()
     gas: bool = False
-    join_expiry: int = 14400
+    join_expiry: int = DEFAULT_EXPIRATION
 
 
 @attrs.frozen

@@ -19,6 +19,9 @@ from typing import Any
 import attrs
 
 from node.behaviours import builtin_behaviours
+from node.extensions.credit import CREDIT_DEFAULTS
+from node.resolutions import DEFAULT_CONFIRMATION, DEFAULT_EXPIRATION, DEFAULT_REFUND
+from sim.consensus.planner import DEFAULT_MAX_BLOCK_BYTES, DEFAULT_TIMEOUTS
 from sim.errors import ScenarioError
 from sim.tables import TableReader
 from sim.units import format_duration, format_fraction, parse_duration, parse_rate
@@ -156,12 +159,12 @@ class NetworkConfig:
 class ConsensusConfig:
     """``[consensus]``: CometBFT's timeouts (seconds) and the block size limit."""
 
-    timeout_propose: float = 3.0
-    timeout_prevote: float = 1.0
-    timeout_precommit: float = 1.0
-    timeout_commit: float = 6.0
-    round_increment: float = 0.5
-    max_block_bytes: int = 6291456
+    timeout_propose: float = DEFAULT_TIMEOUTS.propose
+    timeout_prevote: float = DEFAULT_TIMEOUTS.prevote
+    timeout_precommit: float = DEFAULT_TIMEOUTS.precommit
+    timeout_commit: float = DEFAULT_TIMEOUTS.commit
+    round_increment: float = DEFAULT_TIMEOUTS.round_increment
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES
 
     def slowest_round(self) -> float:
         """The longest a round can take on its timeouts alone (entry to the next round),
@@ -173,13 +176,15 @@ class ConsensusConfig:
     def from_table(cls, reader: TableReader) -> ConsensusConfig:
         # A zero step timeout would let a round repeat within one virtual instant forever;
         # a zero commit timeout or round increment is legitimate (CometBFT allows both).
+        d = cls()
         config = cls(
-            timeout_propose=reader.duration("timeout_propose", "3s", positive=True),
-            timeout_prevote=reader.duration("timeout_prevote", "1s", positive=True),
-            timeout_precommit=reader.duration("timeout_precommit", "1s", positive=True),
-            timeout_commit=reader.duration("timeout_commit", "6s"),
-            round_increment=reader.duration("round_increment", "500ms"),
-            max_block_bytes=reader.integer("max_block_bytes", 6291456, min=1),
+            timeout_propose=reader.duration("timeout_propose", duration_text(d.timeout_propose), positive=True),
+            timeout_prevote=reader.duration("timeout_prevote", duration_text(d.timeout_prevote), positive=True),
+            timeout_precommit=reader.duration("timeout_precommit", duration_text(d.timeout_precommit),
+                                              positive=True),
+            timeout_commit=reader.duration("timeout_commit", duration_text(d.timeout_commit)),
+            round_increment=reader.duration("round_increment", duration_text(d.round_increment)),
+            max_block_bytes=reader.integer("max_block_bytes", d.max_block_bytes, min=1),
         )
         reader.finish()
         return config
@@ -206,7 +211,7 @@ class ValidatorsConfig:
     power: tuple[int, ...] = (1, 1, 1, 1)
     gas: bool = False
     storage: str = "memory"
-    join_expiry: int = 14400  # blocks
+    join_expiry: int = DEFAULT_EXPIRATION  # blocks
     balance: int = 0
     rebroadcast_after: int = 10  # blocks
 
@@ -230,7 +235,7 @@ class ValidatorsConfig:
             power=power,
             gas=reader.boolean("gas", False),
             storage=reader.string("storage", "memory", choices=STORAGE),
-            join_expiry=reader.integer("join_expiry", 14400, min=1),
+            join_expiry=reader.integer("join_expiry", DEFAULT_EXPIRATION, min=1),
             balance=reader.integer("balance", 0, min=0),
             rebroadcast_after=reader.integer("rebroadcast_after", 10, min=1),
         )
@@ -309,9 +314,9 @@ class NodeConfig:
 class ResolutionTypeConfig:
     """``[resolutions.<type>]``: kwil's ResolutionConfig; ``resolve`` is ``"module:function"``."""
 
-    confirmation_threshold: Fraction = Fraction(2, 3)
-    refund_threshold: Fraction = Fraction(1, 1)
-    expiration_period: int = 14400  # blocks
+    confirmation_threshold: Fraction = DEFAULT_CONFIRMATION
+    refund_threshold: Fraction = DEFAULT_REFUND
+    expiration_period: int = DEFAULT_EXPIRATION  # blocks
     resolve: str | None = None
 
     @classmethod
@@ -345,9 +350,9 @@ class ResolutionTypeConfig:
 def builtin_resolutions(join_expiry: int) -> dict[str, ResolutionTypeConfig]:
     """The resolution types every kwil node has, before ``[resolutions]`` overrides (kwil.md §3)."""
     return {
-        CREDIT_ACCOUNT: ResolutionTypeConfig(Fraction(2, 3), Fraction(1, 3), 600),
-        VALIDATOR_JOIN: ResolutionTypeConfig(Fraction(2, 3), Fraction(1, 1), join_expiry),
-        VALIDATOR_REMOVE: ResolutionTypeConfig(Fraction(2, 3), Fraction(1, 1), join_expiry),
+        CREDIT_ACCOUNT: ResolutionTypeConfig(*CREDIT_DEFAULTS),
+        VALIDATOR_JOIN: ResolutionTypeConfig(expiration_period=join_expiry),
+        VALIDATOR_REMOVE: ResolutionTypeConfig(expiration_period=join_expiry),
     }
 
 

@@ -25,11 +25,18 @@ MAX_ROUNDS = 64
 
 @attrs.frozen
 class Timeouts:
+    """CometBFT's consensus timeouts, in seconds; the defaults are CometBFT's, with kwil's
+    ``timeout_commit``. Every other place takes its defaults from here."""
+
     propose: float = 3.0
     prevote: float = 1.0
     precommit: float = 1.0
     commit: float = 6.0
-    round_increment: float = 0.5
+    round_increment: float = 0.5  # added to each step's timeout per round
+
+
+DEFAULT_TIMEOUTS = Timeouts()
+DEFAULT_MAX_BLOCK_BYTES = 6 * 1024 * 1024  # kwil's consensus parameter
 
 
 @attrs.define(eq=False)

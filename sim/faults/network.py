@@ -10,6 +10,7 @@ A fault with a ``duration`` ends by itself; ``heal`` ends every network fault at
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -182,19 +183,17 @@ def apply_delay(world: FaultWorld, spec: FaultSpec) -> None:
     _timed_link_fault(world, spec, "extra", spec.extra)
 
 
-def apply_drop(world: FaultWorld, spec: FaultSpec) -> None:
-    assert spec.probability is not None
-    _timed_link_fault(world, spec, "drop", spec.probability)
+def _chance_fault(table: str) -> Callable[[FaultWorld, FaultSpec], None]:
+    """The handler of a fault that sets a per-link chance (drop, duplicate, reorder)."""
+
+    def apply(world: FaultWorld, spec: FaultSpec) -> None:
+        assert spec.probability is not None
+        _timed_link_fault(world, spec, table, spec.probability)
+
+    return apply
 
 
-def apply_duplicate(world: FaultWorld, spec: FaultSpec) -> None:
-    assert spec.probability is not None
-    _timed_link_fault(world, spec, "duplicate", spec.probability)
-
-
-def apply_reorder(world: FaultWorld, spec: FaultSpec) -> None:
-    assert spec.probability is not None
-    _timed_link_fault(world, spec, "reorder", spec.probability)
+apply_drop, apply_duplicate, apply_reorder = (_chance_fault(t) for t in ("drop", "duplicate", "reorder"))
 
 
 # -- how property tests draw them ---------------------------------------------------------------

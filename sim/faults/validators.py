@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from node.app import AppState
-from node.resolutions import VALIDATOR_JOIN, VALIDATOR_REMOVE
 from hypothesis import strategies as st
 
+from node.app import AppState
+from node.resolutions import VALIDATOR_JOIN, VALIDATOR_REMOVE
 from sim.faults.catalog import FaultKind, GenContext, register_fault_kind
 from sim.tables import TableReader
 

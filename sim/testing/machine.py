@@ -93,7 +93,7 @@ class WorldMachine(RuleBasedStateMachine):
         plan = self.world
         nodes = plan.config.nodes
         ctx = GenContext(nodes, nodes, self.options, tuple(plan.crashed), tuple(plan.outside), plan.demotions)
-        keys = draw_fault(data.draw, kind, ctx)
+        keys = draw_fault(data.draw, kind, ctx)  # type: ignore[arg-type]  # DataObject.draw draws alike
         if keys is not None:
             plan.inject(kind, keys, later=lead)
 

@@ -130,7 +130,7 @@ class WorldPlan:
     def note(self, kind: str, keys: dict[str, Any]) -> None:
         """Remember what a fault did to the plan's picture of the world (crashed nodes,
         nodes outside the validator set, partitions left open)."""
-        node = keys.get("node")
+        node = str(keys.get("node"))
         if kind in ("crash", "listener_error") and node not in self.crashed:
             self.crashed.append(node)
         elif kind == "restart" and node in self.crashed:
