@@ -18,17 +18,34 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import attrs
 import trio
 
-from node.abci import Finalized
+from node.abci import Finalized, KwilApp
+from node.behaviours import BehaviourContext
+from node.eventstore import EventStore
+from node.host import NodeHost
 from node.mempool import Mempool
 from node.txs import Tx, VoteIDs
 
-if TYPE_CHECKING:
-    from node.node import Node
+
+class ActorNode(Protocol):
+    """What the actor uses of its node (``node.node.Node``)."""
+
+    name: str
+    host: NodeHost
+    app: KwilApp
+    store: EventStore
+    settings: Any  # NodeSettings: bugs, gas, rebroadcast_after
+    stats: Any  # NodeStats
+
+    @property
+    def synced(self) -> bool: ...
+    def trace(self, event: str, **fields: Any) -> None: ...
+    def mark_rebroadcast(self, ids: list[str]) -> None: ...
+    def behaviour_context(self) -> BehaviourContext: ...
 
 
 # -- messages --------------------------------------------------------------------------------
@@ -92,7 +109,7 @@ class OutstandingVote:
 class BlockActor:
     """The trio task that owns one node's mempool and outstanding votes."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: ActorNode) -> None:
         self.node = node
         self.mempool = Mempool()
         # The votes this node sent and has not seen executed. Like the event store, this
@@ -219,7 +236,9 @@ class BlockActor:
             result = app.check_tx(tx, self.mempool, recheck=True)
             if result.ok:
                 self.mempool.admit(tx, self.node.host.now())
-            elif tx.sender == self.node.name:
+                continue
+            self.mempool.forget(tx)
+            if tx.sender == self.node.name:
                 self.node.trace("tx.rejected", nonce=tx.nonce, kind=type(tx).__name__, why=result.why)
 
     def _repair_lost_votes(self, height: int) -> None:

@@ -12,15 +12,26 @@ from __future__ import annotations
 import importlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import trio
 
 if TYPE_CHECKING:
-    from node.node import Node
+    from node.eventstore import EventStore
 
 ListenFunc = Callable[["ListenerService", "ListenerEventStore"], Awaitable[None]]
+
+
+class ListenerNode(Protocol):
+    """What listeners use of their node (``node.node.Node``)."""
+
+    store: EventStore
+
+    def trace(self, event: str, **fields: Any) -> None: ...
+    def listener_service(self) -> ListenerService: ...
+    def listener_failed(self, failure: BaseException) -> None: ...
+    def broadcast_event(self, event_type: str, data: bytes, listener: str) -> None: ...
 
 
 class ListenerNameError(ValueError):
@@ -131,7 +142,7 @@ class ListenerService:
 class ListenerEventStore:
     """A listener's view of its node's event store: broadcast, and a KV scoped to its name."""
 
-    _node: Node
+    _node: ListenerNode
     _listener: str
 
     async def broadcast(self, event_type: str, data: bytes) -> None:
@@ -155,7 +166,7 @@ class ListenerEventStore:
 class ListenerManager:
     """Starts a node's listeners when it is a synced validator and stops them when not."""
 
-    def __init__(self, node: Node, registry: ListenerRegistry) -> None:
+    def __init__(self, node: ListenerNode, registry: ListenerRegistry) -> None:
         self._node = node
         self._registry = registry
         self._scope: trio.CancelScope | None = None

@@ -55,11 +55,17 @@ class Mempool:
         self._pending[tx.sender] = max(tx.nonce, self._pending.get(tx.sender, 0))
 
     def remove(self, tx: Tx) -> bool:
-        """Drop ``tx``; True when it was here. The sender's pending nonce is recomputed."""
+        """Drop ``tx`` and forget having seen it (CometBFT's RemoveTxByKey), so the same tx can
+        be admitted again; True when it was here. The sender's pending nonce is recomputed."""
+        self._cache.pop(tx, None)
         if self._txs.pop(tx, None) is None:
             return False
         self._recount(tx.sender)
         return True
+
+    def forget(self, tx: Tx) -> None:
+        """A tx that failed its recheck leaves the cache too (CometBFT keeps only valid ones)."""
+        self._cache.pop(tx, None)
 
     def of_sender(self, sender: str) -> list[Tx]:
         return [tx for tx in self._txs if tx.sender == sender]

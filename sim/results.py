@@ -6,24 +6,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import numpy as np
 
+from sim.stats import mean, percentile
 from sim.world.records import RunRecords
 
 if TYPE_CHECKING:
     from sim.world.world import World
-
-
-def percentile(values: Any, q: float) -> float | None:
-    """numpy's default (linear interpolation between ranks); None when there are no values."""
-    array = np.asarray(values, dtype=float)
-    if array.size == 0:
-        return None
-    return round(float(np.percentile(array, q)), 9)
-
-
-def _mean(values: list[float]) -> float | None:
-    return round(float(np.mean(values)), 9) if values else None
 
 
 @attrs.define(eq=False)
@@ -92,7 +80,7 @@ def summarize(world: World) -> dict[str, Any]:
         "resolutions_refunded": sum(1 for r in expired if r.refunded),
         "resolution_latency_p50": percentile(latencies, 50),
         "resolution_latency_p99": percentile(latencies, 99),
-        "votes_per_resolution_mean": _mean([float(v) for v in votes_per]),
+        "votes_per_resolution_mean": mean([float(v) for v in votes_per]),
         "rebroadcasts": sum(node.rebroadcasts for node in world.views.nodes),
         "gossip_duplicates_rejected": sum(node.duplicates_rejected for node in world.views.nodes),
         "listener_starts": sum(node.listener_starts for node in world.views.nodes),

@@ -20,7 +20,8 @@ from typing import Any
 import tomli_w
 
 from sim.errors import ScenarioError
-from sim.faults.spec import FaultSpec, ReadContext, node_range_text
+from sim.faults.kinds import read_fault
+from sim.faults.readers import ReadContext, node_range_text
 from sim.scenario_model import (
     BUG_COMPAT,
     PROTOCOLS,
@@ -176,7 +177,7 @@ def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>") -> Scenari
     resolutions = _resolutions(root.table("resolutions", {}), validators.join_expiry)
     sources = _sources(root.table("sources", {}))
     ctx = ReadContext({node.name: node.power for node in nodes}, duration)
-    faults = [FaultSpec.from_table(reader, ctx) for reader in root.tables("faults", [])]
+    faults = [read_fault(reader, ctx) for reader in root.tables("faults", [])]
     checks = ChecksConfig.from_table(root.table("checks", {}))
     root.finish()
     scenario = Scenario(

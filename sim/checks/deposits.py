@@ -14,7 +14,7 @@ from node.extensions.credit import decode_credit
 from node.resolutions import required_power
 from node.txs import event_id
 from sim.checks.base import Checker
-from sim.results import percentile
+from sim.stats import percentile
 
 if TYPE_CHECKING:
     from sim.consensus.chain import Committed

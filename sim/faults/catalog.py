@@ -1,9 +1,10 @@
-"""Every fault kind in one table: how it is read from a scenario, what it does, how property
-tests draw it.
+"""What a fault kind is, and the table they register in: how a kind is read from a scenario,
+what it does, how property tests draw it.
 
 A ``FaultKind`` is registered once (``register_fault_kind``) by the module that implements
-it; the scenario reader, the injector, ``nodesim kinds`` and the property-test generators
-all look kinds up here. Adding a fault kind is one module plus one registration.
+it; the loaded table is ``sim.faults.kinds``, where the scenario reader, the injector,
+``nodesim kinds`` and the property-test generators look kinds up. Adding a fault kind is one
+module plus one line there.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import attrs
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn
 
-    from sim.faults.injector import FaultWorld
-    from sim.faults.spec import FaultSpec, ReadContext
+    from sim.faults.context import FaultWorld
+    from sim.faults.readers import ReadContext
+    from sim.faults.spec import FaultSpec
     from sim.tables import TableReader
 
 Reader = Callable[["TableReader", "ReadContext", dict[str, Any]], None]
@@ -51,7 +53,7 @@ class FaultKind:
     generate: Generator | None = None  # None: property tests never draw it
 
 
-_KINDS: dict[str, FaultKind] = {}
+REGISTERED: dict[str, FaultKind] = {}
 # Built-in kinds are listed (and named in errors) in this order; others follow as registered.
 BUILTIN_ORDER = ("partition", "heal", "delay", "drop", "duplicate", "reorder", "crash", "restart",
                  "clock_skew", "listener_error", "promote", "demote", "join", "leave", "remove",
@@ -59,25 +61,7 @@ BUILTIN_ORDER = ("partition", "heal", "delay", "drop", "duplicate", "reorder", "
 
 
 def register_fault_kind(kind: FaultKind) -> FaultKind:
-    if kind.name in _KINDS:
+    if kind.name in REGISTERED:
         raise ValueError(f"fault kind {kind.name!r} is already registered")
-    _KINDS[kind.name] = kind
+    REGISTERED[kind.name] = kind
     return kind
-
-
-def fault_kinds() -> dict[str, FaultKind]:
-    """Every registered fault kind, by name (importing the modules that define them)."""
-    _load_builtin()
-    rank = {name: i for i, name in enumerate(BUILTIN_ORDER)}
-    names = sorted(_KINDS, key=lambda n: (rank.get(n, len(rank)), list(_KINDS).index(n)))
-    return {name: _KINDS[name] for name in names}
-
-
-def fault_kind(name: str) -> FaultKind:
-    _load_builtin()
-    return _KINDS[name]
-
-
-def _load_builtin() -> None:
-    # The built-in kinds register themselves when their modules are imported.
-    from sim.faults import network, nodes, sources, validators  # noqa: F401

@@ -1,19 +1,15 @@
 """Network faults: partitions (symmetric or one-way), heal, and per-link delay, drop,
 duplication and reordering.
 
-Link faults overlap freely: each active one is kept with its links and value, and a link's
-state is recomputed from the network's own settings plus every fault still active on it
-(delays add up; loss, duplication and reordering chances combine as independent events).
-A fault with a ``duration`` ends by itself; ``heal`` ends every network fault at once.
+Link faults overlap freely (``sim.faults.links``). A fault with a ``duration`` ends by
+itself; ``heal`` ends every network fault at once.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import numpy as np
 from hypothesis import strategies as st
 
@@ -25,57 +21,9 @@ from sim.tables import TableReader
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn
 
-    from sim.faults.injector import FaultWorld
-    from sim.faults.spec import FaultSpec, ReadContext
-
-
-@attrs.define(eq=False)
-class _LinkFault:
-    table: str  # "extra" | "drop" | "duplicate" | "reorder"
-    mask: np.ndarray  # bool [src, dst]
-    value: float
-
-
-class LinkFaults:
-    """The link faults active in one world, and the network's own settings under them."""
-
-    def __init__(self, world: FaultWorld) -> None:
-        epoch = world.network.current
-        self._base = {"extra": np.zeros_like(epoch.extra), "drop": epoch.drop.copy(),
-                      "duplicate": epoch.duplicate.copy(), "reorder": np.zeros_like(epoch.reorder)}
-        self._active: dict[int, _LinkFault] = {}
-        self._ids = itertools.count(1)
-
-    def add(self, world: FaultWorld, table: str, mask: np.ndarray, value: float) -> int:
-        fault_id = next(self._ids)
-        self._active[fault_id] = _LinkFault(table, mask, value)
-        self._apply(world)
-        return fault_id
-
-    def end(self, world: FaultWorld, fault_id: int) -> None:
-        if self._active.pop(fault_id, None) is not None:
-            self._apply(world)
-
-    def end_all(self, world: FaultWorld) -> None:
-        self._active.clear()
-        self._apply(world)
-
-    def _apply(self, world: FaultWorld) -> None:
-        epoch = world.change_network()
-        epoch.extra[:] = self._base["extra"]
-        for table in ("drop", "duplicate", "reorder"):
-            getattr(epoch, table)[:] = self._base[table]
-        for fault in self._active.values():
-            values = getattr(epoch, fault.table)
-            if fault.table == "extra":
-                values[fault.mask] += fault.value
-            else:  # independent chances: 1 - (1 - a)(1 - b)
-                values[fault.mask] = 1.0 - (1.0 - values[fault.mask]) * (1.0 - fault.value)
-        world.network_changed()
-
-
-def _link_faults(world: FaultWorld) -> LinkFaults:
-    return world.link_faults
+    from sim.faults.context import FaultWorld
+    from sim.faults.readers import ReadContext
+    from sim.faults.spec import FaultSpec
 
 
 def _link_mask(world: FaultWorld, spec: FaultSpec) -> np.ndarray:
@@ -94,10 +42,10 @@ def _link_mask(world: FaultWorld, spec: FaultSpec) -> np.ndarray:
 
 
 def _timed_link_fault(world: FaultWorld, spec: FaultSpec, table: str, value: float) -> None:
-    faults = _link_faults(world)
-    fault_id = faults.add(world, table, _link_mask(world, spec), value)
+    faults = world.link_faults
+    fault_id = faults.add(table, _link_mask(world, spec), value)
     if spec.duration:
-        world.call_later(spec.duration, faults.end, world, fault_id)
+        world.call_later(spec.duration, faults.end, fault_id)
 
 
 # -- partition and heal ----------------------------------------------------------------------
@@ -131,7 +79,7 @@ def apply_heal(world: FaultWorld, spec: FaultSpec) -> None:
     """End every network fault: partitions, and every delay, drop, duplicate and reorder."""
     epoch = world.change_network()
     epoch.blocked[:] = False
-    _link_faults(world).end_all(world)
+    world.link_faults.end_all()
 
 
 def read_partition(reader: TableReader, ctx: ReadContext, fields: dict[str, Any]) -> None:

@@ -18,8 +18,9 @@ from sim.tables import TableReader
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn
 
-    from sim.faults.injector import FaultWorld
-    from sim.faults.spec import FaultSpec, ReadContext
+    from sim.faults.context import FaultWorld
+    from sim.faults.readers import ReadContext
+    from sim.faults.spec import FaultSpec
 
 
 def apply_crash(world: FaultWorld, spec: FaultSpec) -> None:

@@ -1,17 +1,26 @@
-"""Small readers shared by the fault kinds: node names, durations, probabilities."""
+"""Reading faults from a scenario: what a reader knows of the scenario (``ReadContext``), and
+small readers the fault kinds share (node names, durations)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
 
 from sim.errors import ScenarioError
 from sim.tables import TableReader, describe
 from sim.units import parse_duration
 
-if TYPE_CHECKING:
-    from sim.faults.spec import ReadContext
-
 _SIGNED = 'a signed duration like "2s" or "-2s"'
+
+
+@attrs.frozen
+class ReadContext:
+    """What reading a fault needs to know of the rest of the scenario."""
+
+    node_power: Mapping[str, int]  # every node's name -> its configured power
+    duration: float  # the scenario's virtual duration; no fault may be scheduled after it
 
 
 def node_range_text(count: int) -> str:

@@ -10,8 +10,9 @@ from sim.faults.catalog import FaultKind, register_fault_kind
 from sim.tables import TableReader
 
 if TYPE_CHECKING:
-    from sim.faults.injector import FaultWorld
-    from sim.faults.spec import FaultSpec, ReadContext
+    from sim.faults.context import FaultWorld
+    from sim.faults.readers import ReadContext
+    from sim.faults.spec import FaultSpec
 
 
 def apply_rpc_outage(world: FaultWorld, spec: FaultSpec) -> None:

@@ -16,7 +16,7 @@ from sim.scenario_model import PROTOCOLS
 
 
 def _drawable_faults() -> tuple[str, ...]:
-    from sim.faults.catalog import fault_kinds
+    from sim.faults.kinds import fault_kinds
 
     return tuple(name for name, kind in fault_kinds().items() if kind.generate is not None)
 

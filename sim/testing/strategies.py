@@ -17,7 +17,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from sim.faults.catalog import GenContext, fault_kind
+from sim.faults.catalog import GenContext
+from sim.faults.kinds import fault_kind
 from sim.scenario import scenario_from_dict
 from sim.scenario_model import Scenario, duration_text
 from sim.testing.options import WorldOptions

@@ -8,7 +8,7 @@ recorder, sources).
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from node.actor import ForgetTx
 from node.app import AppState
@@ -17,13 +17,43 @@ from node.txs import Block, Tx
 
 if TYPE_CHECKING:
     from node.abci import Finalized
-    from sim.world.world import World
+    from node.node import Node
+    from sim.checks import Checks
+    from sim.consensus.blocksync import BlockSync
+    from sim.consensus.chain import Chain
+    from sim.consensus.driver import ConsensusDriver
+    from sim.engine.clock import VirtualClock
+    from sim.engine.rng import RngStreams
+    from sim.engine.trace import Trace
+    from sim.world.gossip import Gossip
+    from sim.world.records import Recorder
+    from sim.world.sources import Sources
+    from sim.world.views import WorldView
+
+
+class HostedWorld(Protocol):
+    """The parts of the world a host adapter forwards to (``sim.world.world.World``)."""
+
+    clock: VirtualClock
+    trace: Trace
+    rng: RngStreams
+    sources: Sources
+    chain: Chain
+    gossip: Gossip
+    recorder: Recorder
+    nodes: list[Node]
+    driver: ConsensusDriver
+    blocksync: BlockSync
+    checks: Checks
+    views: WorldView
+
+    def node_went_down(self, i: int) -> None: ...
 
 
 class NodeHostAdapter:
     """``node.host.NodeHost`` for node ``index`` of ``world``."""
 
-    def __init__(self, world: World, index: int, name: str) -> None:
+    def __init__(self, world: HostedWorld, index: int, name: str) -> None:
         self._world = world
         self._index = index
         self._name = name

@@ -35,7 +35,8 @@ from sim.engine.kernel import Kernel
 from sim.engine.rng import RngStreams
 from sim.engine.trace import Trace
 from sim.errors import ScenarioError, SimulationError
-from sim.faults.injector import FaultInjector, FaultWorld
+from sim.faults.context import FaultWorld
+from sim.faults.injector import FaultInjector
 from sim.net.network import Network
 from sim.world.gossip import Gossip
 from sim.world.host import NodeHostAdapter
