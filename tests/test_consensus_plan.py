@@ -5,6 +5,8 @@ import types
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.consensus.planner import Timeouts, plan_height, quorum_times
 from sim.engine.rng import RngStreams
@@ -83,3 +85,33 @@ def test_lognormal_latency_draws_depend_only_on_link_and_message() -> None:
     b = network(5, model).arrivals(np.array([1]), np.array([0.0]), 42)
     assert np.array_equal(a[1], b[0])
     assert np.median(network(50, model).arrivals(np.arange(50), np.zeros(50), 7)) == pytest.approx(0.08, rel=0.1)
+
+
+def _same_plan(a: object, b: object) -> bool:
+    return (np.array_equal(a.commit, b.commit) and a.decided_round == b.decided_round  # type: ignore[attr-defined]
+            and [(r.round, r.proposer, r.proposal_time) for r in a.rounds]  # type: ignore[attr-defined]
+            == [(r.round, r.proposer, r.proposal_time) for r in b.rounds])  # type: ignore[attr-defined]
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(data=st.data())
+def test_the_plain_python_planner_gives_the_numpy_planners_plan_to_the_bit(data: st.DataObject) -> None:
+    """For any small world on a quiet network (any entries, powers, latency model, offline
+    nodes and rejected proposals) the scalar planner's plan equals the numpy planner's
+    exactly: same commit times, rounds, proposers and decided round."""
+    from sim.consensus.planner_scalar import plan_height_scalar
+
+    n = data.draw(st.integers(1, 8))
+    dist = data.draw(st.sampled_from(["fixed", "uniform", "lognormal"]))
+    latency = types.SimpleNamespace(dist=dist, value=0.05, low=0.01, high=0.2, median=0.08, sigma=0.7)
+    net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(data.draw(st.integers(0, 99))))
+    offline = data.draw(st.sets(st.integers(0, n - 1), max_size=n // 3))
+    for i in offline:
+        net.current.online[i] = False
+    entry = np.array([math.inf if i in offline else data.draw(st.sampled_from([0.0, 0.2, 1.5, math.inf]))
+                      for i in range(n)])
+    powers = np.array(data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)))
+    accepts = {0: np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))} \
+        if data.draw(st.booleans()) else None
+    args = (7, entry, powers, int(powers.sum()), lambda r: r % n, Timeouts(), net)
+    assert _same_plan(plan_height(*args, accepts=accepts), plan_height_scalar(*args, accepts=accepts))

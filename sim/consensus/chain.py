@@ -45,6 +45,7 @@ class Chain:
         self.committed: dict[int, Committed] = {}
         self._rotations: dict[int, ProposerRotation] = {}
         self._round0: dict[int, str] = {}
+        self._power_arrays: dict[int, tuple[np.ndarray, int]] = {}
 
     @property
     def height(self) -> int:
@@ -110,9 +111,16 @@ class Chain:
         return proposer_of_round
 
     def power_array(self, height: int) -> tuple[np.ndarray, int]:
-        powers = self.consensus_powers(height)
-        array = np.array([powers.get(n, 0) for n in self.names], dtype=np.int64)
-        return array, int(array.sum())
+        """Consensus powers at ``height`` per node index, and their total. Fixed once height
+        - 2 is committed, so it is computed once per height (do not modify the array)."""
+        cached = self._power_arrays.get(height)
+        if cached is None:
+            powers = self.consensus_powers(height)
+            array = np.array([powers.get(n, 0) for n in self.names], dtype=np.int64)
+            array.setflags(write=False)
+            cached = self._power_arrays[height] = (array, int(array.sum()))
+            self._power_arrays.pop(height - 8, None)
+        return cached
 
     # -- execution ---------------------------------------------------------------------
     def execute(self, pre: AppState, block: Block) -> tuple[AppState, BlockResult, str]:

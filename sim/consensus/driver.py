@@ -26,7 +26,9 @@ from node.actor import Propose, TxArrivals
 from node.node import IN_CONSENSUS
 from node.txs import Block, Tx
 from sim.consensus.chain import Chain, Committed
+from sim.consensus import planner_scalar
 from sim.consensus.planner import HeightPlan, Timeouts, plan_height
+from sim.consensus.planner_scalar import plan_height_scalar
 from sim.engine.kernel import Kernel, Timer
 from sim.net.network import Network
 
@@ -85,8 +87,9 @@ class ConsensusDriver:
         online = np.array([node.online for node in self.nodes])
         entry[~online] = INF
         powers, total = self.chain.power_array(height)
-        plan = plan_height(height, entry, powers, total, self.chain.proposer_fn(height),
-                           self.timeouts, self.network, accepts=self._accepts.get(height))
+        planner = plan_height_scalar if planner_scalar.applies(len(entry), self.network) else plan_height
+        plan = planner(height, entry, powers, total, self.chain.proposer_fn(height),
+                       self.timeouts, self.network, accepts=self._accepts.get(height))
         plan.commit[~online] = INF
         self.plans[height] = plan
         self._schedule(height, plan)

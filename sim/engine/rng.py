@@ -36,6 +36,14 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+def splitmix64_int(x: int) -> int:
+    """``splitmix64`` of one value in Python integers (the same bits as the numpy version)."""
+    z = (x + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return z ^ (z >> 31)
+
+
 def keyed_uniform(keys: np.ndarray, salt: int) -> np.ndarray:
     """Uniforms in (0, 1) that depend only on each key and the salt."""
     with np.errstate(over="ignore"):

@@ -18,8 +18,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from sim.engine.rng import RngStreams, keyed_uniform, splitmix64, stable_hash64
+from sim.engine.rng import RngStreams, keyed_uniform, splitmix64, splitmix64_int, stable_hash64
 
+_MASK64 = 0xFFFFFFFFFFFFFFFF
 GOSSIP_RETRY = 0.1  # seconds before a dropped consensus message is sent again
 REORDER_HOLD = 0.5  # a reordered message is held back up to this long
 
@@ -71,6 +72,7 @@ class LatencySampler:
         self.low = 0.0
         self.span = 0.0
         self.table: np.ndarray | None = None
+        self.table_list: list[float] | None = None  # the same table, for draws one at a time
         if self.dist == "fixed":
             self.constant = float(model.value)
         elif self.dist == "uniform":
@@ -81,8 +83,17 @@ class LatencySampler:
             normal = NormalDist()
             z = np.array([normal.inv_cdf((i + 0.5) / size) for i in range(size)])
             self.table = float(model.median) * np.exp(float(model.sigma) * z)
+            self.table_list = self.table.tolist()
         else:
             raise ValueError(f"unknown latency distribution {self.dist!r}")
+
+    def one(self, bits: int) -> float:
+        """The latency for one uint64 draw, exactly as ``sample`` computes it."""
+        if self.table_list is not None:
+            return self.table_list[bits >> (64 - _TABLE_BITS)]
+        if self.dist == "fixed":
+            return self.constant
+        return self.low + self.span * ((float(bits >> 11) + 0.5) * (1.0 / float(1 << 53)))
 
     def sample(self, bits: np.ndarray) -> np.ndarray:
         """Latencies (seconds) for uint64 draws ``bits``."""
@@ -110,6 +121,7 @@ class Network:
             [[stable_hash64(rng.seed, "link", a, b) for b in names] for a in names],
             dtype=np.uint64,
         )
+        self._link_key_rows: list[list[int]] = self._link_keys.tolist()
         self.epochs: list[Epoch] = [Epoch(
             0.0,
             np.zeros((n, n), dtype=bool),
@@ -140,6 +152,28 @@ class Network:
         while len(self.epochs) > 1 and self.epochs[1].start <= time:
             self.epochs.pop(0)
             self._fast = None
+
+    @property
+    def plain(self) -> bool:
+        """One epoch without partition, extra delay, loss or reordering (crashes allowed)."""
+        if self._fast is None:
+            last = self.epochs[-1]
+            self._fast = (len(self.epochs) == 1 and last.plain, last.all_online)
+        return self._fast[0]
+
+    def row(self, sender: int, send_time: float, key: int) -> list[float]:
+        """Arrival times at every node of one message from ``sender`` on a plain network,
+        in plain Python: the same numbers ``arrivals`` gives for that one row."""
+        if not self.epochs[-1].online[sender]:
+            return [math.inf] * len(self.names)
+        k = key & _MASK64
+        sampler = self.sampler
+        table = sampler.table_list
+        if table is not None:  # the common case inlined: a lognormal table lookup
+            shift = 64 - _TABLE_BITS
+            return [send_time + table[splitmix64_int(link ^ k) >> shift] for link in self._link_key_rows[sender]]
+        one = sampler.one
+        return [send_time + one(splitmix64_int(link ^ k)) for link in self._link_key_rows[sender]]
 
     def reachable(self, src: int, dst: int) -> bool:
         epoch = self.epochs[-1]

@@ -1,0 +1,136 @@
+"""The same height plan as ``sim.consensus.planner.plan_height``, in plain Python, for small worlds.
+
+With a handful of validators numpy's per-call overhead is most of a plan's cost, so small
+worlds on a quiet network are planned here with floats and lists instead. Every arithmetic
+step is the one the numpy planner takes, in the same order, and latencies come from the same
+keyed draws (``Network.row``), so the plans are identical to the last bit
+(``tests/test_consensus_plan.py`` checks it over random worlds). Anything else (a large world,
+a network with partitions, loss, delay or reordering in its history) takes the numpy path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from sim.consensus.planner import HeightPlan, RoundPlan, Timeouts
+from sim.net.network import Network
+
+INF = math.inf
+MAX_ROUNDS = 64
+SMALL_WORLD = 12  # nodes; above this the numpy planner is faster
+
+
+def applies(n: int, network: Network) -> bool:
+    """Whether this plan can be made here (a small world on a network without faults)."""
+    return n <= SMALL_WORLD and network.plain
+
+
+def _quorum(times: Sequence[float], powers: Sequence[int], total: int) -> float:
+    """The first time the senders' summed power exceeds 2/3 of ``total``."""
+    if not times or total <= 0:
+        return INF
+    if min(powers) == max(powers):
+        k = (2 * total) // (3 * powers[0]) + 1
+        return sorted(times)[k - 1] if k <= len(times) else INF
+    cumulative = 0
+    for time, power in sorted(zip(times, powers, strict=True), key=lambda tp: tp[0]):
+        cumulative += power
+        if 3 * cumulative > 2 * total:
+            return time
+    return INF
+
+
+def _quorums(rows: list[list[float]], powers: list[int], total: int, n: int,
+             block: list[bool]) -> tuple[list[float], list[float], list[float]]:
+    """Per receiver: quorum time for the block, for nil, and of any kind."""
+    any_kind = [_quorum([row[c] for row in rows], powers, total) for c in range(n)]
+    if all(block):
+        return any_kind, [INF] * n, any_kind
+    if not any(block):
+        return [INF] * n, any_kind, any_kind
+    yes = [k for k, b in enumerate(block) if b]
+    no = [k for k, b in enumerate(block) if not b]
+    for_block = [_quorum([rows[k][c] for k in yes], [powers[k] for k in yes], total) for c in range(n)]
+    for_nil = [_quorum([rows[k][c] for k in no], [powers[k] for k in no], total) for c in range(n)]
+    return for_block, for_nil, any_kind
+
+
+def _received(network: Network, senders: list[int], times: list[float], key: int,
+              round_entry: list[float]) -> list[list[float]]:
+    """Per sender row: when each node holds its message (held until the node enters the
+    round; a node holds its own at once)."""
+    rows = []
+    for sender, sent in zip(senders, times, strict=True):
+        row = [max(a, e) for a, e in zip(network.row(sender, sent, key), round_entry, strict=True)]
+        row[sender] = sent
+        rows.append(row)
+    return rows
+
+
+def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total_power: int,
+                       proposer_of_round: Callable[[int], int], timeouts: Timeouts,
+                       network: Network, *, accepts: Mapping[int, np.ndarray] | None = None) -> HeightPlan:
+    """``plan_height`` for a small world on a quiet network (same arguments, same plan)."""
+    n = len(entry)
+    power = [int(p) for p in powers]
+    commit = [INF] * n
+    rounds: list[RoundPlan] = []
+    decided: int | None = None
+    round_entry = [float(e) for e in entry]
+    for r in range(MAX_ROUNDS):
+        active = [math.isfinite(round_entry[i]) and round_entry[i] < commit[i] for i in range(n)]
+        if not any(active):
+            break
+        step = timeouts.round_increment * r
+        proposer = proposer_of_round(r)
+        proposal = [INF] * n
+        proposal_time = INF
+        if 0 <= proposer < n and active[proposer]:
+            proposal_time = round_entry[proposer]
+            sent = network.row(proposer, proposal_time, network.message_key("proposal", height, r))
+            proposal = [max(s, e) if active[i] else INF for i, (s, e) in enumerate(zip(sent, round_entry,
+                                                                                          strict=True))]
+            proposal[proposer] = proposal_time
+        rounds.append(RoundPlan(r, proposer, proposal_time))
+
+        timeout = [e + timeouts.propose + step for e in round_entry]
+        prevote_time = [min(p, t) if active[i] else INF for i, (p, t) in enumerate(zip(proposal, timeout,
+                                                                                       strict=True))]
+        prevote_block = [p <= t for p, t in zip(proposal, timeout, strict=True)]
+        if accepts is not None and r in accepts:
+            prevote_block = [b and bool(a) for b, a in zip(prevote_block, accepts[r], strict=True)]
+        voters = [i for i in range(n) if active[i] and power[i] > 0]
+        if not voters:
+            break
+        rows = _received(network, voters, [prevote_time[v] for v in voters],
+                         network.message_key("prevote", height, r), round_entry)
+        pv_block, pv_nil, pv_any = _quorums(rows, [power[v] for v in voters], total_power, n,
+                                            [prevote_block[v] for v in voters])
+        precommit_time = [INF] * n
+        precommit_block = [False] * n
+        for i in range(n):
+            t_block = max(max(pv_block[i], proposal[i]), prevote_time[i])
+            t_nil = max(pv_nil[i], prevote_time[i])
+            t_wait = max(pv_any[i], prevote_time[i]) + timeouts.prevote + step
+            t_other = min(t_nil, t_wait)
+            precommit_block[i] = math.isfinite(t_block) and t_block <= t_other
+            precommit_time[i] = min(t_block, t_other) if active[i] else INF
+
+        senders = [v for v in voters if math.isfinite(precommit_time[v])]
+        if not senders:
+            break
+        rows = _received(network, senders, [precommit_time[v] for v in senders],
+                         network.message_key("precommit", height, r), round_entry)
+        pc_block, _pc_nil, pc_any = _quorums(rows, [power[v] for v in senders], total_power, n,
+                                             [precommit_block[v] for v in senders])
+        pc_block = [max(b, p) if math.isfinite(p) else b for b, p in zip(pc_block, proposal, strict=True)]
+        if decided is None and any(math.isfinite(t) for t in pc_block):
+            decided = r
+        if decided == r:
+            commit = [min(c, b) for c, b in zip(commit, pc_block, strict=True)]
+        next_entry = [a + timeouts.precommit + step if active[i] else INF for i, a in enumerate(pc_any)]
+        round_entry = [INF if c <= e else e for c, e in zip(commit, next_entry, strict=True)]
+    return HeightPlan(height, entry.copy(), np.array(commit), rounds, decided)
