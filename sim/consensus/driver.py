@@ -25,8 +25,8 @@ import numpy as np
 from node.actor import Propose, TxArrivals
 from node.node import IN_CONSENSUS
 from node.txs import Block, Tx
-from sim.consensus.chain import Chain, Committed
 from sim.consensus import planner_scalar
+from sim.consensus.chain import Chain, Committed
 from sim.consensus.planner import HeightPlan, Timeouts, plan_height
 from sim.consensus.planner_scalar import plan_height_scalar
 from sim.engine.kernel import Kernel, Timer
