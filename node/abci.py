@@ -92,16 +92,22 @@ class KwilApp:
         on every node that has them)."""
         if not recheck and mempool.seen(tx):
             return CheckResult(False, "duplicate", "tx already in the mempool cache")
+        if self.rules.gas and self._unfunded(tx.sender):
+            return CheckResult(False, "balance", "an account with no balance and no nonce")
         expected = mempool.pending_nonce(tx.sender, self.state.nonce_of(tx.sender)) + 1
         if tx.nonce != expected:
             if isinstance(tx, VoteIDs):
-                self._nonce_rejected_votes(tx)
+                self._nonce_rejected_votes(tx, recheck)
             return CheckResult(False, "nonce", f"nonce {tx.nonce}, expected {expected}")
         return ACCEPTED
 
-    def _nonce_rejected_votes(self, tx: VoteIDs) -> None:
+    def _nonce_rejected_votes(self, tx: VoteIDs, recheck: bool) -> None:
         if tx.sender == self.name:
-            self.on_rebroadcast(list(tx.ids))
+            # On the first check of its own vote kwil marks the ids for rebroadcast, but the
+            # broadcaster's MarkBroadcasted right after overwrites it (broadcast.go): only a
+            # recheck's mark lasts, so only that one is made here.
+            if recheck:
+                self.on_rebroadcast(list(tx.ids))
         elif "rebroadcast-any-sender" in self.rules.bugs:
             mine = [rid for rid in tx.ids if self.store.has_event(rid)]
             if mine:
@@ -116,12 +122,18 @@ class KwilApp:
             return []
         committed = self.state.nonce_of(self.name)
         own = admissible_run(committed, mempool.of_sender(self.name))
-        bodies = self._vote_bodies(committed + len(own) + 1)
-        others = [tx for tx in mempool if tx.sender != self.name]
+        bodies = None if self.rules.gas and self._unfunded(self.name) else self._vote_bodies(committed + len(own) + 1)
+        others = [tx for tx in mempool if tx.sender != self.name
+                  and not (self.rules.gas and self._unfunded(tx.sender))]
         txs = assemble_block(self.name, own, bodies, others, self.max_block_bytes)
         if self.behaviour.overrides("prepare_proposal"):
             txs = self.behaviour.prepare_proposal(self._context(), txs)
         return txs
+
+    def _unfunded(self, account: str) -> bool:
+        """With gas on, kwil refuses txs of an account with no balance and no nonce yet (its
+        mempool and PrepareProposal), and such a proposer adds no vote bodies."""
+        return self.state.balance_of(account) == 0 and self.state.nonce_of(account) == 0
 
     def _vote_bodies(self, nonce: int) -> VoteBodies | None:
         picked = self.flow.body_candidates(self.store, self.state, self.rules.types)

@@ -25,6 +25,7 @@ import trio
 
 from node.abci import Finalized, KwilApp
 from node.behaviours import BehaviourContext
+from node.blockresult import PROTOCOL_08
 from node.eventstore import EventStore
 from node.host import NodeHost
 from node.mempool import Mempool
@@ -223,7 +224,7 @@ class BlockActor:
         self._recheck(finalized)
         self._repair_lost_votes(height)
         if node.synced and node.app.is_validator and finalized.block.proposer != node.name:
-            self._broadcast_votes(height)
+            self._broadcast_votes(height, finalized)
 
     def _recheck(self, finalized: Finalized) -> None:
         """CometBFT's mempool Update and recheck: included and stale txs leave, the rest are
@@ -260,16 +261,21 @@ class BlockActor:
                 still.append(entry)
         self.outstanding = still
 
-    def _broadcast_votes(self, height: int) -> None:
+    def _broadcast_votes(self, height: int, finalized: Finalized) -> None:
         """kwil's event broadcaster: one vote-ids tx for the events this validator has not
-        voted on, with the next nonce (skipped when the fee exceeds the balance)."""
+        voted on, with the next nonce (skipped when the fee exceeds the balance).
+
+        It runs inside FinalizeBlock, before Commit: in kwil 0.8 it reads the event store
+        through its own connection, so it sees only resolutions committed in earlier blocks
+        (abci.go FinalizeBlock, voting/events.go)."""
         node = self.node
         store = node.store
         if not store.may_have_unvoted:
             return
-        candidates = node.app.flow.vote_candidates(store, node.app.state)
+        state = finalized.pre_state if node.app.flow.name == PROTOCOL_08 else node.app.state
+        candidates = node.app.flow.vote_candidates(store, state)
         if not candidates:
-            store.may_have_unvoted = False
+            store.may_have_unvoted = node.app.flow.awaits_resolutions(store, state)
             return
         behaviour = node.app.behaviour
         votes = behaviour.vote_ids(node.behaviour_context(), candidates) if behaviour.overrides("vote_ids") \
@@ -282,13 +288,14 @@ class BlockActor:
         if node.settings.gas and node.app.state.balance_of(node.name) < tx.fee():
             node.trace("votes.skipped", reason="balance", fee=tx.fee())
             return
-        store.mark_broadcasted([v[0] for v in votes])
         node.host.votes_sent(tx.ids)
-        rebroadcasts = node.stats.rebroadcasts
-        if self.submit(tx) or node.stats.rebroadcasts == rebroadcasts:
-            # Remembered for repair unless the rejection already marked its ids for
-            # rebroadcast (then the next vote carries them and this one can never execute).
-            self.outstanding.append(OutstandingVote(tx, height))
+        # kwil submits with BroadcastTxAsync: CheckTx runs at once and a rejection is not
+        # reported, so the MarkRebroadcast its bad-nonce check did is overwritten by the
+        # MarkBroadcasted that follows (broadcast.go). The ids stay broadcasted either way;
+        # only a rejection on recheck, after a commit, sends them again.
+        self.submit(tx)
+        store.mark_broadcasted([v[0] for v in votes])
+        self.outstanding.append(OutstandingVote(tx, height))
 
 
 _HANDLERS: dict[type, Callable[..., None]] = {

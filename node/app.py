@@ -28,6 +28,8 @@ class Resolution:
     voters: tuple[str, ...]
     body_proposer: str | None
     created: int
+    # kwil 0.7: the body's proposer had already voted the id (a refund gives that fee back too)
+    proposer_voted_ids: bool = False
 
 
 @attrs.define
@@ -150,9 +152,12 @@ _ABSENT: Any = _Absent()
 
 def _digestable(value: Any) -> Any:
     if isinstance(value, Resolution):
-        return [value.id, value.type, value.body.hex() if value.body is not None else None,
-                None if math.isinf(value.expiration) else value.expiration, "|".join(value.voters),
-                value.body_proposer]
+        digest = [value.id, value.type, value.body.hex() if value.body is not None else None,
+                  None if math.isinf(value.expiration) else value.expiration, "|".join(value.voters),
+                  value.body_proposer]
+        if value.proposer_voted_ids:
+            digest.append(True)
+        return digest
     if isinstance(value, bytes):
         return value.hex()
     if value is _ABSENT:

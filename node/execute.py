@@ -1,91 +1,53 @@
-"""Executing one block against the application state (kwil.md §3, §4), deterministically.
+"""Executing one block against the application state, deterministically (kwil's FinalizeBlock).
 
 ``execute_block`` is a pure function of (state, block, rules): it returns the new state and
 a ``BlockResult`` saying what each tx did, which resolutions passed, expired or were
 refunded, which validator powers changed, and what each node must do to its own event
-store (``local``) — the part of execution that is not replicated.
+store (``local``), the part of execution that is not replicated. The end of the block
+(passing, expiring and refunding resolutions) is ``node.endblock``.
+
+Each tx is kwil's route: the nonce must be the sender's next one; the nonce and (with gas)
+the fee are charged even when the payload fails; a sender whose balance is below the fee
+spends what it has and its payload is skipped; and a payload that fails anywhere fails
+whole (kwil runs it in a nested database transaction that is rolled back).
 """
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
-
 import attrs
 
 from node.app import AppState, Resolution, StateChanges
-from node.resolutions import (
-    DEFAULT_EXPIRATION,
-    RECURRING_TYPES,
-    VALIDATOR_JOIN,
-    VALIDATOR_REMOVE,
-    ResolutionTypes,
-    ResolveContext,
-    required_power,
+from node.blockresult import (
+    PROTOCOL_07,
+    PROTOCOL_08,
+    BlockFailed,
+    BlockResult,
+    Outcome,
+    Rules,
+    TxOutcome,
 )
+from node.endblock import end_block
+from node.resolutions import VALIDATOR_JOIN, VALIDATOR_REMOVE
 from node.txs import (
-    BODY_BYTE_FEE,
-    VOTE_ID_FEE,
     Approve,
     Block,
     Join,
     Leave,
     Remove,
     Tx,
+    UserTx,
     VoteBodies,
     VoteIDs,
     event_id,
+    tx_fee,
 )
 
-PROTOCOL_07 = "kwil-0.7"
-PROTOCOL_08 = "kwil-0.8"
+__all__ = ["PROTOCOL_07", "PROTOCOL_08", "BlockFailed", "BlockResult", "Outcome", "Rules", "TxExecutor",
+           "TxOutcome", "execute_block", "join_body"]
 
 
-@attrs.frozen
-class Rules:
-    """What execution depends on besides state and block."""
-
-    protocol: str
-    types: ResolutionTypes
-    bugs: frozenset[str] = frozenset()
-    gas: bool = False
-    join_expiry: int = DEFAULT_EXPIRATION
-
-
-@attrs.frozen
-class TxOutcome:
-    tx: Tx
-    ok: bool
-    error: str | None = None
-
-
-@attrs.frozen
-class Outcome:
-    """A resolution that left the chain in this block."""
-
-    id: str
-    type: str | None
-    status: str  # "passed" | "expired"
-    approved: int
-    required: int
-    refunded: bool
-    voters: tuple[str, ...]
-    error: str | None = None
-
-
-@attrs.define
-class BlockResult:
-    txs: list[TxOutcome] = attrs.Factory(list)
-    outcomes: list[Outcome] = attrs.Factory(list)
-    validator_updates: list[tuple[str, int]] = attrs.Factory(list)
-    # node -> [("delete" | "received", id)]: effects on that node's own event store
-    local: dict[str, list[tuple[str, str]]] = attrs.Factory(dict)
-    # ids whose events every node deletes (0.8: passed and expired resolutions)
-    delete_everywhere: list[str] = attrs.Factory(list)
-    # (voter, id) pairs whose vote was counted in this block
-    votes: list[tuple[str, str]] = attrs.Factory(list)
-    # sender -> nonces of its txs that executed (a nonce error means the tx did not)
-    executed_nonces: dict[str, set[int]] = attrs.Factory(dict)
+class TxFailed(Exception):
+    """A tx's payload failed: everything it did is rolled back (its fee and nonce stay)."""
 
 
 def join_body(candidate: str, power: int) -> bytes:
@@ -97,17 +59,19 @@ def execute_block(pre: AppState, block: Block, rules: Rules, block_hash: str) ->
     state.height = block.height
     changes = StateChanges(state)
     result = BlockResult()
-    executor = _Executor(state, changes, result, rules, block)
+    executor = TxExecutor(state, changes, result, rules, block)
     for validator, power in block.overrides:
-        executor._set_power(validator, power)
+        executor.set_power(validator, power)
     for tx in block.txs:
         executor.apply(tx)
-    executor.end_block()
+    end_block(executor)
     changes.seal(block_hash)
     return state, result
 
 
-class _Executor:
+class TxExecutor:
+    """Applies one block's txs to a fresh copy of the state, recording what they did."""
+
     def __init__(self, state: AppState, changes: StateChanges, result: BlockResult,
                  rules: Rules, block: Block) -> None:
         self.state = state
@@ -116,8 +80,10 @@ class _Executor:
         self.rules = rules
         self.block = block
         self.height = block.height
+        self._local: dict[str, list[tuple[str, str]]] = {}
+        self._votes: list[tuple[str, str]] = []
 
-    # -- txs -------------------------------------------------------------------------
+    # -- one tx ------------------------------------------------------------------------
     def apply(self, tx: Tx) -> None:
         sender = tx.sender
         expected = self.state.nonce_of(sender) + 1
@@ -126,144 +92,185 @@ class _Executor:
             return
         # kwil charges nonce and fee even when the tx fails inside.
         self.changes.set_nonce(sender, tx.nonce)
-        self.result.executed_nonces.setdefault(sender, set()).add(tx.nonce)
         if self.rules.gas:
-            self.changes.debit(sender, tx.fee())
-        error = self._dispatch(tx)
-        self.result.txs.append(TxOutcome(tx, error is None, error))
+            fee = tx_fee(tx)
+            balance = self.state.balance_of(sender)
+            if balance < fee:  # spends what it has; the payload is skipped; never negative
+                self.changes.debit(sender, balance)
+                self.result.txs.append(TxOutcome(tx, False, f"insufficient balance {balance} for fee {fee}"))
+                return
+            self.changes.debit(sender, fee)
+        self._local, self._votes = {}, []
+        self.changes.savepoint()
+        try:
+            self._dispatch(tx)
+        except TxFailed as failure:
+            self.changes.rollback()
+            self.result.txs.append(TxOutcome(tx, False, str(failure)))
+            return
+        self.changes.release()
+        for node, effects in self._local.items():
+            self.result.local.setdefault(node, []).extend(effects)
+        self.result.votes.extend(self._votes)
+        self.result.txs.append(TxOutcome(tx, True))
 
-    def _dispatch(self, tx: Tx) -> str | None:
+    def _dispatch(self, tx: Tx) -> None:
         if isinstance(tx, VoteIDs):
-            return self._vote_ids(tx)
-        if isinstance(tx, VoteBodies):
-            return self._vote_bodies(tx)
-        if isinstance(tx, Join):
-            return self._join(tx)
-        if isinstance(tx, Approve):
-            return self._approve(tx)
-        if isinstance(tx, Remove):
-            return self._remove(tx)
-        if isinstance(tx, Leave):
-            return self._leave(tx)
-        return f"unknown tx {type(tx).__name__}"
+            self._vote_ids(tx)
+        elif isinstance(tx, VoteBodies):
+            self._vote_bodies(tx)
+        elif isinstance(tx, Join):
+            self._join(tx)
+        elif isinstance(tx, Approve):
+            self._approve(tx)
+        elif isinstance(tx, Remove):
+            self._remove(tx)
+        elif isinstance(tx, Leave):
+            self._leave(tx)
+        elif not isinstance(tx, UserTx):  # a user's tx: its fee and nonce are its whole effect here
+            raise TxFailed(f"unknown tx {type(tx).__name__}")
 
-    def _local(self, node: str, action: str, rid: str) -> None:
-        self.result.local.setdefault(node, []).append((action, rid))
+    def local(self, node: str, action: str, rid: str) -> None:
+        self._local.setdefault(node, []).append((action, rid))
 
-    def _vote(self, resolution: Resolution, voter: str) -> Resolution:
+    def vote(self, resolution: Resolution, voter: str) -> Resolution:
         if voter in resolution.voters:
             return resolution
-        self.result.votes.append((voter, resolution.id))
+        self._votes.append((voter, resolution.id))
         r = resolution  # the hot path of execution: no attrs.evolve here
-        return Resolution(r.id, r.type, r.body, r.expiration, r.voters + (voter,), r.body_proposer, r.created)
+        return Resolution(r.id, r.type, r.body, r.expiration, r.voters + (voter,), r.body_proposer, r.created,
+                          r.proposer_voted_ids)
 
-    def _expiration(self, event_type: str | None) -> float:
-        if event_type is None:
-            return math.inf
+    def _expiration(self, event_type: str) -> int:
         return self.height + self.rules.types.get(event_type).expiration_period
 
-    def _vote_ids(self, tx: VoteIDs) -> str | None:
+    # -- votes -------------------------------------------------------------------------
+    def _vote_ids(self, tx: VoteIDs) -> None:
         voter = tx.sender
         if self.state.power_of(voter) <= 0:
-            return "vote ids from a non-validator"
-        errors = []
+            raise TxFailed("vote ids from a non-validator")
+        if self.rules.protocol == PROTOCOL_08:
+            self._vote_ids_08(tx)
+            return
         for rid, event_type in tx.votes:
+            resolution = self.state.resolutions.get(rid)
             if self.state.is_processed(rid):
-                self._local(voter, "delete", rid)
+                self.local(voter, "delete", rid)
+                continue
+            if resolution is None:
+                resolution = self._placeholder(rid, event_type)
+            self.changes.put_resolution(self.vote(resolution, voter))
+            self.local(voter, "delete" if resolution.body is not None else "received", rid)
+
+    def _placeholder(self, rid: str, event_type: str) -> Resolution:
+        """kwil 0.7.6: vote ids before any body create a placeholder that expires after the
+        genesis ``vote_expiry`` (``placeholder-never-expires``: it has no type and never does)."""
+        if "placeholder-never-expires" in self.rules.bugs:
+            return Resolution(rid, None, None, float("inf"), (), None, self.height)
+        if event_type not in self.rules.types:
+            raise TxFailed(f"unknown resolution type {event_type!r}")
+        return Resolution(rid, event_type, None, self.height + self.rules.vote_expiry, (), None, self.height)
+
+    def _vote_ids_08(self, tx: VoteIDs) -> None:
+        """kwil 0.8.4 (routes.go validatorVoteIDsRoute): processed ids are dropped; an id
+        with no resolution fails the whole tx; the voter's node deletes the events it voted."""
+        voter = tx.sender
+        for rid, _event_type in tx.votes:
+            if self.state.is_processed(rid):
                 continue
             resolution = self.state.resolutions.get(rid)
             if resolution is None:
-                if self.rules.protocol == PROTOCOL_08:
-                    errors.append(f"resolution {rid} does not exist")
-                    continue
-                placeholder_type = None if "placeholder-never-expires" in self.rules.bugs else event_type
-                if placeholder_type is not None and placeholder_type not in self.rules.types:
-                    errors.append(f"unknown resolution type {event_type!r}")
-                    continue
-                resolution = Resolution(rid, placeholder_type, None,
-                                        self._expiration(placeholder_type), (), None, self.height)
-            self.changes.put_resolution(self._vote(resolution, voter))
-            if self.rules.protocol == PROTOCOL_08 or resolution.body is not None:
-                self._local(voter, "delete", rid)
-            else:
-                self._local(voter, "received", rid)
-        return "; ".join(errors) or None
+                raise TxFailed(f"resolution {rid} does not exist")
+            self.changes.put_resolution(self.vote(resolution, voter))
+            self.local(voter, "delete", rid)
 
-    def _vote_bodies(self, tx: VoteBodies) -> str | None:
+    def _vote_bodies(self, tx: VoteBodies) -> None:
         proposer = tx.sender
         if proposer != self.block.proposer:
-            return "vote bodies from a node that is not the block's proposer"
-        errors = []
+            raise TxFailed("vote bodies from a node that is not the block's proposer")
         for event_type, body in tx.events:
-            rid = event_id(event_type, body)
             if event_type not in self.rules.types:
-                errors.append(f"unknown resolution type {event_type!r}")
-                continue
-            self._local(proposer, "delete", rid)
-            if self.state.is_processed(rid):
-                continue
-            existing = self.state.resolutions.get(rid)
-            if existing is not None and (existing.body is not None or self.rules.protocol == PROTOCOL_08):
-                errors.append(f"resolution {rid} already has a body")
-                continue
-            if existing is None:
-                resolution = Resolution(rid, event_type, body, self._expiration(event_type), (),
-                                        proposer, self.height)
+                raise TxFailed(f"unknown resolution type {event_type!r}")
+            rid = event_id(event_type, body)
+            if self.rules.protocol == PROTOCOL_08:
+                self._vote_body_08(proposer, rid, event_type, body)
             else:
-                expiration = existing.expiration
-                if math.isinf(expiration):
-                    expiration = self._expiration(event_type)
-                resolution = attrs.evolve(existing, type=event_type, body=body,
-                                          expiration=expiration, body_proposer=proposer)
+                self._vote_body_07(proposer, rid, event_type, body)
+
+    def _vote_body_08(self, proposer: str, rid: str, event_type: str, body: bytes) -> None:
+        """kwil 0.8.4: create the resolution if absent (an existing one is kept) and count the
+        body as the proposer's vote; the proposer's node deletes its event."""
+        resolution = self.state.resolutions.get(rid)
+        if resolution is None and not self.state.is_processed(rid):
+            resolution = Resolution(rid, event_type, body, self._expiration(event_type), (), proposer, self.height)
+        if resolution is not None:
             if self.state.power_of(proposer) > 0:
-                resolution = self._vote(resolution, proposer)
+                resolution = self.vote(resolution, proposer)
             self.changes.put_resolution(resolution)
-        return "; ".join(errors) or None
+        self.local(proposer, "delete", rid)
 
-    def _join(self, tx: Join) -> str | None:
+    def _vote_body_07(self, proposer: str, rid: str, event_type: str, body: bytes) -> None:
+        """kwil 0.7.6 (voting.go CreateResolution, routes.go): a body for a processed id or one
+        that already has a body fails the whole tx; setting the body resets the expiry to this
+        block + the type's period and notes whether the proposer already voted the id; the
+        body counts as the proposer's vote; every node whose validator has voted it deletes
+        its event."""
+        if self.state.is_processed(rid):
+            raise TxFailed(f"resolution {rid} is already processed")
+        existing = self.state.resolutions.get(rid)
+        if existing is not None and existing.body is not None:
+            raise TxFailed(f"resolution {rid} already has a body")
+        voters = existing.voters if existing is not None else ()
+        resolution = Resolution(rid, event_type, body, self._expiration(event_type), voters, proposer,
+                                existing.created if existing is not None else self.height,
+                                proposer in voters)
+        if self.state.power_of(proposer) > 0:
+            resolution = self.vote(resolution, proposer)
+        self.changes.put_resolution(resolution)
+        for voter in dict.fromkeys((*resolution.voters, proposer)):
+            self.local(voter, "delete", rid)
+
+    # -- the validator set (routes.go: join, approve, remove, leave) --------------------------
+    def _join(self, tx: Join) -> None:
         if self.state.power_of(tx.sender) > 0:
-            return "join from a node that is already a validator"
+            raise TxFailed("join from a node that is already a validator")
+        pending = [r for r in self.state.resolutions.values()
+                   if r.type == VALIDATOR_JOIN and r.body is not None
+                   and r.body.split(b"\x00")[0] == tx.sender.encode()]
+        if pending:  # whatever power it asked for
+            raise TxFailed("a join request is already pending")
         body = join_body(tx.sender, tx.power)
-        rid = event_id(VALIDATOR_JOIN, body)
-        if rid in self.state.resolutions:
-            return "a join request is already pending"
-        self.changes.put_resolution(Resolution(rid, VALIDATOR_JOIN, body,
-                                               self._expiration(VALIDATOR_JOIN), (), tx.sender,
-                                               self.height))
-        return None
+        self.changes.put_resolution(Resolution(event_id(VALIDATOR_JOIN, body), VALIDATOR_JOIN, body,
+                                               self._expiration(VALIDATOR_JOIN), (), tx.sender, self.height))
 
-    def _approve(self, tx: Approve) -> str | None:
+    def _approve(self, tx: Approve) -> None:
         if tx.sender == tx.candidate:
-            return "a validator cannot approve its own join"
+            raise TxFailed("a validator cannot approve its own join")
         if self.state.power_of(tx.sender) <= 0:
-            return "approve from a non-validator"
+            raise TxFailed("approve from a non-validator")
         pending = [r for r in self.state.resolutions.values()
                    if r.type == VALIDATOR_JOIN and r.body is not None
                    and r.body.split(b"\x00")[0] == tx.candidate.encode()]
         if not pending:
-            return f"no pending join for {tx.candidate}"
-        self.changes.put_resolution(self._vote(pending[0], tx.sender))
-        return None
+            raise TxFailed(f"no pending join for {tx.candidate}")
+        self.changes.put_resolution(self.vote(pending[0], tx.sender))
 
-    def _remove(self, tx: Remove) -> str | None:
+    def _remove(self, tx: Remove) -> None:
+        """kwil does not check that the target is a validator (routes.go validatorRemoveRoute)."""
         if self.state.power_of(tx.sender) <= 0:
-            return "remove from a non-validator"
-        if self.state.power_of(tx.target) <= 0:
-            return f"{tx.target} is not a validator"
+            raise TxFailed("remove from a non-validator")
         body = tx.target.encode()
         rid = event_id(VALIDATOR_REMOVE, body)
         resolution = self.state.resolutions.get(rid) or Resolution(
             rid, VALIDATOR_REMOVE, body, self._expiration(VALIDATOR_REMOVE), (), tx.sender, self.height)
-        self.changes.put_resolution(self._vote(resolution, tx.sender))
-        return None
+        self.changes.put_resolution(self.vote(resolution, tx.sender))
 
-    def _leave(self, tx: Leave) -> str | None:
+    def _leave(self, tx: Leave) -> None:
         if self.state.power_of(tx.sender) <= 0:
-            return "leave from a non-validator"
-        self._set_power(tx.sender, 0)
-        return None
+            raise TxFailed("leave from a non-validator")
+        self.set_power(tx.sender, 0)
 
-    def _set_power(self, validator: str, power: int) -> None:
+    def set_power(self, validator: str, power: int) -> None:
         self.changes.set_power(validator, power)
         self.result.validator_updates.append((validator, power))
         if power <= 0:
@@ -273,92 +280,3 @@ class _Executor:
                 if validator in resolution.voters:
                     voters = tuple(v for v in resolution.voters if v != validator)
                     self.changes.put_resolution(attrs.evolve(resolution, voters=voters))
-
-    # -- end of block --------------------------------------------------------------------
-    def end_block(self) -> None:
-        state = self.state
-        total = state.total_power
-        by_type: dict[str, list[Resolution]] = {}
-        for resolution in state.resolutions.values():
-            by_type.setdefault(resolution.type or "", []).append(resolution)
-        # Decide every pass first, with the powers as the block left them; applying a pass
-        # (a removal) must not change whether or with how much power another one passed.
-        passed: list[tuple[Resolution, int]] = []
-        for type_name in sorted(by_type):
-            if not type_name:
-                continue
-            config = self.rules.types.get(type_name)
-            for resolution in sorted(by_type[type_name], key=lambda r: r.id):
-                if resolution.body is None:
-                    continue
-                approved = state.approved_power(resolution)
-                if approved >= required_power(total, config.confirmation_threshold):
-                    passed.append((resolution, approved))
-        for resolution, approved in passed:
-            self._pass(resolution, approved, total)
-        self._expire(total)
-
-    def _refund(self, resolution: Resolution) -> None:
-        if not self.rules.gas:
-            return
-        for voter in resolution.voters:
-            if voter != resolution.body_proposer:
-                self.changes.credit(voter, VOTE_ID_FEE)
-        if resolution.body_proposer is not None and resolution.body is not None:
-            self.changes.credit(resolution.body_proposer, BODY_BYTE_FEE * len(resolution.body))
-
-    def _finish(self, resolution: Resolution) -> None:
-        self.changes.drop_resolution(resolution.id)
-        if resolution.type not in RECURRING_TYPES:
-            self.changes.mark_processed(resolution.id, self.height)
-        if self.rules.protocol == PROTOCOL_08:
-            self.result.delete_everywhere.append(resolution.id)
-
-    def _pass(self, resolution: Resolution, approved: int, total: int) -> None:
-        assert resolution.type is not None and resolution.body is not None
-        config = self.rules.types.get(resolution.type)
-        error = None
-        self.changes.savepoint()
-        try:
-            if resolution.type == VALIDATOR_JOIN:
-                name, power = resolution.body.split(b"\x00")
-                self._set_power(name.decode(), int(power))
-            elif resolution.type == VALIDATOR_REMOVE:
-                self._set_power(resolution.body.decode(), 0)
-            else:
-                config.resolve_func(ResolveContext(resolution.id, resolution.type, resolution.body,
-                                                   self.height, self.changes))
-            self.changes.release()
-        except Exception as exc:  # a failing resolve_func rolls back only itself
-            self.changes.rollback()
-            error = f"{type(exc).__name__}: {exc}"
-        self._refund(resolution)
-        self._finish(resolution)
-        self.result.outcomes.append(Outcome(
-            resolution.id, resolution.type, "passed", approved,
-            required_power(total, config.confirmation_threshold), self.rules.gas, resolution.voters,
-            error))
-
-    def _expire(self, total: int) -> None:
-        refunded_first: set[str] = set()
-        expiring = sorted((r for r in self.state.resolutions.values() if r.expiration <= self.height),
-                          key=lambda r: (r.type or "", r.id))
-        for resolution in expiring:
-            approved = self.state.approved_power(resolution)
-            type_name = resolution.type
-            refund_threshold = (self.rules.types.get(type_name).refund_threshold
-                                if type_name is not None else Fraction(1))
-            needed = required_power(total, refund_threshold)
-            refunded = approved >= needed
-            if "refund-first-expired" in self.rules.bugs and (type_name or "") not in refunded_first:
-                refunded_first.add(type_name or "")
-                refunded = True
-            if refunded:
-                self._refund(resolution)
-            self._finish(resolution)
-            confirmation = (self.rules.types.get(type_name).confirmation_threshold
-                            if type_name is not None else Fraction(2, 3))
-            self.result.outcomes.append(Outcome(
-                resolution.id, type_name, "expired", approved, required_power(total, confirmation),
-                refunded, resolution.voters))
-

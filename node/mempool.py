@@ -112,35 +112,44 @@ def admissible_run(committed_nonce: int, txs: Iterable[Tx]) -> list[Tx]:
 
 def assemble_block(proposer: str, own: list[Tx], bodies: VoteBodies | None, others: list[Tx],
                    max_bytes: int) -> list[Tx]:
-    """kwil's PrepareProposal order: own txs, then the vote-bodies tx, then everyone else's.
-
-    Within each sender txs are stably sorted by nonce with duplicates dropped; the block is
-    cut at ``max_bytes``, and a sender's later txs are cut with their predecessor so no
-    included tx follows a gap.
-    """
-    ordered: list[Tx] = sorted(own, key=lambda t: t.nonce)
-    if bodies is not None:
-        ordered.append(bodies)
-    by_sender: dict[str, list[Tx]] = {}
-    for tx in others:
-        if tx.sender != proposer:
-            by_sender.setdefault(tx.sender, []).append(tx)
-    for sender in by_sender:
-        seen: set[int] = set()
-        for tx in sorted(by_sender[sender], key=lambda t: t.nonce):
-            if tx.nonce not in seen:
-                seen.add(tx.nonce)
-                ordered.append(tx)
+    """kwil's PrepareProposal (abci.go prepareBlockTransactions): the proposer's own txs, then
+    its vote-bodies tx, then everyone else's in mempool order, each sender's txs sorted by
+    nonce in the slots they hold and a re-used nonce dropped. The block stops at the first tx
+    that does not fit in ``max_bytes`` (kwil does not skip it and go on)."""
     block: list[Tx] = []
-    used = 0
-    cut: set[str] = set()
-    for tx in ordered:
-        if tx.sender in cut:
-            continue
-        size = tx.size()
-        if used + size > max_bytes:
-            cut.add(tx.sender)
-            continue
-        used += size
+    room = max_bytes
+    for tx in _by_nonce_in_place(own):
+        if tx.size() > room:
+            return block
+        room -= tx.size()
+        block.append(tx)
+    if bodies is not None:
+        if bodies.size() > room:
+            return block
+        room -= bodies.size()
+        block.append(bodies)
+    for tx in _by_nonce_in_place([t for t in others if t.sender != proposer]):
+        if tx.size() > room:
+            break
+        room -= tx.size()
         block.append(tx)
     return block
+
+
+def _by_nonce_in_place(txs: list[Tx]) -> list[Tx]:
+    """Each sender's txs stably sorted by nonce within the positions they hold (Go's
+    ``sort.Stable`` over a sender's sub-list), then a tx repeating its predecessor's nonce
+    from the same sender dropped."""
+    slots: dict[str, list[int]] = {}
+    for i, tx in enumerate(txs):
+        slots.setdefault(tx.sender, []).append(i)
+    ordered: list[Tx] = list(txs)
+    for positions in slots.values():
+        for i, tx in zip(positions, sorted((txs[i] for i in positions), key=lambda t: t.nonce), strict=True):
+            ordered[i] = tx
+    kept: list[Tx] = []
+    for tx in ordered:
+        if kept and kept[-1].sender == tx.sender and kept[-1].nonce == tx.nonce:
+            continue
+        kept.append(tx)
+    return kept

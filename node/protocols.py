@@ -39,6 +39,10 @@ class ProtocolFlow(Protocol):
         """The events whose bodies this node, as proposer, puts in its vote-bodies tx."""
         ...
 
+    def awaits_resolutions(self, store: EventStore, state: AppState) -> bool:
+        """Whether some stored event may become votable later without being stored again."""
+        ...
+
 
 @attrs.frozen
 class Flow07:
@@ -52,16 +56,20 @@ class Flow07:
         return [(e.id, e.event_type) for e in store.get_unreceived_events(self.max_vote_ids)]
 
     def body_candidates(self, store: EventStore, state: AppState, types: ResolutionTypes) -> list[StoredEvent]:
+        """kwil 0.7.6 (txapp.go ProposerTxs) caps the stored events at 50 first, then drops
+        those whose resolution has a body or is processed, so a proposer can include fewer
+        bodies than it has."""
         picked: list[StoredEvent] = []
-        for event in store.get_events():
-            if len(picked) >= self.max_bodies:
-                break
+        for event in store.get_events()[:self.max_bodies]:
             if state.is_processed(event.id) or event.event_type not in types:
                 continue
             resolution = state.resolutions.get(event.id)
             if resolution is None or resolution.body is None:
                 picked.append(event)
         return picked
+
+    def awaits_resolutions(self, store: EventStore, state: AppState) -> bool:
+        return False  # ids are voted before any body: nothing waits
 
 
 @attrs.frozen
@@ -95,6 +103,11 @@ class Flow08:
             if event.id not in state.resolutions:
                 picked.append(event)
         return picked
+
+    def awaits_resolutions(self, store: EventStore, state: AppState) -> bool:
+        """An event without a resolution is voted once a proposer creates one."""
+        return any(not e.broadcasted and e.id not in state.resolutions and not state.is_processed(e.id)
+                   for e in store.get_events())
 
 
 def protocol_flow(protocol: str) -> ProtocolFlow:

@@ -11,8 +11,18 @@ from typing import Any
 import attrs
 
 EVENT_NAMESPACE = uuid.UUID("cc1cd90f-b4db-47f4-b6df-4bbe5fca88eb")
-VOTE_ID_FEE = 16_000  # per id in a ValidatorVoteIDs tx (gas on)
-BODY_BYTE_FEE = 1_000  # per body byte in a ValidatorVoteBodies tx (gas on)
+# Prices with gas on (kwil routes.go).
+VOTE_ID_FEE = 16_000  # per id in a ValidatorVoteIDs tx
+BODY_BYTE_FEE = 1_000  # per body byte in a ValidatorVoteBodies tx
+REMOVE_FEE = 100_000
+VALIDATOR_TX_FEE = 10**13  # join, approve and leave
+# Sizes: kwil txs are RLP-encoded and signed. Every tx carries its signature, sender key,
+# nonce, chain id, fee and payload type; a vote-ids tx grows by one 16-byte id per vote and
+# a vote-bodies tx by each event's type and body.
+TX_BASE_BYTES = 180
+VOTE_ID_BYTES = 17  # a 16-byte UUID and its RLP prefix
+BODY_OVERHEAD_BYTES = 6  # the RLP framing of one (type, body) pair
+VALIDATOR_PAYLOAD_BYTES = 48
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -41,7 +51,7 @@ class VoteIDs:
         return tuple(v[0] for v in self.votes)
 
     def size(self) -> int:
-        return 64 + 52 * len(self.votes)
+        return TX_BASE_BYTES + VOTE_ID_BYTES * len(self.votes)
 
     def fee(self) -> int:
         return VOTE_ID_FEE * len(self.votes)
@@ -56,7 +66,7 @@ class VoteBodies:
     events: tuple[tuple[str, bytes], ...]  # (event type, body)
 
     def size(self) -> int:
-        return 64 + sum(len(t) + len(b) + 8 for t, b in self.events)
+        return TX_BASE_BYTES + sum(len(t) + len(b) + BODY_OVERHEAD_BYTES for t, b in self.events)
 
     def fee(self) -> int:
         return BODY_BYTE_FEE * sum(len(b) for _t, b in self.events)
@@ -69,10 +79,10 @@ class Join:
     power: int
 
     def size(self) -> int:
-        return 80
+        return TX_BASE_BYTES + VALIDATOR_PAYLOAD_BYTES
 
     def fee(self) -> int:
-        return 0
+        return VALIDATOR_TX_FEE
 
 
 @attrs.frozen
@@ -82,10 +92,10 @@ class Approve:
     candidate: str
 
     def size(self) -> int:
-        return 80
+        return TX_BASE_BYTES + VALIDATOR_PAYLOAD_BYTES
 
     def fee(self) -> int:
-        return 0
+        return VALIDATOR_TX_FEE
 
 
 @attrs.frozen
@@ -95,10 +105,10 @@ class Remove:
     target: str
 
     def size(self) -> int:
-        return 80
+        return TX_BASE_BYTES + VALIDATOR_PAYLOAD_BYTES
 
     def fee(self) -> int:
-        return 0
+        return REMOVE_FEE
 
 
 @attrs.frozen
@@ -107,13 +117,36 @@ class Leave:
     nonce: int
 
     def size(self) -> int:
-        return 64
+        return TX_BASE_BYTES
 
     def fee(self) -> int:
-        return 0
+        return VALIDATOR_TX_FEE
 
 
-Tx = VoteIDs | VoteBodies | Join | Approve | Remove | Leave
+@attrs.frozen
+class UserTx:
+    """An ordinary account's tx (a transfer, a deploy, an action call): what matters here is
+    its nonce, its size and its fee, which it spends competing with votes."""
+
+    sender: str
+    nonce: int
+    bytes: int  # the whole signed tx
+    price: int = 0  # its fee with gas on
+    serial: int = 0  # tells two otherwise equal txs apart
+
+    def size(self) -> int:
+        return self.bytes
+
+    def fee(self) -> int:
+        return self.price
+
+
+Tx = VoteIDs | VoteBodies | Join | Approve | Remove | Leave | UserTx
+
+
+def tx_fee(tx: Tx) -> int:
+    """What ``tx`` costs its sender with gas on."""
+    return tx.fee()
 
 
 def tx_record(tx: Tx) -> dict[str, Any]:
@@ -129,6 +162,9 @@ def tx_record(tx: Tx) -> dict[str, Any]:
         record["candidate"] = tx.candidate
     elif isinstance(tx, Remove):
         record["target"] = tx.target
+    elif isinstance(tx, UserTx):
+        record["bytes"] = tx.bytes
+        record["serial"] = tx.serial
     return record
 
 

@@ -165,6 +165,7 @@ class ConsensusConfig:
     timeout_commit: float = DEFAULT_TIMEOUTS.commit
     round_increment: float = DEFAULT_TIMEOUTS.round_increment
     max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES
+    vote_expiry: int = DEFAULT_EXPIRATION  # blocks: a placeholder resolution's lifetime (genesis)
 
     def slowest_round(self) -> float:
         """The longest a round can take on its timeouts alone (entry to the next round),
@@ -185,6 +186,7 @@ class ConsensusConfig:
             timeout_commit=reader.duration("timeout_commit", duration_text(d.timeout_commit)),
             round_increment=reader.duration("round_increment", duration_text(d.round_increment)),
             max_block_bytes=reader.integer("max_block_bytes", d.max_block_bytes, min=1),
+            vote_expiry=reader.integer("vote_expiry", d.vote_expiry, min=1),
         )
         reader.finish()
         return config
@@ -197,6 +199,7 @@ class ConsensusConfig:
             "timeout_commit": duration_text(self.timeout_commit),
             "round_increment": duration_text(self.round_increment),
             "max_block_bytes": self.max_block_bytes,
+            "vote_expiry": self.vote_expiry,
         }
 
 

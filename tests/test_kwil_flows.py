@@ -107,9 +107,10 @@ def test_crash_between_store_and_vote_loses_nothing_and_votes_once() -> None:
 def test_0_8_event_seen_only_by_a_validator_that_never_proposes_is_never_voted() -> None:
     """Under 0.8 only a proposer creates a resolution: an event seen by a validator that does
     not propose within the expiry never gets a resolution; under 0.7 its vote-ids create a
-    placeholder that expires."""
+    placeholder that expires after the genesis vote_expiry."""
     body = NOTE.format(expiry=10) + event("35s", "x", ["v3"])
-    results = {p: run_text(body, count=4, power="[30, 30, 30, 1]", duration="100s", protocol=p)
+    results = {p: run_text(body, count=4, power="[30, 30, 30, 1]", duration="100s", protocol=p,
+                           consensus="vote_expiry = 10")
                for p in ("kwil-0.7", "kwil-0.8")}
     assert results["kwil-0.8"].summary["resolutions_expired"] == 0
     assert results["kwil-0.8"].summary["resolutions_passed"] == 0
@@ -117,12 +118,21 @@ def test_0_8_event_seen_only_by_a_validator_that_never_proposes_is_never_voted()
     assert all(violations(r) == [] for r in results.values())
 
 
-def test_evicted_vote_and_nonce_gap_lead_to_rebroadcast_and_a_later_vote() -> None:
-    body = NOTE.format(expiry=500) + event("30s", "x", ["v0", "v1", "v2", "v3"])
-    body += event("30s", "y", ["v0", "v1", "v2", "v3"]) + fault("29s", "nonce_gap", "v1")
+def test_a_gapped_vote_stays_broadcasted_until_the_repair_votes_again() -> None:
+    """kwil (broadcast.go): a vote-ids tx rejected at its first CheckTx for a nonce gap is not
+    reported, and the ids stay broadcasted. Only v1, v2, v3 see the events, so v1's vote is
+    needed: it comes when the corrected node's repair marks them for rebroadcast after
+    ``rebroadcast_after`` (10) blocks, and each event passes with v1's vote counted once."""
+    body = NOTE.format(expiry=500) + event("30s", "x", ["v1", "v2", "v3"])
+    body += event("30s", "y", ["v1", "v2", "v3"]) + fault("29s", "nonce_gap", "v1")
     result = run_text(body, count=4, duration="5m", timeout_commit="1s")
-    assert result.summary["rebroadcasts"] >= 1
+    rejected = trace_events(result, "tx.rejected", node="v1")
+    repaired = trace_events(result, "votes.rebroadcast", node="v1")
+    assert rejected and rejected[0]["why"] == "nonce"
+    assert len(repaired) == 1 and repaired[0]["t"] - rejected[0]["t"] > 10 * 1.15 - 0.01
     assert result.summary["resolutions_passed"] == 2
+    v1_votes = [height for _rid, voter, _p, height in result.records.votes if voter == "v1"]
+    assert len(v1_votes) == 2
     assert violations(result) == []
 
 

@@ -19,7 +19,7 @@ latency = {{ dist = "fixed", value = "50ms" }}
 
 [consensus]
 timeout_commit = "{timeout_commit}"
-
+{consensus_extra}
 [validators]
 count = {count}
 power = {power}
@@ -28,10 +28,12 @@ power = {power}
 
 def scenario_text(body: str = "", *, name: str = "t", duration: str = "10m", protocol: str = "kwil-0.7",
                   count: int = 4, power: Any = 1, timeout_commit: str = "1s",
-                  bugs: tuple[str, ...] = ()) -> str:
+                  bugs: tuple[str, ...] = (), consensus: str = "") -> str:
+    """``consensus``: more ``[consensus]`` lines, e.g. ``"vote_expiry = 10"``."""
     bug_list = "[" + ", ".join(f'"{b}"' for b in bugs) + "]"
     return BASE.format(name=name, duration=duration, protocol=protocol, count=count,
-                       power=power, timeout_commit=timeout_commit, bugs=bug_list) + body
+                       power=power, timeout_commit=timeout_commit, bugs=bug_list,
+                       consensus_extra=consensus) + body
 
 
 def run_text(body: str = "", seed: int = 1, **kwargs: Any) -> Result:

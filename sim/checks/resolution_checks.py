@@ -57,39 +57,49 @@ class ThresholdRespected(Checker):
 
 
 class ExpiryExact(Checker):
-    """An unresolved resolution is removed exactly at its expiration height."""
+    """An unresolved resolution is removed exactly at its expiration height: a body sets it to
+    its block + the type's expiration period (in 0.7 also when a placeholder already existed),
+    and a placeholder made by vote ids alone to its block + the genesis ``vote_expiry``."""
 
     name = "expiry-exact"
 
     def __init__(self, view: Any, report: Any) -> None:
         super().__init__(view, report)
-        self._due: dict[str, int] = {}
+        self._due: dict[str, float] = {}
+        scenario = view.scenario
+        self._vote_expiry = scenario.consensus.vote_expiry
+        self._forever = "placeholder-never-expires" in scenario.bug_compat
 
     def on_block(self, committed: Committed) -> None:
         height = committed.block.height
         state = committed.state
         assert state is not None
         types = self.view.types
-        for tx in committed.block.txs:
-            if isinstance(tx, VoteIDs):
-                pairs = list(tx.votes)
-            elif isinstance(tx, VoteBodies):
-                pairs = [(event_id(t, b), t) for t, b in tx.events]
-            else:
+        for outcome in committed.result.txs:
+            tx = outcome.tx
+            if not outcome.ok:
                 continue
-            for rid, event_type in pairs:
-                if rid in state.resolutions and rid not in self._due and event_type in types:
-                    self._due[rid] = height + types.get(event_type).expiration_period
+            if isinstance(tx, VoteBodies):
+                for event_type, body in tx.events:
+                    rid = event_id(event_type, body)
+                    if rid in state.resolutions and event_type in types:
+                        resolution = state.resolutions[rid]
+                        if resolution.created == height or self.view.scenario.protocol == "kwil-0.7":
+                            self._due[rid] = height + types.get(event_type).expiration_period
+            elif isinstance(tx, VoteIDs):
+                for rid, _event_type in tx.votes:
+                    if rid in state.resolutions and rid not in self._due:
+                        self._due[rid] = float("inf") if self._forever else height + self._vote_expiry
         for rid in [r for r in self._due if r not in state.resolutions]:
             del self._due[rid]
         for rid, due in sorted(self._due.items()):
             if height >= due:
                 self.report((), f"resolution {rid} still open at height {height}; it should have "
-                            f"expired at {due}")
+                            f"expired at {due:g}")
                 del self._due[rid]
         for outcome in committed.result.outcomes:
             if outcome.status == "expired" and outcome.id in self._due and self._due[outcome.id] != height:
-                self.report((), f"resolution {outcome.id} expired at {height}, due at {self._due[outcome.id]}")
+                self.report((), f"resolution {outcome.id} expired at {height}, due at {self._due[outcome.id]:g}")
 
 
 class RefundsExact(Checker):

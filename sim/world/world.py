@@ -65,7 +65,8 @@ class World:
         self.network = Network(self.names, net.latency, net.drop, self.rng, net.duplicate)
         self.types = build_resolution_types(scenario)
         self.rules = Rules(scenario.protocol, self.types, frozenset(scenario.bug_compat),
-                           scenario.validators.gas, scenario.validators.join_expiry)
+                           scenario.validators.gas, scenario.validators.join_expiry,
+                           scenario.consensus.vote_expiry)
         genesis = AppState(
             validators={n.name: n.power for n in scenario.nodes if n.start != "non-validator"},
             balances={n.name: scenario.validators.balance for n in scenario.nodes}
