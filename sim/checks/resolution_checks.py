@@ -75,9 +75,9 @@ class ExpiryExact(Checker):
         state = committed.state
         assert state is not None
         types = self.view.types
-        for outcome in committed.result.txs:
-            tx = outcome.tx
-            if not outcome.ok:
+        for tx_outcome in committed.result.txs:
+            tx = tx_outcome.tx
+            if not tx_outcome.ok:
                 continue
             if isinstance(tx, VoteBodies):
                 for event_type, body in tx.events:
