@@ -74,9 +74,11 @@ class AfterCommit:
 
 @attrs.frozen
 class Submit:
-    """Send an own tx (a validator-set tx an operator asked for), built with the next nonce."""
+    """Send a tx built with the sender's next nonce as this mempool knows it: the node's own
+    validator-set tx, or a user's tx arriving at this node (``sender`` is then the user)."""
 
     make: Callable[[int], Tx]
+    sender: str | None = None  # None: the node itself
 
 
 @attrs.frozen
@@ -182,7 +184,17 @@ class BlockActor:
         self.node.host.proposal_ready(message.height, message.round, txs)
 
     def _submit(self, message: Submit) -> None:
-        self.submit(message.make(self.pending_nonce() + 1))
+        sender = message.sender or self.node.name
+        nonce = self.mempool.pending_nonce(sender, self.node.app.state.nonce_of(sender)) + 1
+        tx = message.make(nonce)
+        if message.sender is None:
+            self.submit(tx)
+        elif self.node.app.check_tx(tx, self.mempool).ok:
+            self.mempool.admit(tx, self.node.host.now())
+            self.mempool.remember(tx)
+            self.node.host.gossip(tx)
+        else:
+            self.node.stats.user_txs_rejected += 1
 
     def submit(self, tx: Tx) -> bool:
         """CheckTx an own tx and, when admitted, gossip it to every other node."""

@@ -55,6 +55,7 @@ class NodeStats:
     rebroadcasts: int = 0
     events_stored: int = 0
     duplicates_rejected: int = 0
+    user_txs_rejected: int = 0
 
 
 # Where a node stands in consensus.

@@ -89,9 +89,19 @@ def summarize(world: World) -> dict[str, Any]:
         "shutdown_errors": [f"{n}: {reason}" for n, reason in records.node_shutdowns],
     }
     summary["fabricated_passed"] = fabricated_passed(world.views)
+    if world.load is not None:
+        summary.update(user_load_summary(world))
     summary.update(world.sources.summary(world.views))
     summary["violations"] = [v.to_dict() for v in world.violations]
     return summary
+
+
+def user_load_summary(world: World) -> dict[str, Any]:
+    """What became of the users' txs (``[load]``)."""
+    committed = sum(record.user_txs for record in world.records.blocks)
+    assert world.load is not None
+    return {"user_txs_sent": world.load.sent, "user_txs_committed": committed,
+            "user_txs_rejected": sum(node.user_txs_rejected for node in world.views.nodes)}
 
 
 def fabricated_passed(view: Any) -> int:

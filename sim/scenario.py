@@ -21,6 +21,7 @@ import tomli_w
 
 from sim.errors import ScenarioError
 from sim.faults.kinds import read_fault
+from sim.load_model import LoadConfig
 from sim.faults.readers import ReadContext, node_range_text
 from sim.scenario_model import (
     BUG_COMPAT,
@@ -43,7 +44,7 @@ __all__ = ["Scenario", "apply_override", "load_scenario", "parse_scenario", "sce
            "scenario_to_toml"]
 
 TOP_LEVEL = ("scenario", "network", "consensus", "validators", "nodes", "resolutions", "app",
-             "sources", "faults", "checks")
+             "sources", "faults", "checks", "load")
 # Source config classes are imported only when a scenario uses that kind, so a source's
 # dependencies (or its absence) never affect scenarios that do not name it.
 SOURCE_CONFIGS = {
@@ -179,13 +180,14 @@ def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>") -> Scenari
     ctx = ReadContext({node.name: node.power for node in nodes}, duration)
     faults = [read_fault(reader, ctx) for reader in root.tables("faults", [])]
     checks = ChecksConfig.from_table(root.table("checks", {}))
+    load = LoadConfig.from_table(root.table("load")) if root.has("load") else None
     root.finish()
     scenario = Scenario(
         name=name, seed=seed, duration=duration, protocol=protocol, bug_compat=bug_compat,
         network=network, consensus=consensus, validators=validators, nodes=nodes,
         resolutions=resolutions, extensions=extensions, listeners=listeners, sources=sources,
         faults=tuple(sorted(faults, key=lambda fault: fault.at)),  # sorted() is stable
-        checks=checks, file=file,
+        checks=checks, load=load, file=file,
     )
     _check_script(scenario)
     return scenario
@@ -338,6 +340,8 @@ def scenario_to_toml(s: Scenario) -> str:
     if s.faults:
         table["faults"] = [fault.to_table() for fault in s.faults]
     table["checks"] = s.checks.to_table()
+    if s.load is not None:
+        table["load"] = s.load.to_table()
     return _HEADER + tomli_w.dumps(table)
 
 

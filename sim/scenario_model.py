@@ -28,7 +28,8 @@ from sim.units import format_duration, format_fraction, parse_duration, parse_ra
 
 PROTOCOLS = ("kwil-0.7", "kwil-0.8")
 BUG_COMPAT = ("placeholder-never-expires", "refund-first-expired", "rebroadcast-any-sender",
-              "lost-vote-stays-broadcasted", "revote-restored-event")
+              "lost-vote-stays-broadcasted", "revote-restored-event", "resolve-error-halts",
+              "pass-at-expiry-halts")
 LATENCY_DISTS = ("fixed", "uniform", "lognormal")
 STORAGE = ("memory", "file")
 NODE_STARTS = ("validator", "non-validator", "offline")
@@ -424,6 +425,7 @@ class Scenario:
     extensions: dict[str, dict[str, str]] = attrs.field(factory=dict)
     listeners: dict[str, str] = attrs.field(factory=dict)
     sources: dict[str, Any] = attrs.field(factory=dict)
-    faults: tuple[Any, ...] = ()  # sim.faultspec.FaultSpec
+    faults: tuple[Any, ...] = ()  # sim.faults.spec.FaultSpec
     checks: ChecksConfig = ChecksConfig()
+    load: Any = None  # sim.load_model.LoadConfig: users' txs, or None
     file: str = attrs.field(default="<dict>", eq=False)

@@ -37,3 +37,8 @@ class Contrarian(Behaviour):
             return accept
         ctx.trace("reject", proposer=proposer)
         return False
+
+
+def failing_resolve(ctx: Any) -> None:
+    """A resolve function that always raises."""
+    raise RuntimeError(f"cannot resolve {ctx.resolution_id}")

@@ -13,13 +13,17 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.testing import WorldFailure, run_machine, world_machine
+from sim.testing import WorldFailure, WorldOptions, run_machine, world_machine
 
-# switch -> (protocols, the actions that reach it, the invariant that must catch it)
+# switch -> (protocols, the actions that reach it, the invariant that must catch it, options)
 TEETH = {
-    "refund-first-expired": (("kwil-0.7", "kwil-0.8"), ("evict_vote",), "refunds-exact"),
-    "placeholder-never-expires": (("kwil-0.7",), ("crash", "demote"), "expiry-exact"),
-    "lost-vote-stays-broadcasted": (("kwil-0.8",), ("evict_vote",), "votes-sent"),
+    "refund-first-expired": (("kwil-0.7", "kwil-0.8"), ("evict_vote",), "refunds-exact", {}),
+    "placeholder-never-expires": (("kwil-0.7",), ("crash", "demote"), "expiry-exact", {}),
+    "lost-vote-stays-broadcasted": (("kwil-0.7", "kwil-0.8"), ("evict_vote",), "votes-sent", {}),
+    # a user's resolve function that fails for some events halts a 0.7.6 chain
+    "resolve-error-halts": (("kwil-0.7",), (), "chain-halted", {"resolve": "sim.testing.hooks:flaky_resolve"}),
+    # with expiries as short as 0.8's vote timing, some event passes in its expiry block
+    "pass-at-expiry-halts": (("kwil-0.8",), (), "chain-halted", {"expirations": (2, 3)}),
 }
 
 
@@ -27,9 +31,10 @@ TEETH = {
 @pytest.mark.parametrize("switch", sorted(TEETH))
 def test_switch_is_caught_and_the_shrunk_file_replays(switch: str, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    protocols, actions, invariant = TEETH[switch]
+    protocols, actions, invariant, options = TEETH[switch]
     monkeypatch.setenv("NODESIM_FAILURES_DIR", str(tmp_path))
-    machine = world_machine(protocols=protocols, bug_compat=[switch], action_kinds=actions)
+    machine = world_machine(options=WorldOptions(**options), protocols=protocols, bug_compat=[switch],
+                            action_kinds=actions)
     with pytest.raises(WorldFailure) as caught:
         # Few steps keep shrinking short (each attempt runs a whole world).
         run_machine(machine, max_examples=100, steps=6, derandomize=True, database=None,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from node.actor import Propose, TxArrivals
+from node.blockresult import BlockFailed
 from node.node import IN_CONSENSUS
 from node.txs import Block, Tx
 from sim.consensus import planner_scalar
@@ -46,7 +47,8 @@ class ConsensusDriver:
     def __init__(self, kernel: Kernel, network: Network, chain: Chain, nodes: list[Node],
                  gossip: Gossip, timeouts: Timeouts, *, on_block: Callable[[Committed], None],
                  take_overrides: Callable[[], tuple[tuple[str, int], ...]],
-                 trace: Callable[..., None], on_proposal: Callable[[int, int], None]) -> None:
+                 trace: Callable[..., None], on_proposal: Callable[[int, int], None],
+                 on_halt: Callable[[BlockFailed], None]) -> None:
         self.kernel = kernel
         self.network = network
         self.chain = chain
@@ -57,6 +59,8 @@ class ConsensusDriver:
         self._take_overrides = take_overrides
         self._trace = trace
         self._on_proposal = on_proposal
+        self._on_halt = on_halt
+        self._halted: BlockFailed | None = None
         n = len(nodes)
         self.plans: dict[int, HeightPlan] = {}
         # per height, when each node enters it after committing the height before (inf: not)
@@ -219,6 +223,8 @@ class ConsensusDriver:
         committed = self.chain.committed.get(height)
         if committed is None:
             committed = self._decide(height)
+            if committed is None:
+                return  # the chain halted here
         node.commit_block(committed.block, consensus=True)
         now = self.kernel.now
         times = self.commit_times.get(height)
@@ -234,8 +240,9 @@ class ConsensusDriver:
             self._plan(height + 1)
             self._retire(height - 1)
 
-    def _decide(self, height: int) -> Committed:
-        """The first commit of ``height``: build the block of the decided round, execute it once."""
+    def _decide(self, height: int) -> Committed | None:
+        """The first commit of ``height``: build the block of the decided round, execute it once
+        (None: the block failed, so the chain halts)."""
         plan = self.plans[height]
         assert plan.decided_round is not None
         key = (height, plan.decided_round)
@@ -245,7 +252,16 @@ class ConsensusDriver:
         proposer, time, txs = self.proposals[key]
         block = Block(height, plan.decided_round, self.nodes[proposer].name, time, txs,
                       self._take_overrides())
-        state, result, block_hash = self.chain.execute(self.chain.state_after(height - 1), block)
+        try:
+            state, result, block_hash = self.chain.execute(self.chain.state_after(height - 1), block)
+        except BlockFailed as failure:
+            self._halted = failure
+            for timers in self._commit_timers.values():
+                for timer in timers.values():
+                    timer.cancel()
+            self._commit_timers.clear()
+            self._on_halt(failure)
+            return None
         committed = self.chain.record(block, block_hash, state, result, self.kernel.now)
         self._on_block(committed)
         return committed

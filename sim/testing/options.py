@@ -43,6 +43,8 @@ class WorldOptions:
     windows: tuple[float, ...] = (1.0, 5.0, 20.0, 60.0)  # how long timed faults last
     extra_delays: tuple[float, ...] = (0.2, 1.0, 3.0, 10.0)
     max_demotions: int = 3
+    expirations: tuple[int, int] | None = None  # blocks; None: rebroadcast_after + 8 to + 30
+    resolve: str | None = None  # "module:function" resolving the worlds' events (None: record the body)
 
     def __attrs_post_init__(self) -> None:
         low, high = self.validators

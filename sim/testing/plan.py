@@ -43,6 +43,7 @@ class WorldConfig:
     refund_threshold: Fraction = Fraction(1, 3)
     rebroadcast_after: int = 10
     non_validators: tuple[str, ...] = ()  # nodes that start outside the validator set
+    resolve: str | None = None  # "module:function" resolving the events (None: record the body)
     name: str = "property"
 
     @property
@@ -67,7 +68,8 @@ class WorldConfig:
             "resolutions": {EVENT_TYPE: {
                 "confirmation_threshold": format_fraction(self.confirmation_threshold),
                 "refund_threshold": format_fraction(self.refund_threshold),
-                "expiration_period": self.expiration_period}},
+                "expiration_period": self.expiration_period,
+                **({"resolve": self.resolve} if self.resolve else {})}},
             "sources": {"script": {"type": EVENT_TYPE, "delay": {
                 "dist": "uniform", "low": "0s", "high": duration_text(self.observe_delay)}}},
         }

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from node.txs import VoteBodies, VoteIDs, event_id
+from node.txs import UserTx, VoteBodies, VoteIDs, event_id
 from sim.engine.trace import Trace
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ class BlockRecord:
     txs: int
     vote_ids: int
     vote_bodies: int
+    user_txs: int = 0
+    bytes: int = 0
 
 
 @attrs.define
@@ -103,8 +105,10 @@ class Recorder:
         now = self._now()
         vote_ids = sum(len(tx.votes) for tx in block.txs if isinstance(tx, VoteIDs))
         vote_bodies = sum(len(tx.events) for tx in block.txs if isinstance(tx, VoteBodies))
+        user_txs = sum(1 for tx in block.txs if isinstance(tx, UserTx))
         records.blocks.append(BlockRecord(block.height, block.round, block.proposer, now,
-                                          len(block.txs), vote_ids, vote_bodies))
+                                          len(block.txs), vote_ids, vote_bodies, user_txs,
+                                          sum(tx.size() for tx in block.txs)))
         self._trace.emit("block", height=block.height, round=block.round, proposer=block.proposer,
                          txs=len(block.txs), hash=committed.block_hash[:16])
         state = committed.state

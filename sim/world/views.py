@@ -111,6 +111,10 @@ class NodeView:
     def duplicates_rejected(self) -> int:
         return self._node.stats.duplicates_rejected
 
+    @property
+    def user_txs_rejected(self) -> int:
+        return self._node.stats.user_txs_rejected
+
 
 class WorldView:
     """What checkers may read of a running world."""

@@ -40,6 +40,7 @@ from sim.faults.injector import FaultInjector
 from sim.net.network import Network
 from sim.world.gossip import Gossip
 from sim.world.host import NodeHostAdapter
+from sim.world.load import UserLoad
 from sim.world.records import Recorder, RunRecords
 from sim.world.setup import build_listeners, build_resolution_types
 from sim.world.sources import Sources
@@ -67,10 +68,10 @@ class World:
         self.rules = Rules(scenario.protocol, self.types, frozenset(scenario.bug_compat),
                            scenario.validators.gas, scenario.validators.join_expiry,
                            scenario.consensus.vote_expiry)
+        accounts = [n.name for n in scenario.nodes] + list(scenario.load.accounts if scenario.load else ())
         genesis = AppState(
             validators={n.name: n.power for n in scenario.nodes if n.start != "non-validator"},
-            balances={n.name: scenario.validators.balance for n in scenario.nodes}
-            if scenario.validators.gas else {},
+            balances=dict.fromkeys(accounts, scenario.validators.balance) if scenario.validators.gas else {},
         )
         self.chain = Chain(genesis, self.rules, self.names)
         self.gossip = Gossip(self.network, self.rng, self.kernel, self._deliver_txs,
@@ -91,7 +92,7 @@ class World:
         self.driver = ConsensusDriver(self.kernel, self.network, self.chain, self.nodes, self.gossip,
                                       self.timeouts, on_block=self._on_block,
                                       take_overrides=self.faults.take_overrides, trace=self.trace.emit,
-                                      on_proposal=self._on_proposal)
+                                      on_proposal=self._on_proposal, on_halt=self._on_halt)
         self.blocksync = BlockSync(self.kernel, self.network, self.chain, self.nodes,
                                    scenario.network.block_sync_rate)
         self.views = WorldView(now=self.clock.current_time, scenario=scenario, types=self.types,
@@ -99,6 +100,7 @@ class World:
                                sources=self.sources, nodes=self.nodes, gossip=self.gossip,
                                network=self.network)
         self.checks = Checks(self.views, scenario.checks, self.violate)
+        self.load = UserLoad(scenario.load, self.kernel, self.rng, self.nodes) if scenario.load else None
         self._nursery: trio.Nursery | None = None
         self._stop: trio.CancelScope | None = None
         self.wall_seconds = 0.0
@@ -149,6 +151,12 @@ class World:
 
     def _on_proposal(self, i: int, height: int) -> None:
         self.checks.on_proposal(self.views.nodes[i], height)
+
+    def _on_halt(self, failure: Any) -> None:
+        """A block failed (a kwil defect switched on): the chain halts, which is an outcome."""
+        self.trace.emit("chain.halted", height=failure.height, cause=failure.cause)
+        self.violate(Violation("chain-halted", self.clock.now, (),
+                               f"the chain halted at height {failure.height}: {failure.cause}"))
 
     def _network_changed(self) -> None:
         self.driver.request_replan()
@@ -204,6 +212,8 @@ class World:
                 self.sources.start(nursery)
                 self.faults.schedule(self.scenario.faults)
                 self.driver.start()
+                if self.load is not None:
+                    self.load.start()
                 self.kernel.call_later(self.checks.tick_interval, self._tick, priority=3)
                 await self.kernel.run_until(duration)
                 self.checks.at_end()
