@@ -85,9 +85,28 @@ def write_records(result: Any, out_dir: Path) -> None:
 
 
 def _read(folder: Path, name: str) -> dict[str, list[Any]]:
+    """Columns as Python lists; a text column repeats one ``str`` object per distinct value
+    (an event id appears once per validator: sharing it keeps a 100-validator hour small)."""
+    import numpy as np
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return pq.read_table(folder / f"{name}.parquet").to_pydict()  # type: ignore[no-any-return]
+    path = folder / f"{name}.parquet"
+    texts = [f.name for f in pq.read_schema(path) if pa.types.is_string(f.type)]
+    table = pq.read_table(path, read_dictionary=texts)
+    columns: dict[str, list[Any]] = {}
+    for field in table.schema:
+        column = table.column(field.name)
+        if field.name in texts and len(column):
+            encoded = column.combine_chunks()
+            values = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
+            indices = encoded.indices.fill_null(len(values) - 1).to_numpy()
+            columns[field.name] = values[indices].tolist()
+        else:
+            columns[field.name] = column.to_pylist()
+    del table
+    pa.default_memory_pool().release_unused()
+    return columns
 
 
 def read_records(folder: Path) -> tuple[RunRecords, list[float]]:
@@ -102,9 +121,10 @@ def read_records(folder: Path) -> tuple[RunRecords, list[float]]:
     sent = _read(folder, "votes_sent")
     records.votes_sent = {(node, rid): t for node, rid, t in zip(sent["node"], sent["id"], sent["time"], strict=True)}
     table = _read(folder, "resolutions")
+    names: dict[str, str] = {}  # one str per voter name, shared by every resolution's voters
     for values in zip(*(table[f] for f in _RESOLUTION_FIELDS), strict=True):
         fields = dict(zip(_RESOLUTION_FIELDS, values, strict=True))
-        fields["voters"] = tuple(fields["voters"] or ())
+        fields["voters"] = tuple(names.setdefault(v, v) for v in fields["voters"] or ())
         records.resolutions[fields["id"]] = ResolutionRecord(**fields)
     records.faults = [json.loads(text) for text in _read(folder, "faults")["record"]]
     changes = _read(folder, "validator_changes")

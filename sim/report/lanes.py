@@ -40,7 +40,7 @@ class TimelineData:
     faults: pd.DataFrame        # one row per fault record: time, until, kind, nodes, record
     violations: pd.DataFrame    # time, invariant, nodes, explanation, record
     votes_sent: pd.DataFrame    # one row per vote-ids tx: time, lane, node, ids
-    vote_grid: np.ndarray       # [lane, bin] vote-ids txs sent, OVERVIEW_BINS bins over [0, end]
+    vote_grid: np.ndarray       # [lane third, bin] vote-ids txs sent, OVERVIEW_BINS bins over [0, end]
     resolutions: pd.DataFrame   # id, short, type, start, end, status, row, first_seen_by, latency, ...
 
 
@@ -212,12 +212,20 @@ def _votes_sent(records: Any, lane: dict[str, int]) -> pd.DataFrame:
         ["time", "lane", "node", "ids"]]
 
 
+GRID_ROWS_PER_LANE = 3  # the heat map fills the lower third of a lane, where the vote ticks are
+
+
 def _grid(votes: pd.DataFrame, lanes: int, end: float) -> np.ndarray:
-    """Vote-ids txs per (lane, time bin): what the lanes show when zoomed out."""
-    grid = np.zeros((max(lanes, 1), OVERVIEW_BINS), dtype=np.float32)
+    """Vote-ids txs per (lane third, time bin): what the lanes show when zoomed out.
+
+    Row ``3 * lane + 2`` holds the lane's counts; the other two rows of a lane stay empty so
+    its listener and validator bars show through.
+    """
+    grid = np.zeros((max(lanes, 1) * GRID_ROWS_PER_LANE, OVERVIEW_BINS), dtype=np.float32)
     if len(votes):
         bins = np.minimum((votes["time"].to_numpy() / end * OVERVIEW_BINS).astype(np.int64), OVERVIEW_BINS - 1)
-        np.add.at(grid, (votes["lane"].to_numpy(), bins), 1.0)
+        rows = votes["lane"].to_numpy() * GRID_ROWS_PER_LANE + GRID_ROWS_PER_LANE - 1
+        np.add.at(grid, (rows, bins), 1.0)
     return grid
 
 

@@ -10,6 +10,7 @@ inlined; it needs no network). ``result`` is what ``sim.run`` returns or what
 from __future__ import annotations
 
 import html
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -165,9 +166,11 @@ def node_table(result: Any, data: TimelineData) -> pd.DataFrame:
     names = data.names
     at_end = data.validators[data.validators["end"] >= data.end]
     power = dict(zip(at_end["node"], at_end["power"], strict=True))
-    observed = pd.DataFrame(records.observations, columns=["node", "id", "time"]) if records.observations else None
-    stored = observed.drop_duplicates(["node", "id"])["node"].value_counts() if observed is not None else {}
-    executed = pd.Series([v[1] for v in records.votes]).value_counts() if records.votes else {}
+    ids_of: dict[str, set[str]] = defaultdict(set)
+    for node, rid, _t in records.observations:
+        ids_of[node].add(rid)
+    stored = {node: len(ids) for node, ids in ids_of.items()}
+    executed = Counter(voter for _rid, voter, _power, _height in records.votes)
     sent = data.votes_sent["node"].value_counts()
     first = data.resolutions["first_seen_by"].value_counts()
     listeners = data.listeners["node"].value_counts()
@@ -190,9 +193,9 @@ def node_table(result: Any, data: TimelineData) -> pd.DataFrame:
 
 def _node_table(result: Any, data: TimelineData) -> DataTable:
     table = node_table(result, data)
-    source = ColumnDataSource(table, name="nodes")
+    source = ColumnDataSource({c: table[c].to_numpy() for c in table.columns}, name="nodes")
     seconds = NumberFormatter(format="0.0")
     columns = [TableColumn(field=c, title=c.replace("_", " "), formatter=seconds) if c.endswith("_s")
                else TableColumn(field=c, title=c.replace("_", " ")) for c in table.columns]
     return DataTable(source=source, columns=columns, sizing_mode="stretch_width", height=min(600, 30 + 25 * len(table)),
-                     index_position=None, name="node_table")
+                     index_position=None, reorderable=False, name="node_table")

@@ -43,11 +43,13 @@ const s = Math.max(tick, 0), h = Math.floor(s / 3600), m = Math.floor(s % 3600 /
 const sec = (Number.isInteger(x) ? String(x) : x.toFixed(2)).padStart(Number.isInteger(x) ? 2 : 5, "0");
 return h + ":" + String(m).padStart(2, "0") + ":" + sec;
 """
+# Each layer is drawn either only zoomed in (detail, at most ``limit`` seconds wide) or only
+# zoomed out (overview, wider than ``limit``).
 LOD_SWITCH = """
-const show = (xr.end - xr.start) <= limit;
-for (const r of detail) r.visible = show;
-for (const r of overview) r.visible = !show;
+const w = xr.end - xr.start;
+layers.forEach((r, i) => { r.visible = detail[i] ? w <= limits[i] : w > limits[i]; });
 """
+MAX_BLOCK_LINES = 150  # block boundaries drawn across the lanes once at most this many are in view
 
 
 def _source(frame: pd.DataFrame, name: str, **extra: Any) -> ColumnDataSource:
@@ -69,13 +71,18 @@ def detail_window(data: TimelineData) -> float:
     return max(data.end * MAX_DETAIL_ITEMS / items, 4 * data.end / data.vote_grid.shape[1])
 
 
+def block_lines_window(data: TimelineData) -> float:
+    """The widest x window at which block boundaries are drawn across the lanes."""
+    blocks = len(data.blocks)
+    return data.end if blocks <= MAX_BLOCK_LINES else data.end * MAX_BLOCK_LINES / blocks
+
+
 def timeline_figures(data: TimelineData) -> tuple[Any, Any, Range1d]:
     """(lanes figure, resolutions figure, their shared x range)."""
     n = len(data.names)
     x_range = Range1d(0.0, data.end, bounds=(0.0, data.end), min_interval=1e-3)
     ticks = [BLOCK_LANE, FAULT_LANE, *range(n)]
-    labels = {str(BLOCK_LANE): "blocks", str(FAULT_LANE): "faults", **{str(i): name for i, name in
-                                                                        enumerate(data.names)}}
+    labels: dict[Any, str] = {BLOCK_LANE: "blocks", FAULT_LANE: "faults", **dict(enumerate(data.names))}
     lanes = figure(height=min(1100, 120 + 16 * (n + 2)), sizing_mode="stretch_width", x_range=x_range,
                    y_range=Range1d(n - 0.5, BLOCK_LANE - 0.6), tools=TOOLS, active_scroll="xwheel_zoom",
                    title="timeline (scroll to zoom; hover for records)", name="timeline", output_backend="canvas")
@@ -84,18 +91,18 @@ def timeline_figures(data: TimelineData) -> tuple[Any, Any, Range1d]:
     lanes.yaxis.major_label_text_font_size = "8pt" if n > 40 else "10pt"
     lanes.ygrid.grid_line_color = None
     _time_axis(lanes)
-    limit = detail_window(data)
-    detail, overview = _draw_lanes(lanes, data)
-    if limit < data.end:
-        for renderer in detail:
-            renderer.visible = False
-        x_range.js_on_change("start", CustomJS(args=dict(xr=x_range, detail=detail, overview=overview,
-                                                         limit=limit), code=LOD_SWITCH))
-        x_range.js_on_change("end", CustomJS(args=dict(xr=x_range, detail=detail, overview=overview,
-                                                       limit=limit), code=LOD_SWITCH))
-    else:
-        for renderer in overview:
-            renderer.visible = False
+    ticks, block_lines, heat = _draw_lanes(lanes, data)
+    votes_limit = detail_window(data)
+    layers = [(ticks, True, votes_limit), (heat, False, votes_limit), (block_lines, True, block_lines_window(data))]
+    for renderer, detail, limit in layers:
+        renderer.visible = data.end <= limit if detail else data.end > limit
+    switched = [layer for layer in layers if layer[2] < data.end]
+    if switched:
+        callback = CustomJS(args=dict(xr=x_range, layers=[r for r, _, _ in switched],
+                                      detail=[d for _, d, _ in switched], limits=[lim for _, _, lim in switched]),
+                            code=LOD_SWITCH)
+        x_range.js_on_change("start", callback)
+        x_range.js_on_change("end", callback)
     return lanes, _resolutions_figure(data, x_range), x_range
 
 
@@ -108,8 +115,8 @@ def _hbar(fig: Any, frame: pd.DataFrame, name: str, height: float, color: Any, a
     return renderer
 
 
-def _draw_lanes(fig: Any, data: TimelineData) -> tuple[list[Any], list[Any]]:
-    """Draw every layer; return (detail renderers, overview renderers) for the zoom switch."""
+def _draw_lanes(fig: Any, data: TimelineData) -> tuple[Any, Any, Any]:
+    """Draw every layer; return the vote ticks, block lines and vote heat map (they switch on zoom)."""
     span_tips = [("node", "@node"), ("", "@label"), ("from", "@start{0.000} s"), ("to", "@end{0.000} s")]
     _hbar(fig, data.validators, "validator_spans", 0.9, COLORS["validator"], 1.0, span_tips)
     parts = data.partitions.assign(color=data.partitions["label"].map(PARTITION_COLORS))
@@ -135,13 +142,13 @@ def _draw_lanes(fig: Any, data: TimelineData) -> tuple[list[Any], list[Any]]:
                               line_alpha=0.5, line_width=1, source=ColumnDataSource(
                                   {"time": data.blocks["time"].to_numpy()}, name="block_lines"), level="underlay")
     grid = data.vote_grid
-    mapper = LinearColorMapper(palette=[f"#{v:02x}{v:02x}{v:02x}" for v in range(200, 20, -20)], low=0.5,
+    mapper = LinearColorMapper(palette=["#b0b0b0", "#8a8a8a", "#646464", "#3e3e3e"], low=0.5,
                                high=max(float(grid.max()), 1.0), low_color=(0, 0, 0, 0))
-    heat = fig.image(image=[grid], x=0.0, y=-0.5, dw=data.end, dh=float(grid.shape[0]), color_mapper=mapper,
-                     alpha=0.55, name="vote_overview")
-    fig.add_tools(HoverTool(renderers=[heat], tooltips=[("vote txs in this cell", "@image"),
-                                                         ("lane", "$y{0}")]))
-    return [ticks, block_lines], [heat]
+    heat = fig.image(image=[grid], x=0.0, y=-0.5, dw=data.end, dh=float(n), color_mapper=mapper,
+                     alpha=0.8, name="vote_overview")
+    fig.add_tools(HoverTool(renderers=[heat], tooltips=[("vote-ids txs in this bin", "@image"),
+                                                         ("lane", "$y{0}"), ("near", "$x{0.0} s")]))
+    return ticks, block_lines, heat
 
 
 def _draw_chain(fig: Any, data: TimelineData) -> None:
@@ -189,7 +196,6 @@ def _resolutions_figure(data: TimelineData, x_range: Range1d) -> Any:
         ("id", "@short"), ("type", "@type"), ("status", "@status"), ("first seen", "@start{0.000} s by @first_seen_by"),
         ("decided", "@end{0.000} s at height @height"), ("latency", "@latency{0.000} s"),
         ("votes", "@votes (power @approved of @required)")]))
-    fig.legend.location = "top_left"
-    fig.legend.orientation = "horizontal"
-    fig.legend.background_fill_alpha = 0.6
+    if fig.legend:
+        fig.add_layout(fig.legend[0], "right")  # beside the rows, not over them
     return fig
