@@ -156,7 +156,7 @@ def test_report_renders_in_headless_chromium_without_console_errors(troubled: tu
     (tmp_path / "report.png").write_bytes(png)
     assert state["idle"], "bokeh never finished rendering the document"
     assert state["timeline"] and state["renderers"] > 10, state
-    errors = [entry for entry in console if entry.get("level") == "SEVERE"]
+    errors = [entry for entry in console if entry.get("level") in ("SEVERE", "WARNING")]
     assert errors == [], errors
     colours, spread = _not_blank(png)
     assert colours > 50 and spread > 20, (colours, spread)

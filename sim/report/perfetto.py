@@ -30,7 +30,9 @@ import numpy as np
 from sim.report.lanes import TimelineData, pack_rows, timeline_data
 
 CHAIN = 0
-HEIGHTS, FAULTS, VIOLATIONS, RESOLUTIONS = 1, 2, 3, 100
+# Thread ids; packed tracks count up from their base, so the bases leave room for many rows.
+HEIGHTS, VIOLATIONS, FAULTS, RESOLUTIONS = 1, 2, 1_000, 1_000_000
+MAX_ROWS = 100_000
 VALIDATOR, LISTENERS, EVENTS, VOTES, DOWN, NODE_FAULTS = 1, 2, 3, 4, 5, 100
 MARK_US = 1.0  # length of a slice that marks a moment, so flow arrows have a slice to bind to
 
@@ -91,7 +93,7 @@ def _packed(tracks: _Tracks, pid: int, base_tid: int, label: str, frame: Any, ma
     """Spans on as many ``label N`` tracks as it takes for none to overlap another on its track."""
     if len(frame) == 0:
         return
-    rows = pack_rows(frame["start"].to_numpy(dtype=float), frame["end"].to_numpy(dtype=float), max_rows=10_000)
+    rows = pack_rows(frame["start"].to_numpy(dtype=float), frame["end"].to_numpy(dtype=float), max_rows=MAX_ROWS)
     for row, (_, item) in zip(rows, frame.iterrows(), strict=True):
         tracks.add(pid, base_tid + int(row), f"{label} {int(row) + 1}", make(item, base_tid + int(row)))
 
@@ -169,7 +171,7 @@ def _events_and_votes(tracks: _Tracks, records: Any, pid: dict[str, int], data: 
 def _resolutions_and_flows(tracks: _Tracks, records: Any, pid: dict[str, int], data: TimelineData,
                            first_store: dict[tuple[str, str], float]) -> None:
     table = data.resolutions
-    rows = pack_rows(table["start"].to_numpy(dtype=float), table["end"].to_numpy(dtype=float), max_rows=10_000)
+    rows = pack_rows(table["start"].to_numpy(dtype=float), table["end"].to_numpy(dtype=float), max_rows=MAX_ROWS)
     for flow_id, (row, r) in enumerate(zip(rows, table.itertuples(index=False), strict=True), start=1):
         tid = RESOLUTIONS + int(row)
         label = f"resolutions {int(row) + 1}"
