@@ -123,7 +123,8 @@ def _metric_figure(table: pd.DataFrame, metric: str, x: str, hue: str | None) ->
         source = ColumnDataSource({"pos": part["pos"].to_numpy(dtype=float), "mean": part["mean"].to_numpy(dtype=float),
                                    "low": low.to_numpy(dtype=float),
                                    "high": (part["mean"] + part["ci95"]).to_numpy(dtype=float),
-                                   "n": part["n"].to_numpy(), "value": part[x].astype(str).to_numpy()})
+                                   "n": part["n"].to_numpy(), "value": part[x].astype(str).to_numpy()},
+                                  name=f"sweep:{metric}:{x}" + (f":{hue}={level}" if hue else ""))
         color = Category10_10[i % 10]
         label = f"{hue} = {level}" if hue else metric
         fig.varea(x="pos", y1="low", y2="high", source=source, fill_color=color, fill_alpha=0.2)
