@@ -164,3 +164,51 @@ def test_report_renders_in_headless_chromium_without_console_errors(troubled: tu
     assert w > 300 and h > 100, state["box"]
     colours, spread = _not_blank(png, (x, y, min(w, 1400 - x), min(h, 1000 - y)))
     assert colours > 20 and spread > 20, ("the timeline area is blank", colours, spread)
+
+
+# Zooms the timeline to [start, end], then waits (bokeh runs CustomJS callbacks
+# asynchronously) until the switching layers show ``expected`` or 10 s have passed, and
+# reports what they show.
+ZOOM = """
+const [start, end, expected, done] = arguments;
+const doc = Bokeh.documents[0];
+doc.get_model_by_name("timeline").x_range.setv({start: start, end: end});
+const shown = () => ({ticks: doc.get_model_by_name("vote_ticks").visible,
+                      heat: doc.get_model_by_name("vote_overview").visible,
+                      lines: doc.get_model_by_name("block_boundaries").visible});
+const started = Date.now();
+function check() {
+  const now = shown();
+  if (JSON.stringify(now) === JSON.stringify(expected) || Date.now() - started > 10000) done(now);
+  else setTimeout(check, 20);
+}
+check();
+"""
+
+
+ZOOMED_IN = {"ticks": True, "heat": False, "lines": True}
+ZOOMED_OUT = {"ticks": False, "heat": True, "lines": False}
+
+
+def test_zooming_in_swaps_the_heat_map_for_every_tick(troubled: tuple[Any, Path], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Zoomed out past the detail window the lanes show the vote heat map and no block lines;
+    zoomed in, every vote tick and block boundary; the switch runs in the browser."""
+    from sim.report import timeline
+    from sim.report.page import write_report
+
+    result, _ = troubled
+    monkeypatch.setattr(timeline, "MAX_DETAIL_ITEMS", 20)  # this small run as if it were a big one
+    monkeypatch.setattr(timeline, "MAX_BLOCK_LINES", 10)
+    report = write_report(result, tmp_path / "switching.html")
+    end = result.summary["virtual_seconds"]
+    with browser() as page:
+        page.open(file_url(report))
+        assert page.run_async(RENDERED)["idle"]
+        at_start = page.run_async(ZOOM, 0.0, end, ZOOMED_OUT)
+        zoomed_in = page.run_async(ZOOM, 10.0, 12.0, ZOOMED_IN)
+        zoomed_out = page.run_async(ZOOM, 0.0, end, ZOOMED_OUT)
+        console = page.console()
+    assert at_start == zoomed_out == ZOOMED_OUT
+    assert zoomed_in == ZOOMED_IN
+    assert [e for e in console if e.get("level") in ("SEVERE", "WARNING")] == []

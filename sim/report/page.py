@@ -12,13 +12,15 @@ from __future__ import annotations
 import html
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from bokeh.embed import file_html
 from bokeh.layouts import column, row
-from bokeh.models import Button, ColumnDataSource, CustomJS, DataTable, Div, NumberFormatter, Span, TableColumn
+from bokeh.models import ColumnDataSource, CustomJS, Range1d
+from bokeh.models.annotations import Span
+from bokeh.models.widgets import Button, DataTable, Div, NumberFormatter, TableColumn
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
@@ -94,7 +96,7 @@ def _violation_buttons(data: TimelineData, x_range: Any) -> list[Any]:
     return [row(*buttons)] if len(buttons) <= 3 else [column(*buttons)]
 
 
-def _quantile_spans(fig: Any, values: np.ndarray, dimension: str) -> None:
+def _quantile_spans(fig: Any, values: np.ndarray, dimension: Literal["width", "height"]) -> None:
     for q, dash in ((50, "solid"), (99, "dashed")):
         fig.add_layout(Span(location=float(np.percentile(values, q)), dimension=dimension, line_color="black",
                             line_dash=dash, line_width=1))
@@ -124,7 +126,7 @@ def _latency_ecdf(data: TimelineData) -> Any:
     latency = np.sort(table.loc[(table["status"] == "passed") & ~table["type"].isin(
         ["validator_join", "validator_remove"]), "latency"].dropna().to_numpy(dtype=float))
     latency = latency[latency > 0]
-    fig = figure(height=300, sizing_mode="stretch_width", x_axis_type="log", y_range=(0, 1.02),
+    fig = figure(height=300, sizing_mode="stretch_width", x_axis_type="log", y_range=Range1d(start=0.0, end=1.02),
                  title=f"resolution latency, first sighting to pass ({latency.size}; p50 solid, p99 dashed)",
                  tools="xpan,xwheel_zoom,reset,save", name="latency_ecdf")
     fig.xaxis.axis_label = "seconds (log)"

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from bokeh.embed import file_html
 from bokeh.layouts import column, gridplot
-from bokeh.models import ColumnDataSource, DataTable, Div, HoverTool, HTMLTemplateFormatter, TableColumn
+from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.models.widgets import DataTable, Div, HTMLTemplateFormatter, TableColumn
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 from bokeh.resources import INLINE

@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from bokeh.models import (
+    AdaptiveTicker,
     ColumnDataSource,
+    CompositeTicker,
     CustomJS,
     CustomJSTickFormatter,
     FixedTicker,
@@ -59,6 +61,10 @@ def _source(frame: pd.DataFrame, name: str, **extra: Any) -> ColumnDataSource:
 
 
 def _time_axis(fig: Any) -> None:
+    # Ticks at clock-friendly steps: 1/2/5 x 10^k below ten seconds, 1-30 x 60^k above.
+    fig.xaxis.ticker = CompositeTicker(tickers=[
+        AdaptiveTicker(base=10, mantissas=[1, 2, 5], min_interval=1e-3, max_interval=5.0),
+        AdaptiveTicker(base=60, mantissas=[1, 2, 5, 10, 15, 30], min_interval=10.0)])
     fig.xaxis.formatter = CustomJSTickFormatter(code=TIME_FORMAT)
     fig.xaxis.axis_label = "virtual time (h:mm:ss)"
 
@@ -80,11 +86,11 @@ def block_lines_window(data: TimelineData) -> float:
 def timeline_figures(data: TimelineData) -> tuple[Any, Any, Range1d]:
     """(lanes figure, resolutions figure, their shared x range)."""
     n = len(data.names)
-    x_range = Range1d(0.0, data.end, bounds=(0.0, data.end), min_interval=1e-3)
+    x_range = Range1d(start=0.0, end=data.end, bounds=(0.0, data.end), min_interval=1e-3)
     ticks = [BLOCK_LANE, FAULT_LANE, *range(n)]
     labels: dict[Any, str] = {BLOCK_LANE: "blocks", FAULT_LANE: "faults", **dict(enumerate(data.names))}
     lanes = figure(height=min(1100, 120 + 16 * (n + 2)), sizing_mode="stretch_width", x_range=x_range,
-                   y_range=Range1d(n - 0.5, BLOCK_LANE - 0.6), tools=TOOLS, active_scroll="xwheel_zoom",
+                   y_range=Range1d(start=n - 0.5, end=BLOCK_LANE - 0.6), tools=TOOLS, active_scroll="xwheel_zoom",
                    title="timeline (scroll to zoom; hover for records)", name="timeline", output_backend="canvas")
     lanes.yaxis.ticker = FixedTicker(ticks=ticks)
     lanes.yaxis.major_label_overrides = labels  # type: ignore[assignment]
@@ -136,11 +142,12 @@ def _draw_lanes(fig: Any, data: TimelineData) -> tuple[Any, Any, Any]:
                                     "y": (votes["lane"].to_numpy() + 0.3).astype(np.float32),
                                     "ids": votes["ids"].to_numpy(dtype=np.int32)}, name="votes_sent")
     ticks = fig.scatter("time", "y", source=vote_source, marker="dash", angle=np.pi / 2, size=7,
-                        color=COLORS["vote"], alpha=0.7)
+                        color=COLORS["vote"], alpha=0.7, name="vote_ticks")
     fig.add_tools(HoverTool(renderers=[ticks], tooltips=[("vote-ids tx at", "@time{0.000} s"), ("ids", "@ids")]))
     block_lines = fig.segment(x0="time", x1="time", y0=BLOCK_LANE - 0.5, y1=n - 0.5, line_color="#bbbbbb",
                               line_alpha=0.5, line_width=1, source=ColumnDataSource(
-                                  {"time": data.blocks["time"].to_numpy()}, name="block_lines"), level="underlay")
+                                  {"time": data.blocks["time"].to_numpy()}, name="block_lines"), level="underlay",
+                              name="block_boundaries")
     grid = data.vote_grid
     mapper = LinearColorMapper(palette=["#b0b0b0", "#8a8a8a", "#646464", "#3e3e3e"], low=0.5,
                                high=max(float(grid.max()), 1.0), low_color=(0, 0, 0, 0))
@@ -184,7 +191,7 @@ def _resolutions_figure(data: TimelineData, x_range: Range1d) -> Any:
     table = data.resolutions
     rows = int(table["row"].max()) + 1 if len(table) else 1
     fig = figure(height=min(500, 90 + 14 * rows), sizing_mode="stretch_width", x_range=x_range,
-                 y_range=Range1d(rows - 0.5, -0.5), tools=TOOLS, active_scroll="xwheel_zoom",
+                 y_range=Range1d(start=rows - 0.5, end=-0.5), tools=TOOLS, active_scroll="xwheel_zoom",
                  title=f"resolutions, first sighting to decision ({len(table)})", name="resolutions_timeline")
     fig.yaxis.visible = False
     fig.ygrid.grid_line_color = None
