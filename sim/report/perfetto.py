@@ -25,7 +25,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
+import pandas as pd
 
 from sim.report.lanes import TimelineData, pack_rows, timeline_data
 
@@ -71,153 +73,183 @@ def _meta(kind: str, pid: int, tid: int | None, value: Any) -> Event:
 
 
 class _Tracks:
-    """Events gathered per (pid, tid), written out in time order per track."""
+    """One process's events, gathered per track and written out in time order per track."""
 
-    def __init__(self) -> None:
-        self.events: dict[tuple[int, int], list[Event]] = defaultdict(list)
-        self.names: dict[tuple[int, int], str] = {}
+    def __init__(self, pid: int, name: str) -> None:
+        self.pid, self.name = pid, name
+        self.events: dict[int, list[Event]] = defaultdict(list)
+        self.names: dict[int, str] = {}
 
-    def add(self, pid: int, tid: int, name: str, event: Event) -> None:
-        self.names.setdefault((pid, tid), name)
-        self.events[(pid, tid)].append(event)
+    def add(self, tid: int, track: str, event: Event) -> None:
+        self.names.setdefault(tid, track)
+        self.events[tid].append(event)
 
     def ordered(self) -> Iterator[Event]:
-        for key in sorted(self.events):
-            # Within a track: by time; at one time, ends first, then begins (longest first),
-            # then the flow steps that bind to the slice just begun.
-            rank = {"E": 0, "B": 1, "X": 1, "i": 2, "s": 3, "t": 3, "f": 3}
-            yield from sorted(self.events[key], key=lambda e: (e["ts"], rank[e["ph"]], -e.get("dur", 0.0)))
+        yield _meta("process_name", self.pid, None, self.name)
+        yield _meta("process_sort_index", self.pid, None, self.pid)
+        for tid, track in sorted(self.names.items()):
+            yield _meta("thread_name", self.pid, tid, track)
+            yield _meta("thread_sort_index", self.pid, tid, tid)
+        # Within a track: by time; at one time, ends first, then begins (longest first), then
+        # the flow steps that bind to the slice just begun.
+        rank = {"E": 0, "B": 1, "X": 1, "i": 2, "s": 3, "t": 3, "f": 3}
+        for tid in sorted(self.events):
+            yield from sorted(self.events[tid], key=lambda e: (e["ts"], rank[e["ph"]], -e.get("dur", 0.0)))
 
 
-def _packed(tracks: _Tracks, pid: int, base_tid: int, label: str, frame: Any, make: Any) -> None:
+def _packed(tracks: _Tracks, base_tid: int, label: str, frame: Any, make: Any) -> None:
     """Spans on as many ``label N`` tracks as it takes for none to overlap another on its track."""
     if len(frame) == 0:
         return
     rows = pack_rows(frame["start"].to_numpy(dtype=float), frame["end"].to_numpy(dtype=float), max_rows=MAX_ROWS)
-    for row, (_, item) in zip(rows, frame.iterrows(), strict=True):
-        tracks.add(pid, base_tid + int(row), f"{label} {int(row) + 1}", make(item, base_tid + int(row)))
+    for row, item in zip(rows, frame.itertuples(index=False), strict=True):
+        tracks.add(base_tid + int(row), f"{label} {int(row) + 1}", make(item, base_tid + int(row)))
 
 
-def build_tracks(result: Any, data: TimelineData | None = None) -> _Tracks:
-    data = data or timeline_data(result)
-    records = result.records
-    pid = {name: i + 1 for i, name in enumerate(data.names)}
-    tracks = _Tracks()
+@attrs.frozen
+class _Flow:
+    """One arrow: first observation (node, time) -> that node's vote-ids tx -> decision."""
+
+    id: int
+    node: str
+    observed: float
+    voted: float | None
+
+
+def _chain(result: Any, data: TimelineData, first_store: dict[str, dict[str, float]]) -> tuple[_Tracks, list[_Flow]]:
+    """The chain's process, and the flows that end on it."""
+    scenario = str(getattr(result.scenario, "name", "run"))
+    tracks = _Tracks(CHAIN, f"chain ({scenario})")
     for block in data.blocks.itertuples(index=False):
         name = f"height {block.height}" + (f" (round {block.round})" if block.round else "")
-        tracks.add(CHAIN, HEIGHTS, "heights", _slice(name, CHAIN, HEIGHTS, block.start, block.time, "block", {
+        tracks.add(HEIGHTS, "heights", _slice(name, CHAIN, HEIGHTS, block.start, block.time, "block", {
             "height": int(block.height), "round": int(block.round), "proposer": block.proposer,
             "txs": int(block.txs), "vote_ids": int(block.vote_ids), "vote_bodies": int(block.vote_bodies)}))
     faults = data.faults.assign(start=data.faults["time"],
                                 end=data.faults["until"].fillna(data.faults["time"]).clip(upper=data.end))
-    _packed(tracks, CHAIN, FAULTS, "faults", faults, lambda f, tid: _slice(
+    _packed(tracks, FAULTS, "faults", faults, lambda f, tid: _slice(
         f.kind, CHAIN, tid, f.start, f.end, "fault", {"nodes": f.nodes, "record": json.loads(f.record)}))
     for v in data.violations.itertuples(index=False):
-        tracks.add(CHAIN, VIOLATIONS, "violations", _instant(v.invariant, CHAIN, VIOLATIONS, v.time, "violation", {
+        tracks.add(VIOLATIONS, "violations", _instant(v.invariant, CHAIN, VIOLATIONS, v.time, "violation", {
             "nodes": v.nodes, "explanation": v.explanation}))
-    for span in data.validators.itertuples(index=False):
-        tracks.add(pid[span.node], VALIDATOR, "validator", _slice(
-            "validator", pid[span.node], VALIDATOR, span.start, span.end, "validator", {"power": int(span.power)}))
-    for kind, tid, frame in (("listeners running", LISTENERS, data.listeners), ("down", DOWN, data.down)):
-        track = "listeners" if tid == LISTENERS else "down"
-        for span in frame.itertuples(index=False):
-            p = pid[span.node]
-            begin: Event = {"name": span.label if tid == DOWN else kind, "cat": track, "ph": "B", "ts": us(span.start),
-                            "pid": p, "tid": tid, "args": {"record": json.loads(span.record)}}
-            tracks.add(p, tid, track, begin)
-            tracks.add(p, tid, track, {"name": begin["name"], "cat": track, "ph": "E", "ts": us(span.end),
-                                       "pid": p, "tid": tid})
-    node_faults = data.partitions.assign(label=data.partitions["label"].map(lambda s: f"partition ({s})"))
-    for node, frame in _by_node(node_faults, data.node_faults):
-        _packed(tracks, pid[node], NODE_FAULTS, "faults", frame, lambda f, tid, p=pid[node]: _slice(
-            f.label, p, tid, f.start, f.end, "fault", {"record": json.loads(f.record)}))
-    _events_and_votes(tracks, records, pid, data)
-    return tracks
-
-
-def _by_node(*frames: Any) -> Iterator[tuple[str, Any]]:
-    import pandas as pd
-
-    both = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
-    if both is None:
-        return
-    for node, frame in both.groupby("node", sort=True):
-        yield str(node), frame.sort_values("start", kind="stable")
-
-
-def _events_and_votes(tracks: _Tracks, records: Any, pid: dict[str, int], data: TimelineData) -> None:
-    resolution_type = {rid: r.type for rid, r in records.resolutions.items()}
-    first_store: dict[tuple[str, str], float] = {}
-    for node, rid, t in records.observations:
-        first_store.setdefault((node, rid), t)
-    for (node, rid), t in first_store.items():
-        if node in pid:
-            tracks.add(pid[node], EVENTS, "events", _mark(f"stored {resolution_type.get(rid) or 'event'}", pid[node],
-                                                          EVENTS, t, "event", {"id": rid}))
-    for vote in data.votes_sent.itertuples(index=False):
-        tracks.add(pid[vote.node], VOTES, "votes", _mark("vote-ids tx", pid[vote.node], VOTES, vote.time, "vote",
-                                                         {"ids": int(vote.ids)}))
-    executed: dict[tuple[str, int], int] = defaultdict(int)
-    for _rid, voter, _power, height in records.votes:
-        executed[(voter, height)] += 1
-    block_time = {b.height: b.time for b in records.blocks}
-    for (voter, height), count in executed.items():
-        if voter in pid and height in block_time:
-            tracks.add(pid[voter], VOTES, "votes", _instant("votes executed", pid[voter], VOTES, block_time[height],
-                                                            "vote", {"height": int(height), "votes": count}))
-    _resolutions_and_flows(tracks, records, pid, data, first_store)
-
-
-def _resolutions_and_flows(tracks: _Tracks, records: Any, pid: dict[str, int], data: TimelineData,
-                           first_store: dict[tuple[str, str], float]) -> None:
     table = data.resolutions
     rows = pack_rows(table["start"].to_numpy(dtype=float), table["end"].to_numpy(dtype=float), max_rows=MAX_ROWS)
+    flows: list[_Flow] = []
+    sent = result.records.votes_sent
     for flow_id, (row, r) in enumerate(zip(rows, table.itertuples(index=False), strict=True), start=1):
-        tid = RESOLUTIONS + int(row)
-        label = f"resolutions {int(row) + 1}"
-        tracks.add(CHAIN, tid, label, _slice(f"{r.type}: {r.status}", CHAIN, tid, r.start, r.end, "resolution", {
+        tid, label = RESOLUTIONS + int(row), f"resolutions {int(row) + 1}"
+        tracks.add(tid, label, _slice(f"{r.type}: {r.status}", CHAIN, tid, r.start, r.end, "resolution", {
             "id": r.id, "status": r.status, "first_seen_by": r.first_seen_by, "votes": int(r.votes),
             "approved": int(r.approved), "required": int(r.required)}))
-        node = r.first_seen_by
-        if r.status == "open" or node not in pid or (node, r.id) not in first_store:
+        observed = first_store.get(r.first_seen_by or "", {}).get(r.id)
+        if r.status == "open" or observed is None:
             continue
-        flow = {"name": "event", "cat": "flow", "id": flow_id, "bp": "e"}
-        tracks.add(pid[node], EVENTS, "events", {**flow, "ph": "s", "ts": us(first_store[(node, r.id)]),
-                                                 "pid": pid[node], "tid": EVENTS})
-        sent = records.votes_sent.get((node, r.id))
-        if sent is not None and sent <= r.end:
-            tracks.add(pid[node], VOTES, "votes", {**flow, "ph": "t", "ts": us(sent), "pid": pid[node], "tid": VOTES})
+        voted = sent.get((r.first_seen_by, r.id))
+        flows.append(_Flow(flow_id, r.first_seen_by, observed, voted if voted is not None and voted <= r.end else None))
         end = us(r.end)
         inside = max(end - MARK_US / 2, us(r.start))  # within the resolution's slice, which the arrow binds to
-        tracks.add(CHAIN, tid, label, {**flow, "ph": "f", "ts": inside, "pid": CHAIN, "tid": tid})
+        tracks.add(tid, label, {**_flow(flow_id), "ph": "f", "ts": inside, "pid": CHAIN, "tid": tid})
+    return tracks, flows
 
 
-def _metadata(tracks: _Tracks, names: list[str], scenario: str) -> list[Event]:
-    events = [_meta("process_name", CHAIN, None, f"chain ({scenario})"), _meta("process_sort_index", CHAIN, None, 0)]
-    for i, name in enumerate(names):
-        events += [_meta("process_name", i + 1, None, name), _meta("process_sort_index", i + 1, None, i + 1)]
-    for (p, tid), track in sorted(tracks.names.items()):
-        events += [_meta("thread_name", p, tid, track), _meta("thread_sort_index", p, tid, tid)]
-    return events
+def _flow(flow_id: int) -> Event:
+    return {"name": "event", "cat": "flow", "id": flow_id, "bp": "e"}
+
+
+class _Nodes:
+    """Each node's process, built one node at a time from the run's records grouped by node."""
+
+    def __init__(self, result: Any, data: TimelineData, first_store: dict[str, dict[str, float]],
+                 flows: list[_Flow]) -> None:
+        self.data, self.first_store = data, first_store
+        self.types = {rid: r.type for rid, r in result.records.resolutions.items()}
+        block_time = {b.height: b.time for b in result.records.blocks}
+        executed: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for _rid, voter, _power, height in result.records.votes:
+            executed[voter][height] += 1
+        self.executed = {voter: [(block_time[h], h, n) for h, n in counts.items() if h in block_time]
+                         for voter, counts in executed.items()}
+        self.votes = dict(tuple(data.votes_sent.groupby("node", sort=False)))
+        self.flows: dict[str, list[_Flow]] = defaultdict(list)
+        for flow in flows:
+            self.flows[flow.node].append(flow)
+        partitions = data.partitions.assign(label=data.partitions["label"].map(lambda s: f"partition ({s})"))
+        faults = pd.concat([f for f in (partitions, data.node_faults) if len(f)], ignore_index=True) \
+            if len(partitions) or len(data.node_faults) else data.node_faults
+        self.faults = dict(tuple(faults.sort_values("start", kind="stable").groupby("node", sort=False)))
+        self.spans = {name: dict(tuple(frame.groupby("node", sort=False))) for name, frame in
+                      (("validator", data.validators), ("listeners", data.listeners), ("down", data.down))}
+
+    def process(self, index: int, node: str) -> _Tracks:
+        pid = index + 1
+        tracks = _Tracks(pid, node)
+        for span in self._spans("validator", node):
+            tracks.add(VALIDATOR, "validator", _slice("validator", pid, VALIDATOR, span.start, span.end, "validator",
+                                                      {"power": int(span.power)}))
+        for track, tid in (("listeners", LISTENERS), ("down", DOWN)):
+            for span in self._spans(track, node):
+                name = "listeners running" if tid == LISTENERS else span.label
+                tracks.add(tid, track, {"name": name, "cat": track, "ph": "B", "ts": us(span.start), "pid": pid,
+                                        "tid": tid, "args": {"record": json.loads(span.record)}})
+                tracks.add(tid, track, {"name": name, "cat": track, "ph": "E", "ts": us(span.end), "pid": pid,
+                                        "tid": tid})
+        if node in self.faults:
+            _packed(tracks, NODE_FAULTS, "faults", self.faults[node], lambda f, tid: _slice(
+                f.label, pid, tid, f.start, f.end, "fault", {"record": json.loads(f.record)}))
+        for rid, t in self.first_store.get(node, {}).items():
+            tracks.add(EVENTS, "events", _mark(f"stored {self.types.get(rid) or 'event'}", pid, EVENTS, t, "event",
+                                               {"id": rid}))
+        if node in self.votes:
+            for t, ids in zip(self.votes[node]["time"], self.votes[node]["ids"], strict=True):
+                tracks.add(VOTES, "votes", _mark("vote-ids tx", pid, VOTES, t, "vote", {"ids": int(ids)}))
+        for t, height, count in self.executed.get(node, []):
+            tracks.add(VOTES, "votes", _instant("votes executed", pid, VOTES, t, "vote",
+                                                {"height": int(height), "votes": count}))
+        for flow in self.flows.get(node, []):
+            tracks.add(EVENTS, "events", {**_flow(flow.id), "ph": "s", "ts": us(flow.observed), "pid": pid,
+                                          "tid": EVENTS})
+            if flow.voted is not None:
+                tracks.add(VOTES, "votes", {**_flow(flow.id), "ph": "t", "ts": us(flow.voted), "pid": pid,
+                                            "tid": VOTES})
+        return tracks
+
+    def _spans(self, kind: str, node: str) -> Iterator[Any]:
+        frame = self.spans[kind].get(node)
+        return iter(()) if frame is None else frame.itertuples(index=False)
+
+
+def processes(result: Any, data: TimelineData | None = None) -> Iterator[_Tracks]:
+    """The chain's process, then each node's, built one at a time."""
+    data = data or timeline_data(result)
+    first_store: dict[str, dict[str, float]] = defaultdict(dict)
+    for node, rid, t in result.records.observations:
+        first_store[node].setdefault(rid, t)
+    chain, flows = _chain(result, data, first_store)
+    yield chain
+    nodes = _Nodes(result, data, first_store, flows)
+    for index, node in enumerate(data.names):
+        yield nodes.process(index, node)
 
 
 def write_perfetto(result: Any, path: str | Path) -> Path:
     """Write ``result`` as trace-event JSON to ``path``; return the path."""
     target = Path(path)
-    data = timeline_data(result)
-    tracks = build_tracks(result, data)
     summary = result.summary
-    scenario = str(getattr(result.scenario, "name", "run"))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
+    encode = json.JSONEncoder(separators=(",", ":"), default=_plain).encode
     with tmp.open("w", encoding="utf-8") as handle:
-        other = {"scenario": scenario, "seed": summary.get("seed"), "trace_hash": summary.get("trace_hash"),
-                 "time_unit": "virtual microseconds"}
+        other = {"scenario": str(getattr(result.scenario, "name", "run")), "seed": summary.get("seed"),
+                 "trace_hash": summary.get("trace_hash"), "time_unit": "virtual microseconds"}
         handle.write('{"displayTimeUnit":"ms","otherData":' + json.dumps(other) + ',"traceEvents":[\n')
-        first = True
-        for event in [*_metadata(tracks, data.names, scenario), *tracks.ordered()]:
-            handle.write(("" if first else ",\n") + json.dumps(event, separators=(",", ":"), default=_plain))
-            first = False
+        separator = ""
+        for process in processes(result):
+            # One encode call per process (its events as one list, brackets dropped): the
+            # encoder's per-call cost dominates when called per event.
+            text = encode(list(process.ordered()))[1:-1]
+            if text:
+                handle.write(separator + text)
+                separator = ",\n"
         handle.write("\n]}\n")
     tmp.replace(target)
     return target
