@@ -27,8 +27,6 @@ from sim.sweep_store import JOURNAL, RUNS_DIR, read_table, run_folder_name
 
 METRICS = ["resolution_latency_p50", "resolution_latency_p99", "block_time_p50", "resolutions_passed",
            "resolutions_expired", "rounds_above_zero", "violations"]
-# Values a metric cannot leave: a band is clipped to them (a count is never negative).
-NON_NEGATIVE = True
 REPORT_FILE = "report.html"
 
 
@@ -119,8 +117,8 @@ def _metric_figure(table: pd.DataFrame, metric: str, x: str, hue: str | None) ->
         part = summary if hue is None else summary[summary[hue] == level]
         part = part.sort_values("pos", kind="stable")
         low = part["mean"] - part["ci95"]
-        if NON_NEGATIVE and (table[metric].dropna() >= 0).all():
-            low = low.clip(lower=0.0)
+        if (pd.to_numeric(table[metric], errors="coerce").dropna() >= 0).all():
+            low = low.clip(lower=0.0)  # a count or a latency never goes below zero: nor does its band
         source = ColumnDataSource({"pos": part["pos"].to_numpy(dtype=float), "mean": part["mean"].to_numpy(dtype=float),
                                    "low": low.to_numpy(dtype=float),
                                    "high": (part["mean"] + part["ci95"]).to_numpy(dtype=float),
