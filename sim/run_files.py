@@ -12,6 +12,7 @@ Times are stored as float64 virtual seconds, exactly as recorded; nothing is rou
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -85,15 +86,16 @@ def write_records(result: Any, out_dir: Path) -> None:
 
 
 def _read(folder: Path, name: str) -> dict[str, list[Any]]:
-    """Columns as Python lists; a text column repeats one ``str`` object per distinct value
-    (an event id appears once per validator: sharing it keeps a 100-validator hour small)."""
+    """Columns as Python lists; text (and lists of text) repeat one ``str`` object per distinct
+    value (an event id appears once per validator: sharing it keeps a 100-validator hour small)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = folder / f"{name}.parquet"
     texts = [f.name for f in pq.read_schema(path) if pa.types.is_string(f.type)]
-    table = pq.read_table(path, read_dictionary=texts)
+    # ParquetFile, not read_table: read_table brings in pyarrow.dataset (most of a second).
+    table = pq.ParquetFile(path, read_dictionary=texts).read()
     columns: dict[str, list[Any]] = {}
     for field in table.schema:
         column = table.column(field.name)
@@ -102,6 +104,16 @@ def _read(folder: Path, name: str) -> dict[str, list[Any]]:
             values = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
             indices = encoded.indices.fill_null(len(values) - 1).to_numpy()
             columns[field.name] = values[indices].tolist()
+        elif pa.types.is_list(field.type) and pa.types.is_string(field.type.value_type) and len(column):
+            lists = column.combine_chunks()
+            encoded = lists.flatten().dictionary_encode()
+            names = np.array(encoded.dictionary.to_pylist(), dtype=object)[encoded.indices.to_numpy()].tolist()
+            offsets = lists.offsets.to_numpy()
+            valid = lists.is_valid().to_numpy(zero_copy_only=False)
+            columns[field.name] = [names[offsets[i]:offsets[i + 1]] if valid[i] else None
+                                   for i in range(len(lists))]
+        elif column.null_count == 0 and (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
+            columns[field.name] = column.to_numpy().tolist()  # much faster than to_pylist, same values
         else:
             columns[field.name] = column.to_pylist()
     del table
@@ -111,6 +123,18 @@ def _read(folder: Path, name: str) -> dict[str, list[Any]]:
 
 def read_records(folder: Path) -> tuple[RunRecords, list[float]]:
     """The ``RunRecords`` and pooled commit intervals stored under ``folder`` (a records/ dir)."""
+    # A million tuples of plain values hold no cycles; the collector scanning them as they are
+    # made would cost more than reading the files.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_records(folder)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_records(folder: Path) -> tuple[RunRecords, list[float]]:
     records = RunRecords()
     blocks = _read(folder, "blocks")
     records.blocks = [BlockRecord(*row) for row in zip(*(blocks[f] for f in _BLOCK_FIELDS), strict=True)]
@@ -119,12 +143,11 @@ def read_records(folder: Path) -> tuple[RunRecords, list[float]]:
     observed = _read(folder, "observations")
     records.observations = list(zip(observed["node"], observed["id"], observed["time"], strict=True))
     sent = _read(folder, "votes_sent")
-    records.votes_sent = {(node, rid): t for node, rid, t in zip(sent["node"], sent["id"], sent["time"], strict=True)}
+    records.votes_sent = dict(zip(zip(sent["node"], sent["id"], strict=True), sent["time"], strict=True))
     table = _read(folder, "resolutions")
-    names: dict[str, str] = {}  # one str per voter name, shared by every resolution's voters
     for values in zip(*(table[f] for f in _RESOLUTION_FIELDS), strict=True):
         fields = dict(zip(_RESOLUTION_FIELDS, values, strict=True))
-        fields["voters"] = tuple(names.setdefault(v, v) for v in fields["voters"] or ())
+        fields["voters"] = tuple(fields["voters"] or ())
         records.resolutions[fields["id"]] = ResolutionRecord(**fields)
     records.faults = [json.loads(text) for text in _read(folder, "faults")["record"]]
     changes = _read(folder, "validator_changes")
