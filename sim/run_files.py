@@ -29,9 +29,8 @@ _BLOCK_FIELDS = ["height", "round", "proposer", "time", "txs", "vote_ids", "vote
 
 def _columns(rows: list[Any], names: list[str]) -> dict[str, list[Any]]:
     """Rows of tuples as named columns (an empty table keeps its columns)."""
-    if not rows:
-        return {name: [] for name in names}
-    return {name: list(values) for name, values in zip(names, zip(*rows, strict=True), strict=True)}
+    # One pass per column: zip(*rows) would make an iterator per row.
+    return {name: [row[i] for row in rows] for i, name in enumerate(names)}
 
 
 def _tables(result: Any) -> dict[str, Any]:
