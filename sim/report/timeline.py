@@ -6,9 +6,10 @@ violations as red crosses with a red line across all lanes), then one lane per n
 power (pale blue), partitions (orange; the ``from`` and ``to`` sides of a one-way cut in two
 shades), down time (red), other faults naming the node (purple), listener runs (green bar)
 and each vote-ids tx sent (a tick). Below, every resolution from first sighting to its
-decision. Zoomed out past ``detail_window`` seconds the vote ticks and block lines give way to
-a heat map of vote txs per lane (one column per 1/400 of the run), so a 100-validator hour
-stays responsive; the switch is one small callback on the x range.
+decision. Zoomed out past ``detail_window`` seconds the vote ticks give way to a heat map of
+vote txs per lane (one column per 1/400 of the run), and block boundaries are drawn across the
+lanes only within ``block_lines_window``, so a 100-validator hour stays responsive; the switch
+is one small callback on the x range.
 """
 
 from __future__ import annotations
