@@ -35,16 +35,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print summary.json to stdout")
     run.add_argument("--check-determinism", action="store_true",
                      help="run twice (the second in a fresh process) and compare trace hashes")
+    from sim.report.cli import add_output_flags, add_report_commands
+
+    add_output_flags(run)
     check = sub.add_parser("check", help="validate a scenario file without running it")
     check.add_argument("file")
     replay = sub.add_parser("replay", help="re-run a saved scenario or run folder")
     replay.add_argument("target")
     replay.add_argument("--out", default=None)
     replay.add_argument("--json", action="store_true")
+    add_output_flags(replay)
     from sim.campaign_cli import add_campaign_parser
     from sim.sweep_cli import add_sweep_parser
 
     add_sweep_parser(sub)
+    add_report_commands(sub)
     add_campaign_parser(sub)
     return parser
 
@@ -89,8 +94,10 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     return table
 
 
-def _run_one(scenario: Any, seed: int | None, out: Path, as_json: bool, console: Console) -> int:
+def _run_one(scenario: Any, seed: int | None, out: Path, as_json: bool, console: Console,
+             args: argparse.Namespace | None = None) -> int:
     import sim
+    from sim.report.cli import write_extras
 
     bar = _ProgressBar(Console(stderr=True), scenario.name)
     try:
@@ -108,6 +115,8 @@ def _run_one(scenario: Any, seed: int | None, out: Path, as_json: bool, console:
         for error in summary.get("shutdown_errors", []):
             console.print(f"[yellow]node shut down[/yellow] {error}")
         console.print(f"wrote {out}/ (replay: nodesim replay {out})")
+    if args is not None:
+        write_extras(result, out, args, console)
     return EXIT_VIOLATION if summary["violations"] else EXIT_OK
 
 
@@ -158,6 +167,11 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         from sim.sweep_cli import run_sweep_command
 
         return run_sweep_command(args, console)
+    from sim.report.cli import dispatch
+
+    status = dispatch(args, console)
+    if status is not None:
+        return status
     if args.command == "replay":
         target = Path(args.target)
         file = target / "scenario.toml" if target.is_dir() else target
@@ -165,11 +179,11 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             raise NodesimError(f"{args.target}: no scenario.toml to replay")
         scenario = sim.load_scenario(file)
         out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="nodesim-replay-"))
-        return _run_one(scenario, None, out, args.json, console)
+        return _run_one(scenario, None, out, args.json, console, args)
     scenario = sim.load_scenario(args.file)
     seed = scenario.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-{seed}"
-    status = _run_one(scenario, seed, out, args.json, console)
+    status = _run_one(scenario, seed, out, args.json, console, args)
     if args.check_determinism:
         first = json.loads((out / "summary.json").read_text())["trace_hash"]
         det = _check_determinism(args.file, seed, first, console)

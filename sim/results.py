@@ -52,6 +52,12 @@ class Result:
 
         return plot_latency(self, ax=ax)
 
+    def _repr_html_(self) -> str:
+        """A small table for notebooks: the verdict and the headline figures, not the dict."""
+        from sim.report.summary import result_html
+
+        return result_html(self)
+
 
 def summarize(world: World) -> dict[str, Any]:
     records = world.records

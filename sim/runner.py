@@ -59,7 +59,8 @@ def _atomic_write(path: Path, write: Callable[[Any], None], newline: str | None 
 
 
 def write_outputs(result: Result, out_dir: Path) -> None:
-    """scenario.toml (resolved, seed included), summary.json, trace.jsonl, metrics.csv."""
+    """scenario.toml (resolved, seed included), summary.json, trace.jsonl, metrics.csv, and
+    records/ (parquet: what ``sim.load_run`` needs to give the frames back; sim/run_files.py)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     text = resolved_scenario_text(result.scenario, result.summary["seed"])
     _atomic_write(out_dir / "scenario.toml", lambda h: h.write(text))
@@ -82,3 +83,6 @@ def write_outputs(result: Result, out_dir: Path) -> None:
 
     _atomic_write(out_dir / "metrics.csv", write_metrics, newline="")
 
+    from sim.run_files import write_records
+
+    write_records(result, out_dir)

@@ -27,7 +27,7 @@ from sim.errors import NodesimError
 from sim.scenario import parse_scenario
 from sim.sweep_exec import WALL_COLUMNS, Task, check_executor, run_dask, run_local
 from sim.sweep_params import Params, combinations, normalize_params, table_values
-from sim.sweep_store import Journal, read_table, run_key, table_path, write_table
+from sim.sweep_store import RUNS_DIR, Journal, read_table, run_key, table_path, write_table
 
 __all__ = ["comparable", "read_table", "run_sweep_cli", "sweep"]
 Progress = Callable[[int, int], None]  # (runs finished, runs in this sweep)
@@ -36,7 +36,7 @@ Progress = Callable[[int, int], None]  # (runs finished, runs in this sweep)
 def sweep(file: str | Path, seeds: int | Sequence[int] = 10,
           params: Mapping[str, Sequence[Any]] | Sequence[str] | None = None, workers: int | None = None,
           executor: Any = "local", out: str | Path | None = None, *, progress: Progress | None = None,
-          dask_processes: bool = True) -> pd.DataFrame:
+          dask_processes: bool = True, keep_runs: bool = False) -> pd.DataFrame:
     """Run ``file`` for every parameter combination x seed; return the sorted table.
 
     ``seeds``: a count N (seeds 0..N-1) or the seeds themselves. ``params``: key -> values
@@ -45,15 +45,20 @@ def sweep(file: str | Path, seeds: int | Sequence[int] = 10,
     ``"dask"`` (a ``LocalCluster`` of ``workers``; ``dask_processes=False`` makes it threads),
     ``"dask://host:port"`` or a ``distributed.Client``. The table's ``attrs`` hold
     ``executed``, ``skipped`` (already finished in ``out``) and ``failures`` (error texts of
-    runs that raised; they are not in the table and run again next time).
+    runs that raised; they are not in the table and run again next time). ``keep_runs`` (needs
+    ``out``) also writes each run's folder under ``out/runs/`` (a Dask worker writes it on its
+    own machine), so ``nodesim report out`` links every row to its run's report.
     """
     plan = SweepPlan.make(file, seeds, params, workers, executor)
-    return run_plan(plan, out, progress=progress, dask_processes=dask_processes)
+    return run_plan(plan, out, progress=progress, dask_processes=dask_processes, keep_runs=keep_runs)
 
 
 def run_plan(plan: SweepPlan, out: str | Path | None, *, progress: Progress | None = None,
-             dask_processes: bool = True) -> pd.DataFrame:
+             dask_processes: bool = True, keep_runs: bool = False) -> pd.DataFrame:
     """Run a validated plan (see ``sweep``)."""
+    if keep_runs and out is None:
+        raise NodesimError("keep_runs: needs an output folder (out / --out) to keep the run folders in")
+    plan.keep_dir = str(Path(out) / RUNS_DIR) if keep_runs and out is not None else None
     journal = Journal(Path(out), plan.text, plan.file) if out is not None else None
     finished = dict(journal.finished) if journal is not None else {}
     todo = [task for task in plan.tasks if run_key(*task) not in finished]
@@ -102,6 +107,7 @@ class SweepPlan:
         self.workers, self.executor = workers, executor
         self.combos = combinations(params)
         self.tasks: list[Task] = [(combo, seed) for combo in self.combos for seed in seeds]
+        self.keep_dir: str | None = None  # where each run writes its folder, if anywhere
 
     @classmethod
     def make(cls, file: str | Path, seeds: int | Sequence[int], params: Any, workers: int | None,
@@ -133,8 +139,8 @@ class SweepPlan:
             return iter(())
         chunks = self.chunks(tasks)
         if self.executor == "local":
-            return run_local(chunks, self.text, self.file, self.workers)
-        return run_dask(chunks, self.text, self.file, self.executor, self.workers, dask_processes)
+            return run_local(chunks, self.text, self.file, self.workers, self.keep_dir)
+        return run_dask(chunks, self.text, self.file, self.executor, self.workers, dask_processes, self.keep_dir)
 
     def table(self, finished: Mapping[Any, dict[str, Any]]) -> pd.DataFrame:
         """Rows of this sweep's tasks that finished, in (combination, seed) order."""
@@ -190,7 +196,7 @@ def run_sweep_cli(args: argparse.Namespace, console: Any) -> int:
 
     try:
         with bar:
-            table = run_plan(plan, out, progress=advance)
+            table = run_plan(plan, out, progress=advance, keep_runs=args.keep_runs)
     except KeyboardInterrupt:
         console.print(f"interrupted: finished runs are kept in {out}/; run the same command to resume")
         return 130

@@ -14,6 +14,8 @@ def add_sweep_parser(sub: Any) -> None:
     sweep.add_argument("--workers", type=int, default=None)
     sweep.add_argument("--executor", default="local", help="local | dask | dask://host:port")
     sweep.add_argument("--out", default=None)
+    sweep.add_argument("--keep-runs", action="store_true",
+                       help="also write each run's folder under OUT/runs/ (nodesim report OUT links them)")
 
 
 def run_sweep_command(args: argparse.Namespace, console: Any) -> int:

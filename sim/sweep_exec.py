@@ -43,10 +43,16 @@ def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def run_chunk(scenario_text: str, file: str, tasks: list[Task]) -> list[Outcome]:
-    """Run each task (in a worker); a run that raises becomes an error text, not a lost chunk."""
+def run_chunk(scenario_text: str, file: str, tasks: list[Task], keep_dir: str | None = None) -> list[Outcome]:
+    """Run each task (in a worker); a run that raises becomes an error text, not a lost chunk.
+
+    With ``keep_dir``, each run also writes its run folder there (``run_folder_name``).
+    """
+    from pathlib import Path
+
     import sim
     from sim.scenario import parse_scenario
+    from sim.sweep_store import run_folder_name
 
     outcomes: list[Outcome] = []
     parsed: dict[tuple[tuple[str, str], ...], Any] = {}
@@ -56,7 +62,8 @@ def run_chunk(scenario_text: str, file: str, tasks: list[Task]) -> list[Outcome]
             if key not in parsed:
                 parsed[key] = parse_scenario(scenario_text, file=file, overrides=overrides)
             with _RUN_LOCK:
-                result = sim.run(parsed[key], seed=seed, out=None)
+                out = Path(keep_dir) / run_folder_name(overrides, seed) if keep_dir is not None else None
+                result = sim.run(parsed[key], seed=seed, out=out)
             outcomes.append((overrides, seed, summary_row(result.summary), None))
         except Exception as exc:  # reported per run by the caller; the sweep goes on
             outcomes.append((overrides, seed, None, f"{type(exc).__name__}: {exc}"))
@@ -68,7 +75,8 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: int) -> Iterator[list[Outcome]]:
+def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: int,
+              keep_dir: str | None = None) -> Iterator[list[Outcome]]:
     """Chunks on a pool of ``workers`` processes (forkserver: no inherited threads or state)."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
@@ -77,7 +85,7 @@ def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: 
 
     def submit_next() -> None:
         if len(index) < len(chunks):
-            index[pool.submit(run_chunk, scenario_text, file, chunks[len(index)])] = len(index)
+            index[pool.submit(run_chunk, scenario_text, file, chunks[len(index)], keep_dir)] = len(index)
 
     try:
         # A bounded number of chunks in flight, so an interrupt leaves little half-done.
@@ -112,14 +120,14 @@ def dask_client(executor: Any, workers: int, processes: bool) -> tuple[Any, Any]
 
 
 def run_dask(chunks: list[list[Task]], scenario_text: str, file: str, executor: Any, workers: int,
-             processes: bool = True) -> Iterator[list[Outcome]]:
+             processes: bool = True, keep_dir: str | None = None) -> Iterator[list[Outcome]]:
     """Chunks on a Dask cluster (a ``LocalCluster`` of ``workers`` when no address is given)."""
     from distributed import as_completed
 
     client, cluster = dask_client(executor, workers, processes)
     futures: list[Any] = []
     try:
-        futures = [client.submit(run_chunk, scenario_text, file, chunk, pure=False) for chunk in chunks]
+        futures = [client.submit(run_chunk, scenario_text, file, chunk, keep_dir, pure=False) for chunk in chunks]
         for future in as_completed(futures):
             yield future.result()
     finally:

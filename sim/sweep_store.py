@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,11 +22,18 @@ import pandas as pd
 from sim.errors import NodesimError
 
 JOURNAL = "sweep.rows.jsonl"
+RUNS_DIR = "runs"  # with keep_runs: one run folder per row, named by run_folder_name
 RunKey = tuple[tuple[tuple[str, str], ...], int]  # ((key, override text), ...), seed
 
 
 def run_key(overrides: dict[str, str], seed: int) -> RunKey:
     return tuple(sorted(overrides.items())), int(seed)
+
+
+def run_folder_name(overrides: dict[str, str], seed: int) -> str:
+    """A row's run folder under ``runs/``: its overrides and seed, in file-name-safe characters."""
+    parts = [f"{key}={value}" for key, value in sorted(overrides.items())] + [f"seed={int(seed)}"]
+    return re.sub(r"[^A-Za-z0-9.,_=-]", "_", ",".join(parts))
 
 
 def fingerprint(scenario_text: str) -> str:

@@ -19,7 +19,7 @@ def test_run_writes_the_four_files_and_replays_to_the_same_hash(tmp_path: Path) 
     out = tmp_path / "run"
     proc = nodesim("run", "scenarios/quickstart.toml", "--seed", "3", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv", "scenario.toml", "summary.json",
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv", "records", "scenario.toml", "summary.json",
                                                      "trace.jsonl"]
     summary = json.loads((out / "summary.json").read_text())
     for key in ("seed", "trace_hash", "virtual_seconds", "wall_seconds", "blocks", "block_time_p50",
