@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import NodesimError
-from sim.records import BlockRecord, ResolutionRecord, RunRecords
+from sim.world.records import BlockRecord, ResolutionRecord, RunRecords
 
 RECORDS_DIR = "records"
 FORMAT = 1
 _RESOLUTION_FIELDS = ["id", "type", "first_seen", "first_seen_by", "created_height", "created_time", "status",
                       "height", "time", "approved", "required", "refunded", "voters", "error"]
-_BLOCK_FIELDS = ["height", "round", "proposer", "time", "txs", "vote_ids", "vote_bodies"]
+_BLOCK_FIELDS = ["height", "round", "proposer", "time", "txs", "vote_ids", "vote_bodies", "user_txs", "bytes"]
 
 
 def _columns(rows: list[Any], names: list[str]) -> dict[str, list[Any]]:
@@ -47,7 +47,7 @@ def _tables(result: Any) -> dict[str, Any]:
     return {
         "blocks": table(_columns([[getattr(b, f) for f in _BLOCK_FIELDS] for b in records.blocks], _BLOCK_FIELDS),
                         {"height": i64, "round": i64, "proposer": string, "time": f64, "txs": i64,
-                         "vote_ids": i64, "vote_bodies": i64}),
+                         "vote_ids": i64, "vote_bodies": i64, "user_txs": i64, "bytes": i64}),
         "votes": table(_columns(records.votes, ["resolution", "voter", "power", "height"]),
                        {"resolution": string, "voter": string, "power": i64, "height": i64}),
         "observations": table(_columns(records.observations, ["node", "id", "time"]),

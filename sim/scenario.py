@@ -21,8 +21,8 @@ import tomli_w
 
 from sim.errors import ScenarioError
 from sim.faults.kinds import read_fault
-from sim.load_model import LoadConfig
 from sim.faults.readers import ReadContext, node_range_text
+from sim.load_model import LoadConfig
 from sim.scenario_model import (
     BUG_COMPAT,
     PROTOCOLS,

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.trace import canonical_line
+from sim.engine.trace import canonical_line
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

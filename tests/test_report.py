@@ -14,7 +14,7 @@ from bokeh.document import Document
 
 import sim
 from sim.cli import main
-from sim.trace import canonical_line
+from sim.engine.trace import canonical_line
 from tests.browser import browser, file_url
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from sim.trace import canonical_line
+from sim.engine.trace import canonical_line
 
 SPAN_COLUMNS = ["node", "lane", "start", "end", "label", "record"]
 # Faults drawn as spans of their own (the others are a mark, or a span for their duration).
