@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import attrs
 import trio
 
-from node.abci import Finalized, KwilApp
+from node.abci import CheckResult, Finalized, KwilApp
 from node.behaviours import BehaviourContext
 from node.blockresult import PROTOCOL_08
 from node.eventstore import EventStore
@@ -170,7 +170,7 @@ class BlockActor:
     def _arrivals(self, message: TxArrivals) -> None:
         app = self.node.app
         for at, tx in message.txs:
-            if tx.sender == self.node.name:
+            if tx.sender == self.node.name or self.mempool.full:
                 continue
             result = app.check_tx(tx, self.mempool)
             if result.ok:
@@ -189,7 +189,7 @@ class BlockActor:
         tx = message.make(nonce)
         if message.sender is None:
             self.submit(tx)
-        elif self.node.app.check_tx(tx, self.mempool).ok:
+        elif not self.mempool.full and self.node.app.check_tx(tx, self.mempool).ok:
             self.mempool.admit(tx, self.node.host.now())
             self.mempool.remember(tx)
             self.node.host.gossip(tx)
@@ -198,7 +198,7 @@ class BlockActor:
 
     def submit(self, tx: Tx) -> bool:
         """CheckTx an own tx and, when admitted, gossip it to every other node."""
-        result = self.node.app.check_tx(tx, self.mempool)
+        result = CheckResult(False, "full") if self.mempool.full else self.node.app.check_tx(tx, self.mempool)
         if not result.ok:
             self.node.trace("tx.rejected", nonce=tx.nonce, kind=type(tx).__name__, why=result.why)
             return False
@@ -239,20 +239,28 @@ class BlockActor:
             self._broadcast_votes(height, finalized)
 
     def _recheck(self, finalized: Finalized) -> None:
-        """CometBFT's mempool Update and recheck: included and stale txs leave, the rest are
-        checked again in order against the new state."""
+        """CometBFT's mempool Update and recheck: included and stale txs leave, the rest of the
+        block's senders' txs are checked again in order against the new state (with gas on,
+        every sender's: refunds change balances)."""
         if not self.mempool:
             return
-        state = finalized.state
-        app = self.node.app
-        for tx in self.mempool.update(state.nonces):
-            result = app.check_tx(tx, self.mempool, recheck=True)
-            if result.ok:
-                self.mempool.admit(tx, self.node.host.now())
-                continue
+        node = self.node
+        app = node.app
+        senders = None if node.settings.gas else {tx.sender for tx in finalized.block.txs}
+        if senders is not None and not senders:
+            return
+        included = set(finalized.block.txs)
+
+        def still_valid(tx: Tx) -> bool:
+            return app.check_tx(tx, self.mempool, recheck=True).ok
+
+        for tx in self.mempool.recheck(senders, finalized.state.nonces, still_valid):
             self.mempool.forget(tx)
-            if tx.sender == self.node.name:
-                self.node.trace("tx.rejected", nonce=tx.nonce, kind=type(tx).__name__, why=result.why)
+            if tx in included:
+                self.mempool.remember(tx)  # CometBFT keeps committed txs in its cache
+                continue
+            if tx.sender == node.name:
+                node.trace("tx.rejected", nonce=tx.nonce, kind=type(tx).__name__, why="recheck")
 
     def _repair_lost_votes(self, height: int) -> None:
         """A vote-ids tx not committed within ``rebroadcast_after`` blocks is voted again

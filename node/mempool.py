@@ -11,17 +11,19 @@ for a recheck against the new state.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 
 from node.txs import Tx, VoteBodies
 
 CACHE_SIZE = 10_000  # CometBFT's default mempool cache: txs it has seen recently
+MEMPOOL_SIZE = 5_000  # CometBFT's default [mempool] size: txs a node holds at most
 
 
 class Mempool:
     """The txs one node holds, in admission order, and each sender's pending nonce."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = MEMPOOL_SIZE) -> None:
+        self.size = size
         self._txs: dict[Tx, float] = {}  # tx -> when it was admitted (insertion ordered)
         self._pending: dict[str, int] = {}  # sender -> nonce of its last admitted tx
         self._cache: OrderedDict[Tx, None] = OrderedDict()
@@ -70,15 +72,31 @@ class Mempool:
     def of_sender(self, sender: str) -> list[Tx]:
         return [tx for tx in self._txs if tx.sender == sender]
 
-    def update(self, committed_nonce: dict[str, int]) -> list[Tx]:
-        """After a commit: forget every sender's pending nonce and take out every tx, in
-        admission order, for the caller to recheck and re-admit (CometBFT's Update + recheck;
-        kwil resets its mempool accounts at Commit). Txs whose nonce the block consumed are
-        dropped here: they were included, or another tx took their nonce."""
-        txs = [tx for tx in self._txs if tx.nonce > committed_nonce.get(tx.sender, 0)]
-        self._txs.clear()
-        self._pending.clear()
-        return txs
+    @property
+    def full(self) -> bool:
+        return len(self._txs) >= self.size
+
+    def recheck(self, senders: Collection[str] | None, committed_nonce: Mapping[str, int],
+                check: Callable[[Tx], bool]) -> list[Tx]:
+        """After a commit (CometBFT's Update and recheck; kwil resets its mempool accounts at
+        Commit): the txs of ``senders`` (None: every sender) are checked again in order
+        against the new state, and those that fail leave; return them. A tx whose nonce the
+        block consumed fails here: it was included, or another tx took its nonce. Senders the
+        block did not touch keep their txs: checking them again would give the same answers."""
+        failed: list[Tx] = []
+        touched = set(self._pending) if senders is None else set(senders) & set(self._pending)
+        for sender in touched:
+            self._pending[sender] = committed_nonce.get(sender, 0)
+        for tx in [t for t in self._txs if t.sender in touched]:
+            if tx.nonce > committed_nonce.get(tx.sender, 0) and check(tx):
+                self._pending[tx.sender] = max(self._pending[tx.sender], tx.nonce)
+            else:
+                del self._txs[tx]
+                failed.append(tx)
+        for sender in touched:
+            if self._pending[sender] == committed_nonce.get(sender, 0):
+                del self._pending[sender]
+        return failed
 
     def clear(self) -> None:
         self._txs.clear()
