@@ -21,9 +21,11 @@ import tomli_w
 
 from sim.errors import ScenarioError
 from sim.faultspec import FaultContext, FaultSpec, node_range_text
+from sim.scenario_checks import check_scenario
 from sim.scenario_model import (
     BUG_COMPAT,
     PROTOCOLS,
+    SEED_MAX,
     ChecksConfig,
     ConsensusConfig,
     NetworkConfig,
@@ -35,7 +37,6 @@ from sim.scenario_model import (
     duration_text,
     is_function_spec,
 )
-from sim.sources.script_config import ScriptConfig, SeenBy
 from sim.tables import TableReader, describe
 
 __all__ = ["Scenario", "apply_override", "load_scenario", "parse_scenario", "scenario_from_dict",
@@ -51,7 +52,8 @@ SOURCE_CONFIGS = {
     "watcher": "sim.sources.watcher.source:WatcherSourceConfig",
     "pubsub": "sim.sources.pubsub.source:PubSubSourceConfig",
 }
-_NAME = re.compile(r"^[\w.-]+$")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # ASCII only: the name becomes a folder name
+_NAME_MAX = 100
 _KEY_SEGMENT = re.compile(r"^([\w-]+)(?:\[(\d+)\])?$")
 _HEADER = "# nodesim scenario, fully resolved: every default is written and the seed included.\n"
 _NO_OVERRIDES: Mapping[str, str] = {}
@@ -160,7 +162,12 @@ def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>") -> Scenari
     name = head.string("name")
     if not _NAME.match(name):
         raise head.error("name", 'a name of letters, digits, "_", "-" and "."', name)
+    if name.startswith(".") or len(name) > _NAME_MAX:
+        raise head.error("name", f'a name that does not start with "." and has at most {_NAME_MAX} '
+                         "characters", name)
     seed = head.integer("seed", 0, min=0)
+    if seed > SEED_MAX:
+        raise head.error("seed", f"an integer <= {SEED_MAX} (seeds are 64-bit)", seed)
     duration = head.duration("duration", positive=True)
     protocol = head.string("protocol", "kwil-0.7", choices=PROTOCOLS)
     bug_compat = _bug_compat(head)
@@ -186,7 +193,7 @@ def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>") -> Scenari
         faults=tuple(sorted(faults, key=lambda fault: fault.at)),  # sorted() is stable
         checks=checks, file=file,
     )
-    _check_script(scenario)
+    check_scenario(scenario, faults)
     return scenario
 
 
@@ -269,40 +276,6 @@ def _source_class(reader: TableReader, kind: str) -> Any:
     except (ImportError, AttributeError) as exc:
         raise ScenarioError(reader.file, reader.key_path(kind),
                             f"cannot load the {kind} source's config ({spec}): {exc}") from None
-
-
-def _check_script(scenario: Scenario) -> None:
-    """Script events must name declared resolution types and existing nodes."""
-    cfg = scenario.sources.get("script")
-    if not isinstance(cfg, ScriptConfig):
-        return
-    if cfg.type is not None:
-        _check_type(scenario, "sources.script.type", cfg.type)
-    _check_seen_by(scenario, "sources.script.seen_by", cfg.seen_by)
-    for i, event in enumerate(cfg.events):
-        path = f"sources.script.events[{i}]"
-        _check_type(scenario, f"{path}.type", event.type)
-        _check_seen_by(scenario, f"{path}.seen_by", event.seen_by)
-        for node in event.delay or {}:
-            _check_node(scenario, f"{path}.delay.{node}", node)
-
-
-def _check_type(scenario: Scenario, path: str, name: str) -> None:
-    if name not in scenario.resolutions:
-        raise ScenarioError(scenario.file, path, "expected a resolution type declared under "
-                            f"[resolutions] or built-in, got {describe(name)}")
-
-
-def _check_seen_by(scenario: Scenario, path: str, seen_by: SeenBy) -> None:
-    if not isinstance(seen_by, str):
-        for i, node in enumerate(seen_by):
-            _check_node(scenario, f"{path}[{i}]", node)
-
-
-def _check_node(scenario: Scenario, path: str, name: str) -> None:
-    if all(node.name != name for node in scenario.nodes):
-        raise ScenarioError(scenario.file, path,
-                            f"no such node {describe(name)} {node_range_text(len(scenario.nodes))}")
 
 
 # -- the way out ---------------------------------------------------------------------------

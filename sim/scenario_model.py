@@ -33,6 +33,9 @@ INVARIANTS = ("resolution-once", "same-state", "threshold-respected", "expiry-ex
               "no-lost-events", "listener-lifecycle", "nonce-order", "votes-sent", "refunds-exact",
               "one-vote-per-validator", "no-fake-resolution", "deposits-exact", "watcher-order",
               "pubsub-stats")
+# Voting power is an int64 in CometBFT and kwil; seeds are 64-bit unsigned.
+INT64_MAX = 2**63 - 1
+SEED_MAX = 2**64 - 1
 CREDIT_ACCOUNT = "credit_account"
 VALIDATOR_JOIN = "validator_join"
 VALIDATOR_REMOVE = "validator_remove"
@@ -72,6 +75,13 @@ def rate_text(per_second: float) -> str:
 def is_function_spec(value: object) -> bool:
     """Whether ``value`` has the ``"module:function"`` shape (it is not imported here)."""
     return isinstance(value, str) and _FUNCTION_SPEC.match(value) is not None
+
+
+def check_power(reader: TableReader, key: str, power: int) -> int:
+    """``power`` if it fits CometBFT's int64 voting power, else an error naming ``key``."""
+    if power > INT64_MAX:
+        raise reader.error(key, f"an integer <= {INT64_MAX} (voting power is an int64)", power)
+    return power
 
 
 # -- sections ------------------------------------------------------------------------------
@@ -215,9 +225,10 @@ class ValidatorsConfig:
             for i, item in enumerate(raw):
                 if isinstance(item, bool) or not isinstance(item, int) or item < 1:
                     raise reader.error(f"power[{i}]", "an integer >= 1", item)
+                check_power(reader, f"power[{i}]", item)
             power = tuple(raw)
         else:
-            power = (reader.integer("power", 1, min=1),) * count
+            power = (check_power(reader, "power", reader.integer("power", 1, min=1)),) * count
         config = cls(
             count=count,
             power=power,
@@ -256,7 +267,7 @@ class NodeConfig:
     @classmethod
     def from_table(cls, reader: TableReader, name: str, power: int,
                    app_extensions: Mapping[str, Mapping[str, str]]) -> NodeConfig:
-        power = reader.integer("power", power, min=1)
+        power = check_power(reader, "power", reader.integer("power", power, min=1))
         start = reader.string("start", "validator", choices=NODE_STARTS)
         byzantine = reader.string("byzantine", choices=BYZANTINE) if reader.has("byzantine") else None
         extensions = {ext: dict(cfg) for ext, cfg in app_extensions.items()}

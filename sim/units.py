@@ -6,6 +6,7 @@ reader (``sim.tables``) turns that into a ``ScenarioError`` naming the key path.
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -21,7 +22,10 @@ def parse_duration(text: str) -> float:
     match = _DURATION.match(text)
     if match is None:
         raise ValueError('a duration with a unit, like "250ms", "6s", "10m" or "64h"')
-    return float(match.group(1)) * _SCALE[match.group(2)]
+    seconds = float(match.group(1)) * _SCALE[match.group(2)]
+    if not math.isfinite(seconds):  # hundreds of digits overflow a float
+        raise ValueError('a duration with a unit, like "250ms", "6s", "10m" or "64h"')
+    return seconds
 
 
 def format_duration(seconds: float) -> str:
@@ -41,7 +45,10 @@ def parse_rate(text: str) -> float:
     match = _RATE.match(text)
     if match is None:
         raise ValueError('a rate like "1/s", "2/min" or "3/h"')
-    return float(match.group(1)) / _RATE_SCALE[match.group(2)]
+    per_second = float(match.group(1)) / _RATE_SCALE[match.group(2)]
+    if not math.isfinite(per_second):
+        raise ValueError('a rate like "1/s", "2/min" or "3/h"')
+    return per_second
 
 
 def parse_fraction(text: str) -> Fraction:
