@@ -20,7 +20,9 @@ from typing import Any
 import tomli_w
 
 from sim.errors import ScenarioError
+from sim.estimate import estimate
 from sim.faultspec import FaultContext, FaultSpec, node_range_text
+from sim.limits import LimitsConfig
 from sim.scenario_checks import check_scenario
 from sim.scenario_model import (
     BUG_COMPAT,
@@ -43,7 +45,7 @@ __all__ = ["Scenario", "apply_override", "load_scenario", "parse_scenario", "sce
            "scenario_to_toml"]
 
 TOP_LEVEL = ("scenario", "network", "consensus", "validators", "nodes", "resolutions", "app",
-             "sources", "faults", "checks")
+             "sources", "faults", "checks", "limits")
 # Source config classes are imported only when a scenario uses that kind, so a source's
 # dependencies (or its absence) never affect scenarios that do not name it.
 SOURCE_CONFIGS = {
@@ -60,8 +62,10 @@ _NO_OVERRIDES: Mapping[str, str] = {}
 
 
 # -- ways in -------------------------------------------------------------------------------
-def load_scenario(path: str | Path, *, overrides: Mapping[str, str] = _NO_OVERRIDES) -> Scenario:
-    """Read and validate the scenario file at ``path`` (``overrides``: see ``apply_override``)."""
+def load_scenario(path: str | Path, *, overrides: Mapping[str, str] = _NO_OVERRIDES,
+                  allow_large: bool = False) -> Scenario:
+    """Read and validate the scenario file at ``path`` (``overrides``: see ``apply_override``;
+    ``allow_large``: lift the ``[limits]``, see ``sim.limits``)."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -69,11 +73,11 @@ def load_scenario(path: str | Path, *, overrides: Mapping[str, str] = _NO_OVERRI
         raise ScenarioError(file, "", f"cannot read the file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise ScenarioError(file, "", "expected UTF-8 text, got undecodable bytes") from None
-    return parse_scenario(text, file=file, overrides=overrides)
+    return parse_scenario(text, file=file, overrides=overrides, allow_large=allow_large)
 
 
 def parse_scenario(text: str, *, file: str = "<string>",
-                   overrides: Mapping[str, str] = _NO_OVERRIDES) -> Scenario:
+                   overrides: Mapping[str, str] = _NO_OVERRIDES, allow_large: bool = False) -> Scenario:
     """Validate scenario TOML ``text``; ``file`` is what error messages call it."""
     try:
         data = tomllib.loads(text)
@@ -82,7 +86,7 @@ def parse_scenario(text: str, *, file: str = "<string>",
     for key, value in overrides.items():
         apply_override(data, key, value, file)
     try:
-        return scenario_from_dict(data, file=file)
+        return scenario_from_dict(data, file=file, allow_large=allow_large)
     except ScenarioError as exc:
         raise _blame_override(exc, overrides) from None
 
@@ -151,8 +155,11 @@ def _blame_override(exc: ScenarioError, overrides: Mapping[str, str]) -> Scenari
 
 
 # -- validation ----------------------------------------------------------------------------
-def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>") -> Scenario:
-    """Validate raw TOML data (as ``tomllib`` gives it) into a ``Scenario``."""
+def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>", allow_large: bool = False) -> Scenario:
+    """Validate raw TOML data (as ``tomllib`` gives it) into a ``Scenario``.
+
+    Unless ``allow_large``, a scenario over its ``[limits]`` is refused (``sim.limits``).
+    """
     root = TableReader(data, "", file)
     present = root.keys()  # (a TableReader, not a dict)
     for key in present:
@@ -174,7 +181,11 @@ def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>") -> Scenari
     head.finish()
     network = NetworkConfig.from_table(root.table("network", {}))
     consensus = ConsensusConfig.from_table(root.table("consensus", {}))
-    validators = ValidatorsConfig.from_table(root.table("validators", {}))
+    limits = LimitsConfig.from_table(root.table("limits", {}))
+    validators_table = root.table("validators", {})
+    if not allow_large:
+        limits.check_count(validators_table)  # before anything is built per node
+    validators = ValidatorsConfig.from_table(validators_table)
     app = root.table("app", {})
     extensions = _extensions(app.table("extensions", {}))
     listeners = _listeners(app.table("listeners", {}))
@@ -191,9 +202,11 @@ def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>") -> Scenari
         network=network, consensus=consensus, validators=validators, nodes=nodes,
         resolutions=resolutions, extensions=extensions, listeners=listeners, sources=sources,
         faults=tuple(sorted(faults, key=lambda fault: fault.at)),  # sorted() is stable
-        checks=checks, file=file,
+        checks=checks, limits=limits, file=file,
     )
     check_scenario(scenario, faults)
+    if not allow_large:
+        limits.check(file, estimate(scenario))
     return scenario
 
 
@@ -310,6 +323,7 @@ def scenario_to_toml(s: Scenario) -> str:
     if s.faults:
         table["faults"] = [fault.to_table() for fault in s.faults]
     table["checks"] = s.checks.to_table()
+    table["limits"] = s.limits.to_table()
     return _HEADER + tomli_w.dumps(table)
 
 
@@ -321,4 +335,5 @@ def with_faults(scenario: Scenario, *faults: Mapping[str, Any]) -> Scenario:
     """
     data = tomllib.loads(scenario_to_toml(scenario))
     data.setdefault("faults", []).extend(dict(f) for f in faults)
-    return scenario_from_dict(data, file=scenario.file)
+    # The scenario was accepted once; faults do not change its size.
+    return scenario_from_dict(data, file=scenario.file, allow_large=True)

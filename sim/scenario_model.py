@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from sim.errors import ScenarioError
+from sim.limits import LimitsConfig
 from sim.tables import TableReader
 from sim.units import format_duration, format_fraction, parse_duration, parse_rate
 
@@ -407,4 +408,5 @@ class Scenario:
     sources: dict[str, Any] = attrs.field(factory=dict)
     faults: tuple[Any, ...] = ()  # sim.faultspec.FaultSpec
     checks: ChecksConfig = ChecksConfig()
+    limits: LimitsConfig = LimitsConfig()
     file: str = attrs.field(default="<dict>", eq=False)
