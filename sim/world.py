@@ -251,6 +251,8 @@ class World:
             self.trace.emit(f"resolution.{outcome.status}", id=outcome.id, type=outcome.type,
                             approved=outcome.approved, required=outcome.required,
                             refunded=record.refunded)
+            if outcome.error is not None:
+                self.trace.emit("resolution.error", id=outcome.id, type=outcome.type, error=outcome.error)
         for name, power in result.validator_updates:
             self.records.validator_changes.append((now, block.height, name, power))
             self.trace.emit("validator.update", validator=name, power=power, height=block.height)
@@ -306,6 +308,15 @@ class World:
         self.violations.append(violation)
         self.trace.emit("violation", invariant=violation.invariant, nodes=list(violation.nodes),
                         explanation=violation.explanation)
+        if self._stop is not None:
+            self._stop.cancel()
+
+    def request_stop(self, reason: str) -> None:
+        """Stop the run now, keeping what happened so far (a wall-time limit, Ctrl-C)."""
+        self.trace.emit("run.stopped", reason=reason)
+        # The kernel's fast path runs callbacks without a trio checkpoint, so it would not see
+        # the cancel; with nothing left to call it reaches one at once.
+        self.kernel._heap.clear()
         if self._stop is not None:
             self._stop.cancel()
 
