@@ -25,7 +25,7 @@ import pandas as pd
 
 from sim.errors import NodesimError
 from sim.scenario import parse_scenario
-from sim.sweep_exec import WALL_COLUMNS, Task, check_executor, run_dask, run_local
+from sim.sweep_exec import WALL_COLUMNS, Task, check_executor, check_reachable, run_dask, run_local
 from sim.sweep_params import Params, combinations, normalize_params, table_values
 from sim.sweep_store import Journal, read_table, run_key, table_path, write_table
 
@@ -177,6 +177,7 @@ def run_sweep_cli(args: argparse.Namespace, console: Any) -> int:
     )
 
     plan = SweepPlan.make(args.file, args.seeds, args.param, args.workers, args.executor)
+    check_reachable(plan.executor)  # before any output: an unreachable cluster is bad input
     name = parse_scenario(plan.text, file=plan.file).name
     out = Path(args.out) if args.out else Path("runs") / f"sweep-{name}"
     console.print(f"sweep {args.file}: {len(plan.combos)} combination(s) x {len(plan.seeds)} seed(s) "
