@@ -204,11 +204,10 @@ def _run_one(scenario: Any, seed: int | None, out: Path, args: argparse.Namespac
     prepare_out(out, overwrite=args.overwrite, default=default_out)
     guess = estimate(scenario)
     quiet = args.json or args.quiet
-    if guess.wall_seconds > 10 and not quiet:
-        console.print(f"estimate: {guess.describe()} (Ctrl-C stops and keeps the partial results)",
-                      markup=False, highlight=False)
     bar = ProgressBar(Console(stderr=True), scenario.name)
-    with _Interrupt() as interrupt:
+    with _Interrupt() as interrupt:  # before the first line, so a Ctrl-C after it is handled
+        if guess.wall_seconds > 10 and not quiet:
+            print(f"estimate: {guess.describe()} (Ctrl-C stops and keeps the partial results)", flush=True)
         try:
             result = sim.run(scenario, seed=seed, out=out, progress=None if quiet else bar,
                              max_wall=args.max_wall, stop_when=interrupt.reason)

@@ -180,20 +180,22 @@ def run_sweep_cli(args: argparse.Namespace, console: Any) -> int:
     check_reachable(plan.executor)  # before any output: an unreachable cluster is bad input
     name = parse_scenario(plan.text, file=plan.file).name
     out = Path(args.out) if args.out else Path("runs") / f"sweep-{name}"
-    console.print(f"sweep {args.file}: {len(plan.combos)} combination(s) x {len(plan.seeds)} seed(s) "
-                  f"= {len(plan.tasks)} runs, {plan.workers} worker(s), executor {args.executor}, out {out}/")
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console)
-    task = bar.add_task("runs", total=len(plan.tasks))
+    try:  # from the first line on, Ctrl-C keeps what finished and says so
+        console.print(f"sweep {args.file}: {len(plan.combos)} combination(s) x {len(plan.seeds)} seed(s) "
+                      f"= {len(plan.tasks)} runs, {plan.workers} worker(s), executor {args.executor}, "
+                      f"out {out}/", markup=False, highlight=False)
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console)
+        task = bar.add_task("runs", total=len(plan.tasks))
 
-    def advance(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
 
-    try:
         with bar:
             table = run_plan(plan, out, progress=advance)
     except KeyboardInterrupt:
-        console.print(f"interrupted: finished runs are kept in {out}/; run the same command to resume")
+        console.print(f"interrupted: finished runs are kept in {out}/; run the same command to resume",
+                      markup=False, highlight=False)
         return 130
     failures = table.attrs["failures"]
     violated = int((table["violations"] > 0).sum()) if "violations" in table.columns else 0

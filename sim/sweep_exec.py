@@ -95,8 +95,18 @@ def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: 
                 if len(index) > before:
                     pending.add(next(reversed(index)))
                 yield future.result()
+    except BaseException:
+        _stop_workers(pool)  # interrupted: runs in flight are not waited for; a resume reruns them
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    # concurrent.futures has no public way to stop a running task; its worker table is the
+    # only handle (a missing one just means there is nothing to stop).
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def dask_client(executor: Any, workers: int, processes: bool) -> tuple[Any, Any]:
