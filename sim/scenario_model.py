@@ -339,7 +339,7 @@ class ResolutionTypeConfig:
 
 
 def builtin_resolutions(join_expiry: int) -> dict[str, ResolutionTypeConfig]:
-    """The resolution types every kwil node has, before ``[resolutions]`` overrides (kwil.md §3)."""
+    """The resolution types every kwil node has, before ``[resolutions]`` overrides (as kwil registers them)."""
     return {
         CREDIT_ACCOUNT: ResolutionTypeConfig(Fraction(2, 3), Fraction(1, 3), 600),
         VALIDATOR_JOIN: ResolutionTypeConfig(Fraction(2, 3), Fraction(1, 1), join_expiry),
