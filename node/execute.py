@@ -1,4 +1,4 @@
-"""Executing one block against the application state (kwil.md §3, §4), deterministically.
+"""Executing one block against the application state (kwil's votes, resolutions and validator txs), deterministically.
 
 ``execute_block`` is a pure function of (state, block, rules): it returns the new state and
 a ``BlockResult`` saying what each tx did, which resolutions passed, expired or were

@@ -1,4 +1,4 @@
-"""Mempool rules and block assembly (kwil.md §5), as plain functions over txs."""
+"""Mempool rules and block assembly (kwil on CometBFT), as plain functions over txs."""
 
 from __future__ import annotations
 

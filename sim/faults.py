@@ -1,4 +1,4 @@
-"""The fault layer: every fault kind of simulator.md, scheduled or injected from code.
+"""The fault layer: every fault kind (``nodesim kinds``), scheduled or injected from code.
 
 Nodes contain no fault logic; this module changes the network's epochs, crashes and
 restarts nodes, makes honest validators send validator-set txs, and pokes the sources.

@@ -1,6 +1,6 @@
 """One ``[[faults]]`` entry of a scenario: when, which kind, and that kind's keys.
 
-Each kind accepts only its own keys (simulator.md "Faults"); any other key is an unknown-key
+Each kind accepts only its own keys (``nodesim kinds`` lists them); any other key is an unknown-key
 error, and every node a fault names must exist. Fields a kind does not use are None or empty.
 The fault layer (``sim.faults``) applies them; this module only reads and writes them.
 """

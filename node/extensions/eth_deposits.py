@@ -1,6 +1,6 @@
 """The eth_deposits listener: Credit logs of a deposit contract become credit_account events.
 
-This follows kwil-db's ``extensions/listeners/eth_deposits`` (kwil.md §1):
+This follows kwil-db's ``extensions/listeners/eth_deposits``:
 
 - config from ``[app.extensions.eth_deposits]`` (strings); no section → return at once;
   a missing ``contract_address`` or ``rpc_provider`` (or a bad value) → raise, which shuts
