@@ -191,7 +191,8 @@ def plot_latency(result: Any, ax: Axes | None = None) -> Axes:
     count = min(40, max(5, latency.size // 3))
     low = float(latency[latency > 0].min()) if (latency > 0).any() else 0.0
     if low > 0 and p99 > 10 * p50 and latency.min() > 0:
-        ax.hist(latency, bins=np.geomspace(low, float(latency.max()) * 1.0001, count).tolist(), color="#4c72b0", alpha=0.85)
+        edges = np.geomspace(low, float(latency.max()) * 1.0001, count).tolist()
+        ax.hist(latency, bins=edges, color="#4c72b0", alpha=0.85)
         ax.set_xscale("log")
         ax.set_xlabel("resolution latency (s, log scale): first seen -> passed")
     else:
