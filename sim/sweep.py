@@ -31,6 +31,7 @@ from sim.sweep_store import Journal, read_table, run_key, table_path, write_tabl
 
 __all__ = ["comparable", "read_table", "run_sweep_cli", "sweep"]
 Progress = Callable[[int, int], None]  # (runs finished, runs in this sweep)
+MAX_RUNS = 1_000_000  # runs in one sweep: its plan and table are held in memory
 
 
 def sweep(file: str | Path, seeds: int | Sequence[int] = 10,
@@ -114,6 +115,10 @@ class SweepPlan:
             raise NodesimError(f"--workers: expected an integer >= 1, got {workers!r}")
         check_executor(executor)
         normalized = normalize_params(params)
+        runs = len(seed_list) * math.prod(len(values) for values in normalized.values())
+        if runs > MAX_RUNS:
+            raise NodesimError(f"sweep: {runs:,} runs (parameter combinations x seeds) is over the limit of "
+                               f"{MAX_RUNS:,}; split it into several sweeps")
         try:
             text = Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -157,6 +162,8 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
     if isinstance(seeds, int):
         if seeds < 1:
             raise NodesimError(f"--seeds: expected an integer >= 1, got {seeds}")
+        if seeds > MAX_RUNS:  # before range() is listed: a sweep's plan is held in memory
+            raise NodesimError(f"--seeds: expected at most {MAX_RUNS:,} seeds, got {seeds:,}")
         return list(range(seeds))
     listed = list(seeds)
     if not listed or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in listed):

@@ -91,3 +91,20 @@ def test_the_block_estimate_is_within_a_factor_of_two_of_a_real_run() -> None:
     result = sim.run(scenario)
     assert result.summary["blocks"] / 2 <= guess.blocks <= result.summary["blocks"] * 2
     assert guess.events > 0 and guess.memory_mb > 0
+
+
+def test_a_sweep_of_too_many_runs_is_refused_before_it_is_planned() -> None:
+    from sim.errors import NodesimError
+    from sim.sweep import sweep
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(NodesimError) as info:
+            sweep("scenarios/quickstart.toml", seeds=10**9)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value) == "--seeds: expected at most 1,000,000 seeds, got 1,000,000,000"
+    assert peak < 2_000_000
+    with pytest.raises(NodesimError, match="2,000,000 runs .* is over the limit of 1,000,000"):
+        sweep("scenarios/quickstart.toml", seeds=1000, params={"consensus.timeout_commit": ["1s"] * 2000})
