@@ -48,13 +48,16 @@ def refusal_cost(repeats: int = 200) -> None:
     for label, body in HOSTILE.items():
         duration = "100000000h" if label == "10**8 hours" else "1h"
         text = f'[scenario]\nname = "big"\nduration = "{duration}"\n{body}'
+        refused = 0
         started = time.perf_counter()
         for _ in range(repeats):
             try:
                 parse_scenario(text)
             except ScenarioError:
-                pass  # the refusal is what is timed
+                refused += 1  # the refusal is what is timed
         cost = (time.perf_counter() - started) / repeats
+        if refused != repeats:
+            raise SystemExit(f"{label} was accepted: the limits did not refuse it")
         print(f"refuse {label}: {cost * 1e3:.2f} ms = {cost / baseline:.2f} x the baseline")
 
 
