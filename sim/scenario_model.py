@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable, Mapping
-from decimal import Decimal
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -21,7 +20,9 @@ import attrs
 from sim.errors import ScenarioError
 from sim.limits import LimitsConfig
 from sim.tables import TableReader
-from sim.units import format_duration, format_fraction, parse_duration, parse_rate
+from sim.units import duration_text as duration_text
+from sim.units import format_fraction
+from sim.units import rate_text as rate_text
 
 PROTOCOLS = ("kwil-0.7", "kwil-0.8")
 BUG_COMPAT = ("placeholder-never-expires", "refund-first-expired", "rebroadcast-any-sender",
@@ -44,35 +45,7 @@ VALIDATOR_REMOVE = "validator_remove"
 _FUNCTION_SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
 
-# -- exact text forms ----------------------------------------------------------------------
-def _plain(value: float) -> str:
-    # The shortest repr reads back as the same float; Decimal only removes any exponent,
-    # which the duration and rate grammars do not accept.
-    return format(Decimal(repr(value)), "f")
-
-
-def _exact(text: str, parse: Callable[[str], float], value: float) -> bool:
-    try:
-        return parse(text) == value
-    except ValueError:
-        return False
-
-
-def duration_text(seconds: float) -> str:
-    """A duration string that ``parse_duration`` reads back as exactly ``seconds``."""
-    text = format_duration(seconds)
-    return text if _exact(text, parse_duration, seconds) else f"{_plain(seconds)}s"
-
-
-def rate_text(per_second: float) -> str:
-    """A rate string (``"2/min"``) that ``parse_rate`` reads back as exactly ``per_second``."""
-    for unit, scale in (("s", 1.0), ("min", 60.0), ("h", 3600.0)):
-        count = per_second * scale
-        if count == int(count) and _exact(f"{int(count)}/{unit}", parse_rate, per_second):
-            return f"{int(count)}/{unit}"
-    return f"{_plain(per_second)}/s"
-
-
+# -- exact text forms (duration_text and rate_text live in sim.units) ----------------------
 def is_function_spec(value: object) -> bool:
     """Whether ``value`` has the ``"module:function"`` shape (it is not imported here)."""
     return isinstance(value, str) and _FUNCTION_SPEC.match(value) is not None
