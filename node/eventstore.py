@@ -1,4 +1,4 @@
-"""The per-node event store: events a node's listeners saw, and their KV (kwil.md §2).
+"""The per-node event store: events a node's listeners saw, and their KV (kwil's voting store).
 
 It lives outside consensus, on the node's own SQLite database (its "disk"): a crash loses
 the node's tasks, never a committed row. Names follow kwil's (snake_case).

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from sim.world.world import World
 
 
+RESOLVE_ERROR_MESSAGES = 5  # how many resolve hook errors the summary quotes
+
+
 @attrs.define(eq=False)
 class Result:
     """What ``sim.run`` returns: ``summary`` holds the fields of summary.json."""
@@ -65,7 +68,11 @@ def summarize(world: World) -> dict[str, Any]:
     resolutions = list(records.resolutions.values())
     decided = [r for r in resolutions if r.status is not None and r.type not in
                ("validator_join", "validator_remove")]
-    passed = [r for r in decided if r.status == "passed"]
+    # A resolution whose resolve hook raised left the chain (its state change rolled back):
+    # it is counted in resolve_errors, not as cleanly passed.
+    passed = [r for r in decided if r.status == "passed" and r.error is None]
+    errored = sorted((r for r in decided if r.status == "passed" and r.error is not None),
+                     key=lambda r: (r.height or 0, r.id))
     expired = [r for r in decided if r.status == "expired"]
     votes_per = [len(r.voters) for r in decided]
     latencies = [r.time - r.first_seen for r in passed
@@ -82,6 +89,9 @@ def summarize(world: World) -> dict[str, Any]:
         "rounds_above_zero": sum(1 for b in records.blocks if b.round > 0),
         "events_observed": len(observed),
         "resolutions_passed": len(passed),
+        "resolve_errors": len(errored),
+        "resolve_error_messages": [f"{r.type} {r.id[:16]} at height {r.height}: {r.error}"
+                                   for r in errored[:RESOLVE_ERROR_MESSAGES]],
         "resolutions_expired": len(expired),
         "resolutions_refunded": sum(1 for r in expired if r.refunded),
         "resolution_latency_p50": percentile(latencies, 50),
@@ -92,6 +102,7 @@ def summarize(world: World) -> dict[str, Any]:
         "listener_starts": sum(node.listener_starts for node in world.views.nodes),
         "listener_cancellations": sum(node.listener_cancellations for node in world.views.nodes),
         "node_shutdowns": len(records.node_shutdowns),
+        "faults_injected": len(records.faults),
         "shutdown_errors": [f"{n}: {reason}" for n, reason in records.node_shutdowns],
     }
     summary["fabricated_passed"] = fabricated_passed(world.views)

@@ -6,36 +6,78 @@ import csv
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sim.engine.trace import canonical_line
+from sim.errors import NodesimError
+from sim.hooks import check_hooks
 from sim.results import Result, make_result
+from sim.scenario_model import SEED_MAX
+
+Progress = Callable[[float, float], None]  # (virtual now, virtual duration)
+StopWhen = Callable[[], str | None]  # a reason to stop now, or None
 
 
 def run(scenario: Any, seed: int | None = None, *, out: str | Path | None = None,
-        progress: Callable[[float, float], None] | None = None) -> Result:
+        progress: Progress | None = None, max_wall: float | None = None,
+        stop_when: StopWhen | None = None) -> Result:
     """Run ``scenario`` (from ``sim.load_scenario``) under ``seed`` (default: the scenario's).
 
     With ``out``, the run's files are written there (see ``write_outputs``); file-backed node
-    storage lives under it too.
+    storage lives under it too. Every hook the scenario names is imported and checked first
+    (``sim.hooks``). ``max_wall`` (seconds) stops the run once that much wall time has passed;
+    ``stop_when`` is asked every few thousand world callbacks and stops the run when it names
+    a reason. A stopped run keeps what happened so far, and its summary's ``stopped`` says why
+    (``"max-wall"``, or ``stop_when``'s reason); otherwise ``stopped`` is None.
     """
     from sim.world.world import World
 
-    seed = scenario.seed if seed is None else int(seed)
+    seed = scenario.seed if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise NodesimError(f"seed: expected an integer between 0 and {SEED_MAX}, got {seed!r}")
+    check_hooks(scenario)
     out_dir = Path(out) if out is not None else None
     world = World(scenario, seed, out_dir)
-    if progress is not None:
-        world.kernel.progress = lambda now: progress(now, scenario.duration)
+    watch = _StopWatch(world, scenario.duration, progress, max_wall, stop_when)
+    world.kernel.progress = watch
     try:
         world.run()
         result = make_result(world)
     finally:
         world.close()
+    result.summary["stopped"] = watch.reason
     if out_dir is not None:
         write_outputs(result, out_dir)
     return result
+
+
+class _StopWatch:
+    """The kernel's progress hook: reports progress and stops the world when asked to."""
+
+    def __init__(self, world: Any, duration: float, progress: Progress | None, max_wall: float | None,
+                 stop_when: StopWhen | None) -> None:
+        self._world = world
+        self._duration = duration
+        self._progress = progress
+        self._stop_when = stop_when
+        # Wall time only decides when to give up; it never reaches the simulated world.
+        self._deadline = None if max_wall is None else time.monotonic() + max_wall
+        self.reason: str | None = None
+
+    def __call__(self, now: float) -> None:
+        if self._progress is not None:
+            self._progress(now, self._duration)
+        if self.reason is not None:
+            return
+        reason = self._stop_when() if self._stop_when is not None else None
+        if reason is None and self._deadline is not None and time.monotonic() >= self._deadline:
+            reason = "max-wall"
+        if reason is not None:
+            self.reason = reason
+            self._world.request_stop(reason)
 
 
 def resolved_scenario_text(scenario: Any, seed: int) -> str:

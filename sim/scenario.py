@@ -10,7 +10,6 @@ form (every default, the seed) that reads back equal.
 from __future__ import annotations
 
 import copy
-import importlib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -20,12 +19,16 @@ from typing import Any
 import tomli_w
 
 from sim.errors import ScenarioError
+from sim.estimate import estimate
 from sim.faults.kinds import read_fault
 from sim.faults.readers import ReadContext, node_range_text
+from sim.limits import LimitsConfig
 from sim.load_model import LoadConfig
+from sim.scenario_checks import check_scenario
 from sim.scenario_model import (
     BUG_COMPAT,
     PROTOCOLS,
+    SEED_MAX,
     ChecksConfig,
     ConsensusConfig,
     NetworkConfig,
@@ -37,31 +40,26 @@ from sim.scenario_model import (
     duration_text,
     is_function_spec,
 )
-from sim.sources.script_config import ScriptConfig, SeenBy
+from sim.sources.registry import load, source_kind, source_kinds
 from sim.tables import TableReader, describe
 
 __all__ = ["Scenario", "apply_override", "load_scenario", "parse_scenario", "scenario_from_dict",
            "scenario_to_toml"]
 
 TOP_LEVEL = ("scenario", "network", "consensus", "validators", "nodes", "resolutions", "app",
-             "sources", "faults", "checks", "load")
-# Source config classes are imported only when a scenario uses that kind, so a source's
-# dependencies (or its absence) never affect scenarios that do not name it.
-SOURCE_CONFIGS = {
-    "script": "sim.sources.script_config:ScriptConfig",
-    "evm": "sim.sources.evm:EvmConfig",
-    "watcher": "sim.sources.watcher.source:WatcherSourceConfig",
-    "pubsub": "sim.sources.pubsub.source:PubSubSourceConfig",
-}
-_NAME = re.compile(r"^[\w.-]+$")
+             "sources", "faults", "checks", "load", "limits")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # ASCII only: the name becomes a folder name
+_NAME_MAX = 100
 _KEY_SEGMENT = re.compile(r"^([\w-]+)(?:\[(\d+)\])?$")
 _HEADER = "# nodesim scenario, fully resolved: every default is written and the seed included.\n"
 _NO_OVERRIDES: Mapping[str, str] = {}
 
 
 # -- ways in -------------------------------------------------------------------------------
-def load_scenario(path: str | Path, *, overrides: Mapping[str, str] = _NO_OVERRIDES) -> Scenario:
-    """Read and validate the scenario file at ``path`` (``overrides``: see ``apply_override``)."""
+def load_scenario(path: str | Path, *, overrides: Mapping[str, str] = _NO_OVERRIDES,
+                  allow_large: bool = False) -> Scenario:
+    """Read and validate the scenario file at ``path`` (``overrides``: see ``apply_override``;
+    ``allow_large``: lift the ``[limits]``, see ``sim.limits``)."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -69,11 +67,11 @@ def load_scenario(path: str | Path, *, overrides: Mapping[str, str] = _NO_OVERRI
         raise ScenarioError(file, "", f"cannot read the file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise ScenarioError(file, "", "expected UTF-8 text, got undecodable bytes") from None
-    return parse_scenario(text, file=file, overrides=overrides)
+    return parse_scenario(text, file=file, overrides=overrides, allow_large=allow_large)
 
 
 def parse_scenario(text: str, *, file: str = "<string>",
-                   overrides: Mapping[str, str] = _NO_OVERRIDES) -> Scenario:
+                   overrides: Mapping[str, str] = _NO_OVERRIDES, allow_large: bool = False) -> Scenario:
     """Validate scenario TOML ``text``; ``file`` is what error messages call it."""
     try:
         data = tomllib.loads(text)
@@ -82,7 +80,7 @@ def parse_scenario(text: str, *, file: str = "<string>",
     for key, value in overrides.items():
         apply_override(data, key, value, file)
     try:
-        return scenario_from_dict(data, file=file)
+        return scenario_from_dict(data, file=file, allow_large=allow_large)
     except ScenarioError as exc:
         raise _blame_override(exc, overrides) from None
 
@@ -151,8 +149,11 @@ def _blame_override(exc: ScenarioError, overrides: Mapping[str, str]) -> Scenari
 
 
 # -- validation ----------------------------------------------------------------------------
-def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>") -> Scenario:
-    """Validate raw TOML data (as ``tomllib`` gives it) into a ``Scenario``."""
+def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>", allow_large: bool = False) -> Scenario:
+    """Validate raw TOML data (as ``tomllib`` gives it) into a ``Scenario``.
+
+    Unless ``allow_large``, a scenario over its ``[limits]`` is refused (``sim.limits``).
+    """
     root = TableReader(data, "", file)
     present = root.keys()  # (a TableReader, not a dict)
     for key in present:
@@ -162,14 +163,23 @@ def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>") -> Scenari
     name = head.string("name")
     if not _NAME.match(name):
         raise head.error("name", 'a name of letters, digits, "_", "-" and "."', name)
+    if name.startswith(".") or len(name) > _NAME_MAX:
+        raise head.error("name", f'a name that does not start with "." and has at most {_NAME_MAX} '
+                         "characters", name)
     seed = head.integer("seed", 0, min=0)
+    if seed > SEED_MAX:
+        raise head.error("seed", f"an integer <= {SEED_MAX} (seeds are 64-bit)", seed)
     duration = head.duration("duration", positive=True)
     protocol = head.string("protocol", "kwil-0.7", choices=PROTOCOLS)
     bug_compat = _bug_compat(head)
     head.finish()
     network = NetworkConfig.from_table(root.table("network", {}))
     consensus = ConsensusConfig.from_table(root.table("consensus", {}))
-    validators = ValidatorsConfig.from_table(root.table("validators", {}))
+    limits = LimitsConfig.from_table(root.table("limits", {}))
+    validators_table = root.table("validators", {})
+    if not allow_large:
+        limits.check_count(validators_table)  # before anything is built per node
+    validators = ValidatorsConfig.from_table(validators_table)
     app = root.table("app", {})
     extensions = _extensions(app.table("extensions", {}))
     listeners = _listeners(app.table("listeners", {}))
@@ -187,9 +197,11 @@ def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>") -> Scenari
         network=network, consensus=consensus, validators=validators, nodes=nodes,
         resolutions=resolutions, extensions=extensions, listeners=listeners, sources=sources,
         faults=tuple(sorted(faults, key=lambda fault: fault.at)),  # sorted() is stable
-        checks=checks, load=load, file=file,
+        checks=checks, load=load, limits=limits, file=file,
     )
-    _check_script(scenario)
+    check_scenario(scenario, faults)
+    if not allow_large:
+        limits.check(file, estimate(scenario))
     return scenario
 
 
@@ -254,9 +266,10 @@ def _resolutions(reader: TableReader, join_expiry: int) -> dict[str, ResolutionT
 def _sources(reader: TableReader) -> dict[str, Any]:
     sources: dict[str, Any] = {}
     present = reader.keys()  # (a TableReader, not a dict)
+    kinds = source_kinds()
     for kind in present:
-        if kind not in SOURCE_CONFIGS:
-            known = ", ".join(describe(k) for k in SOURCE_CONFIGS)
+        if kind not in kinds:
+            known = ", ".join(describe(k) for k in kinds)
             raise ScenarioError(reader.file, reader.key_path(kind),
                                 f"unknown key (known source kinds: {known})")
         sources[kind] = _source_class(reader, kind).from_table(reader.table(kind))
@@ -265,47 +278,14 @@ def _sources(reader: TableReader) -> dict[str, Any]:
 
 
 def _source_class(reader: TableReader, kind: str) -> Any:
-    spec = SOURCE_CONFIGS[kind]
-    module, _, name = spec.partition(":")
+    """The kind's config class (``sim.sources.registry``), imported only when a scenario uses
+    it, so a source's dependencies never affect scenarios that do not name it."""
+    spec = source_kind(kind).config
     try:
-        return getattr(importlib.import_module(module), name)
+        return load(spec)
     except (ImportError, AttributeError) as exc:
         raise ScenarioError(reader.file, reader.key_path(kind),
                             f"cannot load the {kind} source's config ({spec}): {exc}") from None
-
-
-def _check_script(scenario: Scenario) -> None:
-    """Script events must name declared resolution types and existing nodes."""
-    cfg = scenario.sources.get("script")
-    if not isinstance(cfg, ScriptConfig):
-        return
-    if cfg.type is not None:
-        _check_type(scenario, "sources.script.type", cfg.type)
-    _check_seen_by(scenario, "sources.script.seen_by", cfg.seen_by)
-    for i, event in enumerate(cfg.events):
-        path = f"sources.script.events[{i}]"
-        _check_type(scenario, f"{path}.type", event.type)
-        _check_seen_by(scenario, f"{path}.seen_by", event.seen_by)
-        for node in event.delay or {}:
-            _check_node(scenario, f"{path}.delay.{node}", node)
-
-
-def _check_type(scenario: Scenario, path: str, name: str) -> None:
-    if name not in scenario.resolutions:
-        raise ScenarioError(scenario.file, path, "expected a resolution type declared under "
-                            f"[resolutions] or built-in, got {describe(name)}")
-
-
-def _check_seen_by(scenario: Scenario, path: str, seen_by: SeenBy) -> None:
-    if not isinstance(seen_by, str):
-        for i, node in enumerate(seen_by):
-            _check_node(scenario, f"{path}[{i}]", node)
-
-
-def _check_node(scenario: Scenario, path: str, name: str) -> None:
-    if all(node.name != name for node in scenario.nodes):
-        raise ScenarioError(scenario.file, path,
-                            f"no such node {describe(name)} {node_range_text(len(scenario.nodes))}")
 
 
 # -- the way out ---------------------------------------------------------------------------
@@ -342,6 +322,7 @@ def scenario_to_toml(s: Scenario) -> str:
     table["checks"] = s.checks.to_table()
     if s.load is not None:
         table["load"] = s.load.to_table()
+    table["limits"] = s.limits.to_table()
     return _HEADER + tomli_w.dumps(table)
 
 
@@ -353,4 +334,5 @@ def with_faults(scenario: Scenario, *faults: Mapping[str, Any]) -> Scenario:
     """
     data = tomllib.loads(scenario_to_toml(scenario))
     data.setdefault("faults", []).extend(dict(f) for f in faults)
-    return scenario_from_dict(data, file=scenario.file)
+    # The scenario was accepted once; faults do not change its size.
+    return scenario_from_dict(data, file=scenario.file, allow_large=True)

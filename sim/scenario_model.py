@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable, Mapping
-from decimal import Decimal
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -23,8 +22,11 @@ from node.extensions.credit import CREDIT_DEFAULTS
 from node.resolutions import DEFAULT_CONFIRMATION, DEFAULT_EXPIRATION, DEFAULT_REFUND
 from sim.consensus.planner import DEFAULT_MAX_BLOCK_BYTES, DEFAULT_TIMEOUTS
 from sim.errors import ScenarioError
+from sim.limits import LimitsConfig
 from sim.tables import TableReader
-from sim.units import format_duration, format_fraction, parse_duration, parse_rate
+from sim.units import duration_text as duration_text
+from sim.units import format_fraction
+from sim.units import rate_text as rate_text
 
 PROTOCOLS = ("kwil-0.7", "kwil-0.8")
 BUG_COMPAT = ("placeholder-never-expires", "refund-first-expired", "rebroadcast-any-sender",
@@ -38,6 +40,9 @@ INVARIANTS = ("resolution-once", "same-state", "threshold-respected", "expiry-ex
               "no-lost-events", "listener-lifecycle", "nonce-order", "votes-sent", "refunds-exact",
               "one-vote-per-validator", "no-fake-resolution", "deposits-exact", "watcher-order",
               "pubsub-stats", "chain-stalled", "node-in-sync")
+# Voting power is an int64 in CometBFT and kwil; seeds are 64-bit unsigned.
+INT64_MAX = 2**63 - 1
+SEED_MAX = 2**64 - 1
 CREDIT_ACCOUNT = "credit_account"
 VALIDATOR_JOIN = "validator_join"
 VALIDATOR_REMOVE = "validator_remove"
@@ -45,38 +50,17 @@ VALIDATOR_REMOVE = "validator_remove"
 _FUNCTION_SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
 
-# -- exact text forms ----------------------------------------------------------------------
-def _plain(value: float) -> str:
-    # The shortest repr reads back as the same float; Decimal only removes any exponent,
-    # which the duration and rate grammars do not accept.
-    return format(Decimal(repr(value)), "f")
-
-
-def _exact(text: str, parse: Callable[[str], float], value: float) -> bool:
-    try:
-        return parse(text) == value
-    except ValueError:
-        return False
-
-
-def duration_text(seconds: float) -> str:
-    """A duration string that ``parse_duration`` reads back as exactly ``seconds``."""
-    text = format_duration(seconds)
-    return text if _exact(text, parse_duration, seconds) else f"{_plain(seconds)}s"
-
-
-def rate_text(per_second: float) -> str:
-    """A rate string (``"2/min"``) that ``parse_rate`` reads back as exactly ``per_second``."""
-    for unit, scale in (("s", 1.0), ("min", 60.0), ("h", 3600.0)):
-        count = per_second * scale
-        if count == int(count) and _exact(f"{int(count)}/{unit}", parse_rate, per_second):
-            return f"{int(count)}/{unit}"
-    return f"{_plain(per_second)}/s"
-
-
+# -- exact text forms (duration_text and rate_text live in sim.units) ----------------------
 def is_function_spec(value: object) -> bool:
     """Whether ``value`` has the ``"module:function"`` shape (it is not imported here)."""
     return isinstance(value, str) and _FUNCTION_SPEC.match(value) is not None
+
+
+def check_power(reader: TableReader, key: str, power: int) -> int:
+    """``power`` if it fits CometBFT's int64 voting power, else an error naming ``key``."""
+    if power > INT64_MAX:
+        raise reader.error(key, f"an integer <= {INT64_MAX} (voting power is an int64)", power)
+    return power
 
 
 # -- sections ------------------------------------------------------------------------------
@@ -231,9 +215,10 @@ class ValidatorsConfig:
             for i, item in enumerate(raw):
                 if isinstance(item, bool) or not isinstance(item, int) or item < 1:
                     raise reader.error(f"power[{i}]", "an integer >= 1", item)
+                check_power(reader, f"power[{i}]", item)
             power = tuple(raw)
         else:
-            power = (reader.integer("power", 1, min=1),) * count
+            power = (check_power(reader, "power", reader.integer("power", 1, min=1)),) * count
         config = cls(
             count=count,
             power=power,
@@ -281,7 +266,7 @@ class NodeConfig:
     @classmethod
     def from_table(cls, reader: TableReader, name: str, power: int,
                    app_extensions: Mapping[str, Mapping[str, str]]) -> NodeConfig:
-        power = reader.integer("power", power, min=1)
+        power = check_power(reader, "power", reader.integer("power", power, min=1))
         start = reader.string("start", "validator", choices=NODE_STARTS)
         byzantine = _byzantine(reader) if reader.has("byzantine") else None
         extensions = {ext: dict(cfg) for ext, cfg in app_extensions.items()}
@@ -352,7 +337,7 @@ class ResolutionTypeConfig:
 
 
 def builtin_resolutions(join_expiry: int) -> dict[str, ResolutionTypeConfig]:
-    """The resolution types every kwil node has, before ``[resolutions]`` overrides (kwil.md §3)."""
+    """The resolution types every kwil node has, before ``[resolutions]`` overrides (as kwil registers them)."""
     return {
         CREDIT_ACCOUNT: ResolutionTypeConfig(*CREDIT_DEFAULTS),
         VALIDATOR_JOIN: ResolutionTypeConfig(expiration_period=join_expiry),
@@ -428,4 +413,5 @@ class Scenario:
     faults: tuple[Any, ...] = ()  # sim.faults.spec.FaultSpec
     checks: ChecksConfig = ChecksConfig()
     load: Any = None  # sim.load_model.LoadConfig: users' txs, or None
+    limits: LimitsConfig = LimitsConfig()
     file: str = attrs.field(default="<dict>", eq=False)

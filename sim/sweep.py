@@ -25,12 +25,13 @@ import pandas as pd
 
 from sim.errors import NodesimError
 from sim.scenario import parse_scenario
-from sim.sweep_exec import WALL_COLUMNS, Task, check_executor, run_dask, run_local
+from sim.sweep_exec import WALL_COLUMNS, Task, check_executor, check_reachable, run_dask, run_local
 from sim.sweep_params import Params, combinations, normalize_params, table_values
 from sim.sweep_store import RUNS_DIR, Journal, read_table, run_key, table_path, write_table
 
 __all__ = ["comparable", "read_table", "run_sweep_cli", "sweep"]
 Progress = Callable[[int, int], None]  # (runs finished, runs in this sweep)
+MAX_RUNS = 1_000_000  # runs in one sweep: its plan and table are held in memory
 
 
 def sweep(file: str | Path, seeds: int | Sequence[int] = 10,
@@ -120,6 +121,10 @@ class SweepPlan:
             raise NodesimError(f"--workers: expected an integer >= 1, got {workers!r}")
         check_executor(executor)
         normalized = normalize_params(params)
+        runs = len(seed_list) * math.prod(len(values) for values in normalized.values())
+        if runs > MAX_RUNS:
+            raise NodesimError(f"sweep: {runs:,} runs (parameter combinations x seeds) is over the limit of "
+                               f"{MAX_RUNS:,}; split it into several sweeps")
         try:
             text = Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -163,6 +168,8 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
     if isinstance(seeds, int):
         if seeds < 1:
             raise NodesimError(f"--seeds: expected an integer >= 1, got {seeds}")
+        if seeds > MAX_RUNS:  # before range() is listed: a sweep's plan is held in memory
+            raise NodesimError(f"--seeds: expected at most {MAX_RUNS:,} seeds, got {seeds:,}")
         return list(range(seeds))
     listed = list(seeds)
     if not listed or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in listed):
@@ -183,22 +190,25 @@ def run_sweep_cli(args: argparse.Namespace, console: Any) -> int:
     )
 
     plan = SweepPlan.make(args.file, args.seeds, args.param, args.workers, args.executor)
+    check_reachable(plan.executor)  # before any output: an unreachable cluster is bad input
     name = parse_scenario(plan.text, file=plan.file).name
     out = Path(args.out) if args.out else Path("runs") / f"sweep-{name}"
-    console.print(f"sweep {args.file}: {len(plan.combos)} combination(s) x {len(plan.seeds)} seed(s) "
-                  f"= {len(plan.tasks)} runs, {plan.workers} worker(s), executor {args.executor}, out {out}/")
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console)
-    task = bar.add_task("runs", total=len(plan.tasks))
+    try:  # from the first line on, Ctrl-C keeps what finished and says so
+        console.print(f"sweep {args.file}: {len(plan.combos)} combination(s) x {len(plan.seeds)} seed(s) "
+                      f"= {len(plan.tasks)} runs, {plan.workers} worker(s), executor {args.executor}, "
+                      f"out {out}/", markup=False, highlight=False)
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console)
+        task = bar.add_task("runs", total=len(plan.tasks))
 
-    def advance(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
 
-    try:
         with bar:
             table = run_plan(plan, out, progress=advance, keep_runs=args.keep_runs)
     except KeyboardInterrupt:
-        console.print(f"interrupted: finished runs are kept in {out}/; run the same command to resume")
+        console.print(f"interrupted: finished runs are kept in {out}/; run the same command to resume",
+                      markup=False, highlight=False)
         return 130
     failures = table.attrs["failures"]
     violated = int((table["violations"] > 0).sum()) if "violations" in table.columns else 0

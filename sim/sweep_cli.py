@@ -19,6 +19,9 @@ def add_sweep_parser(sub: Any) -> None:
 
 
 def run_sweep_command(args: argparse.Namespace, console: Any) -> int:
+    from sim.optional import require
+
+    require("pandas", "nodesim sweep")
     from sim.sweep import run_sweep_cli
 
     return run_sweep_cli(args, console)

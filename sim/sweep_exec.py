@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from sim.errors import NodesimError
+from sim.optional import require
 
 Task = tuple[dict[str, str], int]  # (overrides, seed)
 Outcome = tuple[dict[str, str], int, dict[str, Any] | None, str | None]  # ..., row, error
 WALL_COLUMNS = ("wall_seconds",)
+CONNECT_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before saying it cannot be reached
 
 # trio's scheduler RNG is process-global (sim/determinism.py seeds it before each run), so two
 # runs must never interleave in one process, as they could on a threaded Dask worker.
@@ -100,23 +103,35 @@ def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: 
                 if len(index) > before:
                     pending.add(next(reversed(index)))
                 yield future.result()
+    except BaseException:
+        _stop_workers(pool)  # interrupted: runs in flight are not waited for; a resume reruns them
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    # concurrent.futures has no public way to stop a running task; its worker table is the
+    # only handle (a missing one just means there is nothing to stop).
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def dask_client(executor: Any, workers: int, processes: bool) -> tuple[Any, Any]:
     """(client, cluster to close or None) for ``"dask"``, ``"dask://host:port"`` or a Client."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise NodesimError("--executor dask: needs dask.distributed (pip install 'nodesim[dask]')") from None
+    distributed = require("distributed", "--executor dask")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
     if not isinstance(executor, str):
         return executor, None
     if executor == "dask":
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
                                dashboard_address=None)
         return Client(cluster), cluster
-    return Client("tcp://" + executor.removeprefix("dask://")), None
+    address = executor.removeprefix("dask://")
+    try:
+        return Client("tcp://" + address, timeout=CONNECT_TIMEOUT), None
+    except (OSError, TimeoutError) as exc:
+        raise NodesimError(f"--executor {executor}: cannot reach the Dask scheduler ({exc})") from None
 
 
 def run_dask(chunks: list[list[Task]], scenario_text: str, file: str, executor: Any, workers: int,
@@ -144,8 +159,24 @@ def check_executor(executor: Any) -> None:
         if hasattr(executor, "submit"):
             return
         raise NodesimError(f"--executor: expected local, dask or dask://host:port, got {executor!r}")
-    if executor in ("local", "dask"):
+    if executor == "local":
+        return
+    if executor == "dask":
+        require("distributed", "--executor dask")
         return
     host, _, port = executor.removeprefix("dask://").rpartition(":")
     if not executor.startswith("dask://") or not host or not port.isdigit():
         raise NodesimError(f"--executor: expected local, dask or dask://host:port, got {executor!r}")
+    require("distributed", "--executor dask")
+
+
+def check_reachable(executor: Any) -> None:
+    """A ``dask://host:port`` scheduler must accept a connection before a sweep starts."""
+    if not isinstance(executor, str) or not executor.startswith("dask://"):
+        return
+    host, _, port = executor.removeprefix("dask://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise NodesimError(f"--executor {executor}: cannot reach the Dask scheduler "
+                           f"({exc.strerror or exc})") from None

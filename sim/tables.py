@@ -8,6 +8,7 @@ be silently ignored.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -31,7 +32,7 @@ def describe(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False)  # unicode shown as characters
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):
@@ -101,6 +102,8 @@ class TableReader:
         expected = "a number" + _bounds(min, max)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(key, expected, value)
+        if not math.isfinite(value):  # TOML has nan and inf; no scenario number may be either
+            raise self.error(key, "a finite number" + _bounds(min, max), value)
         if (min is not None and value < min) or (max is not None and value > max):
             raise self.error(key, expected, value)
         return float(value)

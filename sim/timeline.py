@@ -68,13 +68,80 @@ def partition_spans(result: Any) -> Intervals:
             continue
         if record.get("kind") == "partition":
             named: list[str] = [n for group in record.get("groups", []) for n in group]
-            named += list(record.get("from_", [])) + list(record.get("to", []))
+            named += _side(record, "from") + _side(record, "to")
             for node in named:
                 open_at.setdefault(node, record["t"])
         elif record.get("kind") == "heal":
             for node in list(open_at):
                 _close(open_at, spans, node, record["t"])
     return _finish(open_at, spans, run_end(result), result.node_names)
+
+
+def _side(record: dict[str, Any], side: str) -> list[str]:
+    # the trace spells a one-way partition's keys as the scenario does ("from"); older
+    # records used the attribute name ("from_")
+    return list(record.get(side, record.get(f"{side}_", [])))
+
+
+def one_way_sides(result: Any) -> tuple[Intervals, Intervals]:
+    """For one-way partitions: (the sending side's spans, the receiving side's spans).
+
+    ``from = [a]``, ``to = [b]`` means messages from a do not reach b; a is drawn as the
+    sending side, b as the receiving side, each until the next heal.
+    """
+    sides: tuple[Intervals, Intervals] = ({}, {})
+    open_at: tuple[dict[str, float], dict[str, float]] = ({}, {})
+    for record in result.trace:
+        if record.get("event") != "fault":
+            continue
+        if record.get("kind") == "partition":
+            for i, side in enumerate(("from", "to")):
+                for node in _side(record, side):
+                    open_at[i].setdefault(node, record["t"])
+        elif record.get("kind") == "heal":
+            for i in (0, 1):
+                for node in list(open_at[i]):
+                    _close(open_at[i], sides[i], node, record["t"])
+    end = run_end(result)
+    return (_finish(open_at[0], sides[0], end, result.node_names),
+            _finish(open_at[1], sides[1], end, result.node_names))
+
+
+def outage_spans(result: Any) -> Intervals:
+    """External outages: a node's ``rpc_outage`` on its lane, ``hub_outage`` under "chain"."""
+    spans: Intervals = {}
+    end = run_end(result)
+    for record in result.trace:
+        if record.get("event") != "fault" or record.get("kind") not in ("rpc_outage", "hub_outage"):
+            continue
+        lane = record.get("node", "chain") if record["kind"] == "rpc_outage" else "chain"
+        length = _seconds(record.get("duration"))
+        spans.setdefault(lane, []).append((record["t"], min(end, record["t"] + length)))
+    return spans
+
+
+MARKED_FAULTS = ("join", "leave", "remove", "promote", "demote", "listener_error", "evict_vote",
+                 "nonce_gap", "clock_skew")
+
+
+def fault_marks(result: Any) -> list[tuple[float, str, str]]:
+    """(time, node, kind) of every fault aimed at one node that the lanes do not already show
+    as a span (validator-set changes, a listener error, vote faults, clock skew)."""
+    return [(record["t"], record["node"], record["kind"]) for record in result.trace
+            if record.get("event") == "fault" and record.get("kind") in MARKED_FAULTS and "node" in record]
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        from sim.units import parse_duration
+
+        try:
+            return parse_duration(value)
+        except ValueError:
+            return 0.0
+    return 0.0
 
 
 def validator_spans(result: Any, frames: dict[str, Any] | None = None) -> Intervals:

@@ -6,7 +6,10 @@ reader (``sim.tables``) turns that into a ``ScenarioError`` naming the key path.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)\s*$")
@@ -21,7 +24,10 @@ def parse_duration(text: str) -> float:
     match = _DURATION.match(text)
     if match is None:
         raise ValueError('a duration with a unit, like "250ms", "6s", "10m" or "64h"')
-    return float(match.group(1)) * _SCALE[match.group(2)]
+    seconds = float(match.group(1)) * _SCALE[match.group(2)]
+    if not math.isfinite(seconds):  # hundreds of digits overflow a float
+        raise ValueError('a duration with a unit, like "250ms", "6s", "10m" or "64h"')
+    return seconds
 
 
 def format_duration(seconds: float) -> str:
@@ -41,7 +47,10 @@ def parse_rate(text: str) -> float:
     match = _RATE.match(text)
     if match is None:
         raise ValueError('a rate like "1/s", "2/min" or "3/h"')
-    return float(match.group(1)) / _RATE_SCALE[match.group(2)]
+    per_second = float(match.group(1)) / _RATE_SCALE[match.group(2)]
+    if not math.isfinite(per_second):
+        raise ValueError('a rate like "1/s", "2/min" or "3/h"')
+    return per_second
 
 
 def parse_fraction(text: str) -> Fraction:
@@ -58,3 +67,32 @@ def parse_fraction(text: str) -> Fraction:
 def format_fraction(value: Fraction) -> str:
     """``Fraction(2, 3)`` -> ``"2/3"`` (``1`` is written ``"1/1"``)."""
     return f"{value.numerator}/{value.denominator}"
+
+
+# -- exact text forms: written so that parsing them gives back the same float ------------
+def _plain(value: float) -> str:
+    # The shortest repr reads back as the same float; Decimal only removes any exponent,
+    # which the duration and rate grammars do not accept.
+    return format(Decimal(repr(value)), "f")
+
+
+def _exact(text: str, parse: Callable[[str], float], value: float) -> bool:
+    try:
+        return parse(text) == value
+    except ValueError:
+        return False
+
+
+def duration_text(seconds: float) -> str:
+    """A duration string that ``parse_duration`` reads back as exactly ``seconds``."""
+    text = format_duration(seconds)
+    return text if _exact(text, parse_duration, seconds) else f"{_plain(seconds)}s"
+
+
+def rate_text(per_second: float) -> str:
+    """A rate string (``"2/min"``) that ``parse_rate`` reads back as exactly ``per_second``."""
+    for unit, scale in (("s", 1.0), ("min", 60.0), ("h", 3600.0)):
+        count = per_second * scale
+        if count == int(count) and _exact(f"{int(count)}/{unit}", parse_rate, per_second):
+            return f"{int(count)}/{unit}"
+    return f"{_plain(per_second)}/s"

@@ -1,4 +1,4 @@
-"""Proof that the property tests have teeth: with a kwil defect switched on (kwil.md §6), the
+"""Proof that the property tests have teeth: with a kwil defect switched on (a known kwil defect, ``bug_compat``), the
 world machine finds a violation, and the shrunk scenario file replays it exactly.
 
 ``rebroadcast-any-sender`` needs txs of one sender that overtake each other in gossip, which

@@ -1,4 +1,4 @@
-"""Round timing of the consensus planner against the checks in kwil.md §5."""
+"""Round timing of the consensus planner against CometBFT's timing rules."""
 
 import math
 import types

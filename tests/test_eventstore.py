@@ -1,4 +1,4 @@
-"""The event store's contract (kwil.md §2, the assertions of §7)."""
+"""The event store's contract (kwil's voting store and its assertions)."""
 
 from __future__ import annotations
 

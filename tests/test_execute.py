@@ -1,4 +1,4 @@
-"""Block execution (kwil.md §3, §4, and the assertions of §7), without a world."""
+"""Block execution (votes, resolutions, validator txs, kwil's own assertions), without a world."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The integration assertions of kwil.md §7 and the listener/validator flows, played in a world."""
+"""kwil's integration assertions and the listener/validator flows, played in a world."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mempool rules (kwil.md §5): only pending+1 is admitted; recheck evicts stale txs."""
+"""Mempool rules (kwil on CometBFT): only pending+1 is admitted; recheck evicts stale txs."""
 
 from __future__ import annotations
 

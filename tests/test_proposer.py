@@ -1,4 +1,4 @@
-"""CometBFT's proposer-priority rotation against the worked examples in kwil.md §5."""
+"""CometBFT's proposer-priority rotation against the worked examples of the Tendermint spec."""
 
 from node.proposer import ProposerRotation, address_key, proposer_sequence
 

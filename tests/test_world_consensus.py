@@ -1,4 +1,4 @@
-"""Block production in a whole world: the timing checks of kwil.md §5 and partitions."""
+"""Block production in a whole world: CometBFT's timing checks and partitions."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """The eth_deposits listener: Credit logs of a deposit contract become credit_account events.
 
-This follows kwil-db's ``extensions/listeners/eth_deposits`` (v0.7.6 and v0.8.4 agree here;
-kwil.md §1 and its §7 corrections):
+This follows kwil-db's ``extensions/listeners/eth_deposits`` (v0.7.6 and v0.8.4 agree here):
 
 - config from ``[app.extensions.eth_deposits]`` (strings); no section → return at once;
   a missing ``contract_address`` or ``rpc_provider``, an ``rpc_provider`` that does not

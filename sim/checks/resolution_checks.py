@@ -1,4 +1,4 @@
-"""Invariants over resolutions as the chain decides them (simulator.md, Invariants)."""
+"""Invariants over resolutions as the chain decides them (README, "What the summary says")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Planning one consensus height: when each node commits, in which round, who proposed.
 
-This computes the Tendermint algorithm's message timing (arXiv:1807.04938, as kwil.md §5
-states it) from sampled link latencies instead of sending n² vote messages: for every
+This computes the Tendermint algorithm's message timing (arXiv:1807.04938, as CometBFT runs
+it under kwil) from sampled link latencies instead of sending n² vote messages: for every
 round, the proposal's arrival per node, each node's prevote time and value, the time it
 holds +2/3 prevotes (for the block, for nil, of any kind), its precommit, and the time it
 holds +2/3 precommits. Quorum times are weighted order statistics over arrival matrices.

@@ -47,6 +47,7 @@ class Kernel:
         self._counter = itertools.count()
         self._sleep_scope: trio.CancelScope | None = None
         self.events_run = 0
+        self._stopped = False
         # called with the virtual time every few thousand callbacks (progress bars)
         self.progress: Callable[[float], None] | None = None
 
@@ -66,6 +67,11 @@ class Kernel:
             scope.deadline = time
         return timer
 
+    def stop(self) -> None:
+        """Stop running callbacks: ``run_until`` returns at once (the run is over)."""
+        self._stopped = True
+        self._heap.clear()
+
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any,
                    priority: int = 0) -> Timer:
         return self.call_at(self.clock.now + delay, callback, *args, priority=priority)
@@ -76,7 +82,7 @@ class Kernel:
         clock = self.clock
         runnable, next_trio_deadline = _scheduler_probe()
         await self._settle()  # the caller was just scheduled by trio: flush its batch-mates
-        while True:
+        while not self._stopped:
             if runnable():
                 await self._settle()
             next_deadline = next_trio_deadline()
@@ -97,7 +103,7 @@ class Kernel:
                     self._sleep_scope = None
             await self._settle()
             self._run_due(runnable)
-        if clock.now < end:
+        if clock.now < end and not self._stopped:
             await trio.sleep_until(end)
             await self._settle()
 
@@ -119,7 +125,7 @@ class Kernel:
         later in the same instant happens)."""
         heap = self._heap
         now = self.clock.now
-        while heap and heap[0][0] <= now:
+        while heap and heap[0][0] <= now and not self._stopped:
             timer = heapq.heappop(heap)[3]
             callback = timer.callback
             if callback is None:

@@ -45,7 +45,7 @@ class FaultKind:
 
     name: str
     summary: str  # one line, for ``nodesim kinds`` and docs
-    keys: tuple[str, ...]  # the keys it takes besides ``at`` and ``kind``
+    keys: str  # the keys it takes besides ``at`` and ``kind``: "a, b" both, "a | b" either, "a + b" together
     apply: Handler
     read: Reader | None = None  # reads its own keys (besides ``node``)
     targets_node: bool = False  # takes ``node``

@@ -75,19 +75,19 @@ def gen_clock_skew(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
 
 register_fault_kind(FaultKind(
     "crash", "stop a node at once: its actor, mempool and listeners vanish, its storage stays",
-    ("node",), apply_crash, targets_node=True, generate=gen_node))
+    "node", apply_crash, targets_node=True, generate=gen_node))
 register_fault_kind(FaultKind(
     "restart", "start a crashed node again: it catches up, then takes part and listens",
-    ("node",), apply_restart, targets_node=True, generate=gen_restart))
+    "node", apply_restart, targets_node=True, generate=gen_restart))
 register_fault_kind(FaultKind(
     "clock_skew", "offset a node's clock (what it reads as the time), not the world's order",
-    ("node", "offset"), apply_clock_skew, read_clock_skew, targets_node=True, generate=gen_clock_skew))
+    "node, offset", apply_clock_skew, read_clock_skew, targets_node=True, generate=gen_clock_skew))
 register_fault_kind(FaultKind(
     "listener_error", "make a node's listener raise, which shuts the node down (as kwil does)",
-    ("node", "listener"), apply_listener_error, read_listener_error, targets_node=True, generate=gen_node))
+    "node, listener", apply_listener_error, read_listener_error, targets_node=True, generate=gen_node))
 register_fault_kind(FaultKind(
     "evict_vote", "a node's newest pending vote-ids tx vanishes from every mempool",
-    ("node",), apply_evict_vote, targets_node=True, generate=gen_node))
+    "node", apply_evict_vote, targets_node=True, generate=gen_node))
 register_fault_kind(FaultKind(
     "nonce_gap", "a node's next vote-ids tx skips a nonce",
-    ("node",), apply_nonce_gap, targets_node=True, generate=gen_node))
+    "node", apply_nonce_gap, targets_node=True, generate=gen_node))

@@ -38,10 +38,10 @@ def apply_hub_outage(world: FaultWorld, spec: FaultSpec) -> None:
 
 register_fault_kind(FaultKind(
     "rpc_outage", "a node's EVM RPC endpoint fails every call for a while",
-    ("node", "duration"), apply_rpc_outage, readers.timed, targets_node=True, source="evm"))
+    "node, duration", apply_rpc_outage, readers.timed, targets_node=True, source="evm"))
 register_fault_kind(FaultKind(
     "reorg_burst", "the EVM chain reorganizes its last blocks, count times",
-    ("depth", "count"), apply_reorg_burst, read_reorg_burst, source="evm"))
+    "depth, count", apply_reorg_burst, read_reorg_burst, source="evm"))
 register_fault_kind(FaultKind(
     "hub_outage", "the pub/sub hub is unreachable for a while",
-    ("duration",), apply_hub_outage, readers.timed, source="pubsub"))
+    "duration", apply_hub_outage, readers.timed, source="pubsub"))

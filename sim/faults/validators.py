@@ -84,16 +84,16 @@ def gen_leave(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
 
 register_fault_kind(FaultKind(
     "promote", "make a node a validator: its join tx, approved by the validators (or override)",
-    ("node", "override", "power"), apply_join, read_promote, targets_node=True, generate=gen_promote))
+    "node, override, power", apply_join, read_promote, targets_node=True, generate=gen_promote))
 register_fault_kind(FaultKind(
     "demote", "remove a validator: every validator sends a remove tx (or override)",
-    ("node", "override"), apply_remove, read_demote, targets_node=True, generate=gen_demote))
+    "node, override", apply_remove, read_demote, targets_node=True, generate=gen_demote))
 register_fault_kind(FaultKind(
     "join", "the node sends its join tx; validators approve it when they see it",
-    ("node", "override", "power"), apply_join, read_promote, targets_node=True, generate=gen_promote))
+    "node, override, power", apply_join, read_promote, targets_node=True, generate=gen_promote))
 register_fault_kind(FaultKind(
     "leave", "the validator sends its leave tx (power 0 at once)",
-    ("node",), apply_leave, targets_node=True, generate=gen_leave))
+    "node", apply_leave, targets_node=True, generate=gen_leave))
 register_fault_kind(FaultKind(
     "remove", "every validator sends a remove tx for the node",
-    ("node", "override"), apply_remove, read_demote, targets_node=True, generate=gen_demote))
+    "node, override", apply_remove, read_demote, targets_node=True, generate=gen_demote))

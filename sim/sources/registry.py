@@ -21,12 +21,13 @@ class SourceKind:
     """One kind of external system and what it brings to a world."""
 
     name: str  # the [sources.<name>] table
+    summary: str  # one line: what it is (``nodesim kinds``)
     config: str  # "module:Class" with from_table(reader) / to_table()
     source: str  # "module:Class"(config, SourceContext): run(), endpoint(node), summary(), address
     listener: str  # the built-in listener it enables on every validator
     listen: str  # "module:function" of that listener
     extension: str | None = None  # the [app.extensions.<name>] table the listener reads
-    summary: str | None = None  # "module:function"(view) -> extra summary fields
+    summary_fields: str | None = None  # "module:function"(view) -> extra summary fields
     faults: tuple[str, ...] = ()  # fault kinds that act on this source
     checkers: tuple[str, ...] = ()  # invariants that only mean something with this source
 
@@ -60,21 +61,28 @@ def load(spec: str) -> Any:
 
 
 register_source(SourceKind(
-    name="script", config="sim.sources.script_config:ScriptConfig",
+    name="script", summary="scripted and Poisson events shown to chosen validators (listener: script)",
+    config="sim.sources.script_config:ScriptConfig",
     source="sim.sources.script:ScriptSource",
     listener="script", listen="node.extensions.script:script"))
 register_source(SourceKind(
-    name="evm", config="sim.sources.evm:EvmConfig", source="sim.sources.evm:EvmSource",
+    name="evm", summary="an EVM chain with deposits, reorgs and flaky RPC (listener: eth_deposits, "
+                        "needs [app.extensions.eth_deposits])",
+    config="sim.sources.evm:EvmConfig", source="sim.sources.evm:EvmSource",
     listener="eth_deposits", listen="node.extensions.eth_deposits:eth_deposits",
-    extension="eth_deposits", summary="sim.checks.deposits:deposit_summary",
+    extension="eth_deposits", summary_fields="sim.checks.deposits:deposit_summary",
     faults=("rpc_outage", "reorg_burst"), checkers=("deposits-exact",)))
 register_source(SourceKind(
-    name="watcher", config="sim.sources.watcher.source:WatcherSourceConfig",
+    name="watcher", summary="an orchestrator's job-event log, Bacalhau's watcher library "
+                            "(listener: watcher_events)",
+    config="sim.sources.watcher.source:WatcherSourceConfig",
     source="sim.sources.watcher.source:WatcherSource",
     listener="watcher_events", listen="node.extensions.watcher_events:watcher_events",
     checkers=("watcher-order",)))
 register_source(SourceKind(
-    name="pubsub", config="sim.sources.pubsub.source:PubSubSourceConfig",
+    name="pubsub", summary="the Internet Computer events hub with publishers (listener: pubsub_events, "
+                           "needs [app.extensions.pubsub_events])",
+    config="sim.sources.pubsub.source:PubSubSourceConfig",
     source="sim.sources.pubsub.source:PubSubSource",
     listener="pubsub_events", listen="node.extensions.pubsub_events:pubsub_events",
     extension="pubsub_events", faults=("hub_outage",), checkers=("pubsub-stats",)))

@@ -133,6 +133,8 @@ class Recorder:
             self._trace.emit(f"resolution.{outcome.status}", id=outcome.id, type=outcome.type,
                              approved=outcome.approved, required=outcome.required,
                              refunded=record.refunded)
+            if outcome.error is not None:
+                self._trace.emit("resolution.error", id=outcome.id, type=outcome.type, error=outcome.error)
         for name, power in result.validator_updates:
             records.validator_changes.append((now, block.height, name, power))
             self._trace.emit("validator.update", validator=name, power=power, height=block.height)

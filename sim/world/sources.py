@@ -71,7 +71,7 @@ class Sources:
         fields: dict[str, Any] = {}
         for kind in sorted(self.by_kind):
             fields.update(self.by_kind[kind].summary())
-            extra = source_kind(kind).summary
+            extra = source_kind(kind).summary_fields
             if extra is not None:
                 fields.update(load(extra)(view))
         return fields

@@ -194,6 +194,17 @@ class World:
         self.violations.append(violation)
         self.trace.emit("violation", invariant=violation.invariant, nodes=list(violation.nodes),
                         explanation=violation.explanation)
+        self._end_now()
+
+    def request_stop(self, reason: str) -> None:
+        """Stop the run now, keeping what happened so far (a wall-time limit, Ctrl-C)."""
+        self.trace.emit("run.stopped", reason=reason)
+        self._end_now()
+
+    def _end_now(self) -> None:
+        # The kernel's fast path runs callbacks without a trio checkpoint, where the cancel
+        # would land: stopping the kernel ends that loop at once.
+        self.kernel.stop()
         if self._stop is not None:
             self._stop.cancel()
 

@@ -1,0 +1,163 @@
+"""How much a scenario will cost to run, estimated from its numbers without building anything.
+
+``estimate(scenario)`` reads only the scenario's settings (never the per-node list beyond a
+count, never a time line), so it costs the same for 4 nodes and for 10**9. The model is the
+run's three kinds of work, each counted in *steps* (one step is what one node does for one
+block, about 30 µs on a 2-core machine):
+
+- ``validator_blocks``: nodes × blocks, where a block takes ``timeout_commit`` plus about two
+  message delays (proposal, then the votes);
+- ``observations``: (node, event) pairs, each a store, a vote and its share of the resolution
+  (about 8 steps: measured on ``bench-100-listeners``);
+- ``listener_wakeups``: polls and deliveries that wake a listener without an event for it
+  (EVM heads, watcher long polls).
+
+Memory grows with the same counts (about 135 bytes per node-block and 1.5 kB per observation,
+over a 60 MB base). The figures were fitted on ``bench/scale.py``'s scenarios; they are meant
+to be right within a factor of two, which is enough to refuse a run that would take days.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from sim.scenario_model import LatencyModel, Scenario
+
+STEP_SECONDS = 30e-6
+STARTUP_SECONDS = 1.0
+OBSERVATION_STEPS = 8.0
+BASE_MB = 60.0
+NODE_BLOCK_BYTES = 135.0
+OBSERVATION_BYTES = 1500.0
+EVENT_BYTES = 1000.0
+
+
+@attrs.frozen
+class Term:
+    """One part of the estimate: what it counts, how many, and the scenario key that sets it."""
+
+    what: str
+    count: float
+    steps: float
+    bytes: float
+    key: str
+
+
+@attrs.frozen
+class Estimate:
+    """A scenario's estimated size: blocks, events, work in steps, memory and wall time."""
+
+    nodes: int
+    blocks: float
+    events: float
+    terms: tuple[Term, ...]
+
+    @property
+    def work(self) -> float:
+        return sum(term.steps for term in self.terms)
+
+    @property
+    def memory_mb(self) -> float:
+        return BASE_MB + sum(term.bytes for term in self.terms) / 1e6
+
+    @property
+    def wall_seconds(self) -> float:
+        return STARTUP_SECONDS + self.work * STEP_SECONDS
+
+    def largest(self, by: str) -> Term:
+        """The term that contributes most ``steps`` or ``bytes`` (the first on a tie)."""
+        return max(self.terms, key=lambda term: getattr(term, by))
+
+    def describe(self) -> str:
+        """One line: ``~1,150 blocks, ~245 events, ~5.1e+03 steps, ~70 MB, ~1 s wall``."""
+        return (f"~{_count(self.blocks)} blocks, ~{_count(self.events)} events, "
+                f"~{_count(self.work)} steps of work, ~{_count(self.memory_mb)} MB, "
+                f"~{wall_text(self.wall_seconds)} wall")
+
+
+def _count(value: float) -> str:
+    if value < 1e6:
+        return f"{value:,.0f}"
+    return f"{value:.1e}"
+
+
+def wall_text(seconds: float) -> str:
+    """A wall time as people say it: ``0.4 s``, ``12 s``, ``5 min``, ``3 h``, ``2e+05 days``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    days = seconds / 86400
+    return f"{days:.0f} days" if days < 1e5 else f"{days:.0e} days"
+
+
+def typical_latency(latency: LatencyModel) -> float:
+    """A latency most messages stay under (fixed value, uniform high, lognormal's 84th pct)."""
+    if latency.dist == "fixed":
+        return latency.value
+    if latency.dist == "uniform":
+        return latency.high
+    return latency.median * math.exp(latency.sigma)
+
+
+def block_interval(scenario: Scenario) -> float:
+    """Seconds between blocks: the commit timeout plus a proposal and a vote round trip."""
+    return scenario.consensus.timeout_commit + 2.0 * typical_latency(scenario.network.latency)
+
+
+def estimate(scenario: Scenario) -> Estimate:
+    """The scenario's estimated blocks, events, steps and memory (see the module docstring)."""
+    nodes = len(scenario.nodes)
+    duration = scenario.duration
+    interval = block_interval(scenario)
+    blocks = duration / interval if interval > 0 else math.inf
+    terms = [Term("node-blocks", nodes * blocks, nodes * blocks, nodes * blocks * NODE_BLOCK_BYTES,
+                  "scenario.duration")]
+    events = 0.0
+    for kind in sorted(scenario.sources):
+        for term_events, observers, wakeups, key in _source_terms(kind, scenario.sources[kind], scenario):
+            events += term_events
+            observations = term_events * observers
+            terms.append(Term(f"{kind} observations", observations, observations * OBSERVATION_STEPS,
+                              observations * OBSERVATION_BYTES + term_events * EVENT_BYTES, key))
+            if wakeups:
+                terms.append(Term(f"{kind} listener wake-ups", wakeups, wakeups, 0.0, "scenario.duration"))
+    return Estimate(nodes, blocks, events, tuple(terms))
+
+
+def _configured(scenario: Scenario, extension: str) -> int:
+    return sum(1 for node in scenario.nodes if extension in node.extensions)
+
+
+def _source_terms(kind: str, config: Any, scenario: Scenario) -> list[tuple[float, float, float, str]]:
+    """(events, observing nodes, listener wake-ups, key of the rate) for one source table."""
+    duration = scenario.duration
+    nodes = len(scenario.nodes)
+    if kind == "script":
+        generated = (config.rate or 0.0) * duration
+        seen = nodes if config.seen_by == "all" else len(config.seen_by)
+        terms = [(generated, float(seen), 0.0, "sources.script.rate")] if generated else []
+        scripted = sum(nodes if e.seen_by == "all" else len(e.seen_by) for e in config.events)
+        if config.events:
+            terms.append((float(len(config.events)), scripted / len(config.events), 0.0, "sources.script.events"))
+        return terms
+    if kind == "evm":
+        listeners = _configured(scenario, "eth_deposits")
+        deposits = config.deposit_rate * duration + len(config.deposit_times)
+        heads = duration / config.block_time
+        return [(deposits, float(listeners), listeners * heads, "sources.evm.deposits.rate")]
+    if kind == "watcher":
+        polls = duration / config.long_polling_timeout
+        return [(config.rate * duration, float(nodes), nodes * polls, "sources.watcher.rate")]
+    if kind == "pubsub":
+        return [(config.rate * duration, float(_configured(scenario, "pubsub_events")), 0.0,
+                 "sources.pubsub.rate")]
+    return []

@@ -1,0 +1,105 @@
+"""What one section of a scenario says about another, checked once the sections are read.
+
+Each check raises a ``ScenarioError`` naming the key that breaks the rule: script events must
+name declared resolution types and existing nodes; the total voting power must fit an int64;
+blocks must take some time; a source whose listener needs extension config must have it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.errors import ScenarioError
+from sim.faults.readers import node_range_text
+from sim.scenario_model import INT64_MAX, LatencyModel, Scenario
+from sim.sources.script_config import ScriptConfig, SeenBy
+from sim.tables import describe
+
+# A source kind -> the extension its built-in listener reads its whole config from. Without
+# that table no validator's listener knows where to look, so the source's events are emitted
+# and never observed: a scenario that says so is a mistake, not an experiment.
+LISTENER_CONFIG_NEEDED = {"evm": "eth_deposits", "pubsub": "pubsub_events"}
+
+
+def check_scenario(scenario: Scenario, faults_in_file_order: list[Any]) -> None:
+    """Every cross-section rule, in the order a reader of the file would meet them."""
+    check_total_power(scenario, faults_in_file_order)
+    check_blocks_take_time(scenario)
+    check_listener_configs(scenario)
+    check_script(scenario)
+
+
+def check_total_power(scenario: Scenario, faults_in_file_order: list[Any]) -> None:
+    """The most power the validator set can ever hold must fit an int64 (CometBFT's type)."""
+    total = sum(node.power for node in scenario.nodes)
+    if total > INT64_MAX:
+        raise ScenarioError(scenario.file, "validators.power",
+                            f"expected powers whose total fits an int64 (<= {INT64_MAX}), "
+                            f"got a total of {total}")
+    for i, fault in enumerate(faults_in_file_order):
+        if fault.kind == "promote" and fault.power is not None:
+            total += fault.power
+            if fault.power > INT64_MAX or total > INT64_MAX:
+                raise ScenarioError(scenario.file, f"faults[{i}].power",
+                                    f"expected a power that keeps the total voting power in an "
+                                    f"int64 (<= {INT64_MAX}), got {fault.power}")
+
+
+def always_zero(latency: LatencyModel) -> bool:
+    """Whether every draw of ``latency`` is 0 seconds."""
+    if latency.dist == "fixed":
+        return latency.value == 0
+    if latency.dist == "uniform":
+        return latency.high == 0
+    return False  # a lognormal's median is > 0
+
+
+def check_blocks_take_time(scenario: Scenario) -> None:
+    """No latency and no commit timeout would commit every block at t = 0, forever."""
+    if scenario.consensus.timeout_commit == 0 and always_zero(scenario.network.latency):
+        raise ScenarioError(scenario.file, "consensus.timeout_commit",
+                            'expected a duration > 0 when network.latency is always 0 (blocks '
+                            'would follow each other at t = 0 forever), got "0s"')
+
+
+def check_listener_configs(scenario: Scenario) -> None:
+    """A source whose listener reads an extension's config needs that config somewhere."""
+    for kind, extension in LISTENER_CONFIG_NEEDED.items():
+        if kind in scenario.sources and not any(extension in node.extensions for node in scenario.nodes):
+            raise ScenarioError(scenario.file, f"sources.{kind}",
+                                f"expected [app.extensions.{extension}] (the {extension} listener's "
+                                f"config; without it no validator observes this source), got none")
+
+
+def check_script(scenario: Scenario) -> None:
+    """Script events must name declared resolution types and existing nodes."""
+    cfg = scenario.sources.get("script")
+    if not isinstance(cfg, ScriptConfig):
+        return
+    if cfg.type is not None:
+        _check_type(scenario, "sources.script.type", cfg.type)
+    _check_seen_by(scenario, "sources.script.seen_by", cfg.seen_by)
+    for i, event in enumerate(cfg.events):
+        path = f"sources.script.events[{i}]"
+        _check_type(scenario, f"{path}.type", event.type)
+        _check_seen_by(scenario, f"{path}.seen_by", event.seen_by)
+        for node in event.delay or {}:
+            _check_node(scenario, f"{path}.delay.{node}", node)
+
+
+def _check_type(scenario: Scenario, path: str, name: str) -> None:
+    if name not in scenario.resolutions:
+        raise ScenarioError(scenario.file, path, "expected a resolution type declared under "
+                            f"[resolutions] or built-in, got {describe(name)}")
+
+
+def _check_seen_by(scenario: Scenario, path: str, seen_by: SeenBy) -> None:
+    if not isinstance(seen_by, str):
+        for i, node in enumerate(seen_by):
+            _check_node(scenario, f"{path}[{i}]", node)
+
+
+def _check_node(scenario: Scenario, path: str, name: str) -> None:
+    if all(node.name != name for node in scenario.nodes):
+        raise ScenarioError(scenario.file, path,
+                            f"no such node {describe(name)} {node_range_text(len(scenario.nodes))}")

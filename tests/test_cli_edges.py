@@ -1,0 +1,189 @@
+"""The command at its edges: honest exit codes, one-line errors, Ctrl-C, output folders."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICK = str(ROOT / "scenarios" / "quickstart.toml")
+SHORT = ["--allow-large"]
+
+
+def nodesim(*args: str, cwd: Path = ROOT, prelude: str = "") -> subprocess.CompletedProcess[str]:
+    code = f"import sys\n{prelude}\nfrom sim.cli import main\nsys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd,
+                          check=False)
+
+
+def one_line(proc: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def small(tmp_path: Path, body: str = "", name: str = "s.toml") -> Path:
+    path = tmp_path / name
+    path.write_text('[scenario]\nname = "s"\nduration = "2m"\n[consensus]\ntimeout_commit = "1s"\n'
+                    '[resolutions.note]\n[sources.script]\nrate = "6/min"\ntype = "note"\n' + body)
+    return path
+
+
+def long_run(tmp_path: Path) -> Path:
+    path = tmp_path / "long.toml"
+    path.write_text((ROOT / "scenarios" / "bench-100.toml").read_text().replace('duration = "1h"',
+                                                                             'duration = "10h"'))
+    return path
+
+
+# -- Ctrl-C ----------------------------------------------------------------------------------
+def test_ctrl_c_during_run_exits_130_with_one_line_and_a_partial_summary(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(long_run(tmp_path)), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # printed once the run is about to start
+    assert first.startswith("estimate: "), first
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1 and stderr.startswith("nodesim: interrupted at ")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped"] == "interrupted"
+    assert summary["virtual_seconds"] < 36000
+
+
+def test_ctrl_c_during_sweep_exits_130_with_one_line(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", str(long_run(tmp_path)), "--seeds", "4",
+                             "--workers", "1", "--out", str(tmp_path / "sw")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("sweep ")
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    assert "interrupted: finished runs are kept in" in stdout
+
+
+# -- stopping on purpose ------------------------------------------------------------------------
+def test_max_wall_stops_with_partial_results_and_exit_4(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = nodesim("run", str(long_run(tmp_path)), "--max-wall", "1s", "--out", str(out))
+    assert proc.returncode == 4, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped"] == "max-wall" and summary["virtual_seconds"] < 36000
+    assert "stopped by --max-wall" in proc.stdout
+    assert nodesim("run", QUICK, "--max-wall", "soon").returncode == 2
+
+
+# -- output folders -------------------------------------------------------------------------------
+def test_out_that_cannot_hold_a_run_is_refused_before_the_simulation(tmp_path: Path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    cases = {
+        str(a_file): f"--out {a_file}: is a file; expected a folder",
+        str(a_file / "sub"): f"--out {a_file / 'sub'}: is under {a_file}, which is a file; expected a folder",
+        str(busy): f"--out {busy}: is a folder that holds other files (not a previous run); choose a new or "
+                   "empty folder",
+    }
+    for out, message in cases.items():
+        proc = nodesim("run", str(small(tmp_path)), "--out", out)
+        assert proc.returncode == 2 and one_line(proc) == f"nodesim: {message}"
+    assert (busy / "notes.txt").read_text() == "mine" and sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
+    if Path("/proc/self").is_dir():
+        proc = nodesim("run", str(small(tmp_path)), "--out", "/proc/nodesim-run")
+        assert proc.returncode == 2 and one_line(proc).startswith("nodesim: --out /proc/nodesim-run: cannot write")
+
+
+def test_a_previous_run_is_replaced_only_with_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert nodesim("run", str(small(tmp_path)), "--out", str(out), "-q").returncode == 0
+    again = nodesim("run", str(small(tmp_path)), "--out", str(out), "--seed", "5")
+    assert again.returncode == 2
+    assert one_line(again) == f"nodesim: --out {out}: holds a previous run; pass --overwrite to replace it"
+    assert json.loads((out / "summary.json").read_text())["seed"] == 0
+    replaced = nodesim("run", str(small(tmp_path)), "--out", str(out), "--seed", "5", "--overwrite", "-q")
+    assert replaced.returncode == 0
+    assert json.loads((out / "summary.json").read_text())["seed"] == 5
+
+
+# -- arguments ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", ["-1", str(2**64), "seven"])
+def test_seed_outside_64_bits_is_refused_by_the_cli(tmp_path: Path, seed: str) -> None:
+    proc = nodesim("run", str(small(tmp_path)), "--seed", seed, "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert one_line(proc).startswith("nodesim: run: argument --seed: expected an integer between 0 and "
+                                     "18446744073709551615")
+    assert not (tmp_path / "o").exists()
+
+
+def test_version_quiet_and_json(tmp_path: Path) -> None:
+    version = nodesim("--version")
+    assert version.returncode == 0 and version.stdout.startswith("nodesim ")
+    quiet = nodesim("run", str(small(tmp_path)), "--out", str(tmp_path / "q"), "-q")
+    assert quiet.returncode == 0
+    assert quiet.stdout.splitlines() == [quiet.stdout.strip()]
+    assert quiet.stdout.startswith("s seed 0: ok (every invariant held); ")
+    as_json = nodesim("run", str(small(tmp_path)), "--out", str(tmp_path / "j"), "--json")
+    summary = json.loads(as_json.stdout)
+    assert summary["stopped"] is None and summary["resolve_errors"] == 0
+
+
+def test_the_table_is_grouped_with_units_the_full_hash_and_no_none(tmp_path: Path) -> None:
+    proc = nodesim("run", str(small(tmp_path, name="t.toml")), "--out", str(tmp_path / "t"))
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("s seed 0: ok")
+    headers = [line for line in lines if line.endswith(":") and not line.startswith(" ")]
+    assert headers == ["consensus:", "resolutions:", "sources:", "faults:", "run:"]
+    summary = json.loads((tmp_path / "t" / "summary.json").read_text())
+    assert any(line.split() == ["trace_hash", summary["trace_hash"]] for line in lines)
+    assert "None" not in proc.stdout
+    block_time = next(line for line in lines if line.strip().startswith("block_time_p50"))
+    assert block_time.endswith(" s") and len(block_time.split()[-2]) <= 5
+
+
+def test_replay_says_whether_the_hash_matched(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert nodesim("run", str(small(tmp_path)), "--out", str(out), "-q").returncode == 0
+    same = nodesim("replay", str(out), "-q")
+    assert same.returncode == 0 and "replay: trace_hash matches the recorded run" in same.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    (out / "summary.json").write_text(json.dumps({**summary, "trace_hash": "0" * 64}))
+    differs = nodesim("replay", str(out), "-q")
+    assert differs.returncode == 1 and "replay: trace_hash DIFFERS from the recorded run" in differs.stdout
+
+
+def test_an_unreachable_dask_scheduler_is_one_line_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+    proc = nodesim("sweep", str(small(tmp_path)), "--seeds", "1", "--executor", f"dask://127.0.0.1:{port}",
+                   "--out", str(tmp_path / "sw"))
+    assert proc.returncode == 2
+    assert one_line(proc).startswith(f"nodesim: --executor dask://127.0.0.1:{port}: cannot reach the Dask "
+                                     "scheduler")
+
+
+@pytest.mark.parametrize(("blocked", "args", "hint"), [
+    ("distributed", ["--executor", "dask"], "pip install 'nodesim[dask]'"),
+    ("pandas", [], "pip install nodesim"),
+])
+def test_a_missing_optional_package_is_one_line_naming_what_to_install(tmp_path: Path, blocked: str,
+                                                                       args: list[str], hint: str) -> None:
+    proc = nodesim("sweep", str(small(tmp_path)), "--seeds", "1", *args, "--out", str(tmp_path / "sw"),
+                   prelude=f"sys.modules[{blocked!r}] = None")
+    assert proc.returncode == 2
+    line = one_line(proc)
+    assert f"needs the {blocked} package, which is not installed: {hint}" in line

@@ -1,0 +1,110 @@
+"""Hostile sizes: refused at load time, in bounded memory, naming the key and the limit."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+
+import sim
+import sim.sources.evm
+import sim.sources.pubsub.source
+import sim.sources.watcher.source  # noqa: F401  (imported up front: their import is not the scenario's cost)
+from sim.errors import ScenarioError
+from sim.estimate import estimate
+from sim.scenario import parse_scenario, scenario_to_toml
+
+BASE = '[scenario]\nname = "big"\nduration = "1h"\n'
+HOW = "pass --allow-large or raise it in [limits] to run it on purpose"
+
+
+def refused(text: str) -> tuple[str, int]:
+    """The error message, and the peak bytes allocated while reading ``text``."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ScenarioError) as info:
+            parse_scenario(text, file="big.toml")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return str(info.value), peak
+
+
+@pytest.mark.parametrize("count", [10**7, 10**9, 10**30])
+def test_a_huge_node_count_is_refused_before_anything_per_node_is_built(count: int) -> None:
+    message, peak = refused(BASE + f"[validators]\ncount = {count}\n")
+    assert message == (f"big.toml: validators.count: {count} nodes is over the limit of 1000 "
+                       f"(limits.nodes); {HOW}")
+    assert peak < 2_000_000  # bytes: nothing proportional to the count
+
+
+def test_a_huge_duration_is_refused_naming_the_duration() -> None:
+    message, peak = refused(BASE.replace('"1h"', '"100000000h"'))
+    assert message.startswith("big.toml: scenario.duration: an estimated 2.4e+11 steps of work (")
+    assert message.endswith(f"is over the limit of 1e+08 (limits.work); {HOW}")
+    assert peak < 2_000_000
+
+
+@pytest.mark.parametrize(("table", "key"), [
+    ('[sources.script]\ntype = "credit_account"\nrate = "1000000000/s"\n', "sources.script.rate"),
+    ('[app.extensions.eth_deposits]\nx = "1"\n[sources.evm]\ndeposits = { rate = "1000000000/s" }\n',
+     "sources.evm.deposits.rate"),
+    ('[sources.watcher]\nrate = "1000000000/s"\n', "sources.watcher.rate"),
+    ('[app.extensions.pubsub_events]\nx = "1"\n[sources.pubsub]\nrate = "1000000000/s"\n',
+     "sources.pubsub.rate"),
+])
+def test_a_huge_event_rate_is_refused_naming_the_rate(table: str, key: str) -> None:
+    message, peak = refused(BASE + table)
+    assert message.startswith(f"big.toml: {key}: an estimated ")
+    assert "observations" in message and "(limits.work)" in message
+    assert peak < 2_000_000
+
+
+def test_memory_over_its_limit_is_refused() -> None:
+    text = BASE + '[limits]\nmemory_mb = 70\n[sources.script]\ntype = "credit_account"\nrate = "1/s"\n'
+    message, _ = refused(text)
+    assert message.startswith("big.toml: sources.script.rate: an estimated ")
+    assert message.endswith(f"is over the limit of 70 MB (limits.memory_mb); {HOW}")
+
+
+def test_limits_can_be_raised_in_the_file_or_lifted() -> None:
+    text = BASE + "[validators]\ncount = 1500\n"
+    with pytest.raises(ScenarioError):
+        parse_scenario(text)
+    assert len(parse_scenario(text + "[limits]\nnodes = 2000\n").nodes) == 1500
+    assert len(parse_scenario(text, allow_large=True).nodes) == 1500
+
+
+def test_limits_round_trip_and_reject_bad_values() -> None:
+    s = parse_scenario(BASE + "[limits]\nwork = 5\n", allow_large=True)
+    assert s.limits.work == 5
+    assert parse_scenario(scenario_to_toml(s), allow_large=True) == s
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(BASE + "[limits]\nwrok = 5\n")
+    assert str(info.value) == "<string>: limits.wrok: unknown key"
+
+
+def test_the_block_estimate_is_within_a_factor_of_two_of_a_real_run() -> None:
+    """The estimate is a model, but it must be the right size: blocks within 2x of a run."""
+    scenario = sim.load_scenario("scenarios/quickstart.toml", overrides={"scenario.duration": "10m"})
+    guess = estimate(scenario)
+    result = sim.run(scenario)
+    assert result.summary["blocks"] / 2 <= guess.blocks <= result.summary["blocks"] * 2
+    assert guess.events > 0 and guess.memory_mb > 0
+
+
+def test_a_sweep_of_too_many_runs_is_refused_before_it_is_planned() -> None:
+    from sim.errors import NodesimError
+    from sim.sweep import sweep
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(NodesimError) as info:
+            sweep("scenarios/quickstart.toml", seeds=10**9)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value) == "--seeds: expected at most 1,000,000 seeds, got 1,000,000,000"
+    assert peak < 2_000_000
+    with pytest.raises(NodesimError, match="2,000,000 runs .* is over the limit of 1,000,000"):
+        sweep("scenarios/quickstart.toml", seeds=1000, params={"consensus.timeout_commit": ["1s"] * 2000})

@@ -1,0 +1,112 @@
+"""Scenario rules that keep a run from failing silently or blowing up: finite numbers, int64
+powers, 64-bit seeds, blocks that take time, safe names, listeners that can observe."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.errors import ScenarioError
+from sim.scenario import parse_scenario
+
+BASE = '[scenario]\nname = "q"\nduration = "1h"\n'
+EVM = """
+[app.extensions.eth_deposits]
+contract_address = "0x000000000000000000000000000000000000dEaD"
+rpc_provider = "ws://evm"
+[sources.evm]
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, file="q.toml")
+    return str(info.value)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (BASE + '[network]\nlatency = { dist = "lognormal", median = "80ms", sigma = nan }\n',
+     "q.toml: network.latency.sigma: expected a finite number >= 0.0, got nan"),
+    (BASE + "[network]\ndrop = nan\n",
+     "q.toml: network.drop: expected a finite number between 0.0 and 1.0, got nan"),
+    (BASE + "[network]\nblock_sync_rate = inf\n",
+     "q.toml: network.block_sync_rate: expected a finite number, got inf"),
+    (BASE + "[network]\nblock_sync_rate = -inf\n",
+     "q.toml: network.block_sync_rate: expected a finite number, got -inf"),
+    (BASE.replace('"1h"', '"' + "9" * 400 + 'h"'),
+     'q.toml: scenario.duration: expected a duration with a unit, like "250ms", "6s", "10m" or "64h", '
+     f'got "{"9" * 400}h"'),
+    (BASE + '[sources.script]\ntype = "credit_account"\nrate = "' + "9" * 400 + '/s"\n',
+     'q.toml: sources.script.rate: expected a rate like "1/s", "2/min" or "3/h", '
+     f'got "{"9" * 400}/s"'),
+])
+def test_nan_and_infinities_are_rejected_wherever_a_number_is_read(text: str, message: str) -> None:
+    assert error_of(text) == message
+
+
+def test_a_power_above_int64_is_rejected() -> None:
+    assert error_of(BASE + "[validators]\npower = 9223372036854775808\n") == (
+        "q.toml: validators.power: expected an integer <= 9223372036854775807 (voting power is an "
+        "int64), got 9223372036854775808")
+    assert error_of(BASE + "[validators]\npower = [1, 9223372036854775808, 1, 1]\n").startswith(
+        "q.toml: validators.power[1]: expected an integer <= 9223372036854775807")
+    assert error_of(BASE + "[nodes.v2]\npower = 9223372036854775808\n").startswith(
+        "q.toml: nodes.v2.power: expected an integer <= 9223372036854775807")
+
+
+def test_a_total_power_that_overflows_int64_is_rejected() -> None:
+    big = 2**62
+    assert error_of(BASE + f"[validators]\npower = {big}\n") == (
+        "q.toml: validators.power: expected powers whose total fits an int64 (<= 9223372036854775807), "
+        f"got a total of {4 * big}")
+    promote = f'[validators]\ncount = 2\npower = [{big}, 1]\n[[faults]]\nat = "1m"\nkind = "heal"\n' \
+              f'[[faults]]\nat = "1m"\nkind = "promote"\nnode = "v1"\npower = {big}\n'
+    assert error_of(BASE + promote).startswith("q.toml: faults[1].power: expected a power that keeps the "
+                                               "total voting power in an int64")
+    # the largest power that fits is fine
+    parse_scenario(BASE + f"[validators]\ncount = 1\npower = {2**63 - 1}\n")
+
+
+def test_seed_must_be_64_bit() -> None:
+    assert error_of(BASE + f"seed = {2**64}\n") == (
+        f"q.toml: scenario.seed: expected an integer <= {2**64 - 1} (seeds are 64-bit), got {2**64}")
+    assert parse_scenario(BASE + f"seed = {2**64 - 1}\n").seed == 2**64 - 1
+
+
+@pytest.mark.parametrize("latency", ['{ dist = "fixed", value = "0s" }',
+                                     '{ dist = "uniform", low = "0s", high = "0s" }'])
+def test_zero_latency_with_zero_timeout_commit_is_rejected(latency: str) -> None:
+    text = BASE + f'[network]\nlatency = {latency}\n[consensus]\ntimeout_commit = "0s"\n'
+    assert error_of(text) == (
+        'q.toml: consensus.timeout_commit: expected a duration > 0 when network.latency is always 0 '
+        '(blocks would follow each other at t = 0 forever), got "0s"')
+    # either one alone is fine
+    parse_scenario(BASE + f'[network]\nlatency = {latency}\n')
+    parse_scenario(BASE + '[consensus]\ntimeout_commit = "0s"\n')
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("café", 'expected a name of letters, digits, "_", "-" and ".", got "café"'),
+    ("../x", 'expected a name of letters, digits, "_", "-" and ".", got "../x"'),
+    (".hidden", 'expected a name that does not start with "." and has at most 100 characters, '
+                'got ".hidden"'),
+    ("x" * 101, 'expected a name that does not start with "." and has at most 100 characters, '
+                f'got "{"x" * 101}"'),
+])
+def test_scenario_names_are_safe_file_names_and_unicode_is_shown_as_characters(name: str,
+                                                                                 message: str) -> None:
+    assert error_of(f'[scenario]\nname = "{name}"\nduration = "1h"\n') == f"q.toml: scenario.name: {message}"
+
+
+def test_unicode_found_values_are_shown_as_characters() -> None:
+    assert error_of(BASE + '[validators]\nstorage = "диск"\n') == (
+        'q.toml: validators.storage: expected one of "memory", "file", got "диск"')
+
+
+@pytest.mark.parametrize(("source", "extension"), [("evm", "eth_deposits"), ("pubsub", "pubsub_events")])
+def test_a_source_whose_listener_has_no_config_is_an_error(source: str, extension: str) -> None:
+    assert error_of(BASE + f"[sources.{source}]\n") == (
+        f"q.toml: sources.{source}: expected [app.extensions.{extension}] (the {extension} listener's "
+        "config; without it no validator observes this source), got none")
+    # configured on one node only is a choice (the others' listeners return at once, as in kwil)
+    parse_scenario(BASE + f'[nodes.v1.extensions.{extension}]\nx = "1"\n[sources.{source}]\n')
+    assert "evm" in parse_scenario(BASE + EVM).sources
