@@ -67,7 +67,6 @@ class ConsensusDriver:
         self.entries: dict[int, np.ndarray] = {}
         # per height, nodes that entered it by catching up: node -> when
         self._joins: dict[int, dict[int, float]] = {}
-        self._last_down = np.full(n, -INF)  # when each node last crashed
         self._commit_timers: dict[int, dict[int, Timer]] = {}
         self._propose_timers: dict[tuple[int, int], Timer] = {}
         self.proposals: dict[tuple[int, int], tuple[int, float, tuple[Tx, ...]]] = {}
@@ -129,9 +128,6 @@ class ConsensusDriver:
         done = self.commit_times.get(height)
         if done is not None:
             commits = np.where(np.isfinite(done), done, commits)
-        # A commit from before a node's last crash says nothing of when it enters again:
-        # a restarted node enters only once it has caught up (enter_consensus).
-        commits = np.where(commits > self._last_down, commits, INF)
         return commits + self.timeouts.commit
 
     def replan(self) -> None:
@@ -169,7 +165,10 @@ class ConsensusDriver:
             if timer is not None:
                 timer.cancel()
         self._forget_node(i)
-        self._last_down[i] = self.kernel.now
+        # A commit from before the crash says nothing of when it enters again: a restarted
+        # node enters only once it has caught up (enter_consensus).
+        for times in self.commit_times.values():
+            times[i] = INF
         self._last_consensus_commit[i] = -1
         self.request_replan()
 
