@@ -159,5 +159,7 @@ def confirm_event_processed(state: HubState, caller: str, event_id: object) -> E
 
 def drop_request(state: HubState, event: Event, subscriber_id: str) -> None:
     """Forget ``subscriber_id``'s unanswered request for ``event``, if any."""
-    if event.requests.pop(subscriber_id, None) is not None and not event.requests:
-        state.requested.pop(event.event_id, None)
+    if subscriber_id in event.requests:
+        del event.requests[subscriber_id]
+        if not event.requests:
+            state.requested.pop(event.event_id, None)
