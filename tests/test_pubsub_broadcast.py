@@ -8,6 +8,7 @@ import trio
 import trio.testing
 
 from sim.sources.pubsub import constants as c
+from sim.sources.pubsub.candy import Nat8
 from sim.sources.pubsub.hub import Hub
 from tests.pubsub_harness import MIN, H, Harness
 
@@ -277,6 +278,29 @@ def test_delivery_is_one_way_and_an_offline_listener_misses_it() -> None:
     assert got == [1]
     hub.detach("s", actor)
     assert hub.actor("s") is None
+
+
+def test_each_push_carries_its_own_copy_of_the_payload() -> None:
+    """broadcast.mo sends the payload by value: one receiver changing what it got cannot
+    change what another receives, nor the stored event."""
+    got: list[object] = []
+
+    class Mutator:
+        def handle_event(self, event_id: int, publisher_id: str, event_name: str,
+                         payload: object) -> None:
+            got.append(payload)
+            assert isinstance(payload, dict)
+            payload["items"].append("changed")
+            payload["new"] = True
+
+    hub = Hub(clock=lambda: 0.0)
+    for name in ("a", "b"):
+        hub.subscribe(name, "price")
+        hub.attach(name, Mutator())
+    hub.publish("p", "price", {"items": [1], "typed": Nat8(3)})
+    hub.run_cycle(0)
+    assert got[1] == {"items": [1, "changed"], "typed": Nat8(3), "new": True}
+    assert hub.state.events[1].payload == {"items": [1], "typed": Nat8(3)}
 
 
 # -- round-robin and batches ----------------------------------------------------------------

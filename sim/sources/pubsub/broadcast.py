@@ -30,7 +30,7 @@ from sim.sources.pubsub.constants import (
     RESEND_ATTEMPTS_LIMIT,
     RESEND_DELAY,
 )
-from sim.sources.pubsub.model import Event, HubState, Notification
+from sim.sources.pubsub.model import Event, HubState, Notification, Publication, Subscription
 from sim.sources.pubsub.schedule import TIME_EPSILON, first_cycle_time, next_work_time
 from sim.sources.pubsub.subscribe import drop_request
 
@@ -107,10 +107,12 @@ def run_cycle(state: HubState, now: float) -> CycleReport:
 def _broadcast_event(state: HubState, event: Event, now: float,
                      sends: list[Notification]) -> None:
     batches = _Batches()
+    name = event.event_name
+    publication = state.publications.get((event.publisher_id, name))
     for subscriber_id, count in list(event.subscribers.items()):
         if count > event.attempts:
             continue
-        subscription = state.subscriptions.get((subscriber_id, event.event_name))
+        subscription = state.subscriptions.get((subscriber_id, name))
         subscriber = state.subscribers.get(subscriber_id)
         listener = None
         if (subscription is not None and subscriber is not None and subscription.active
@@ -120,8 +122,10 @@ def _broadcast_event(state: HubState, event: Event, now: float,
             if subscription is not None and count == 0:
                 subscription.withheld_first += 1
         else:
+            assert subscription is not None
             drop_request(state, event, subscriber_id)
-            _send(state, event, subscriber_id, listener, now, count, False, batches.batch, sends)
+            _send(state, event, subscription, publication, listener, now, count, False,
+                  batches.batch, sends)
         # The count rises even when nothing was sent: a stopped subscriber loses that try.
         event.subscribers[subscriber_id] = count + 1
         batches.offered()
@@ -132,30 +136,30 @@ def _broadcast_event(state: HubState, event: Event, now: float,
 def _answer_requests(state: HubState, event: Event, now: float,
                      sends: list[Notification]) -> None:
     batches = _Batches()
+    publication = state.publications.get((event.publisher_id, event.event_name))
     for subscriber_id in list(event.requests):
         del event.requests[subscriber_id]
+        subscription = state.subscriptions.get((subscriber_id, event.event_name))
         subscriber = state.subscribers.get(subscriber_id)
-        if (subscriber_id, event.event_name) in state.subscriptions and subscriber is not None:
+        if subscription is not None and subscriber is not None:
             listener = subscriber.next_listener()
             if listener is not None:
-                _send(state, event, subscriber_id, listener, now,
+                _send(state, event, subscription, publication, listener, now,
                       event.subscribers[subscriber_id], True, batches.batch, sends)
         batches.offered()
 
 
-def _send(state: HubState, event: Event, subscriber_id: str, listener: str, now: float,
-          attempt: int, requested: bool, batch: int, sends: list[Notification]) -> None:
+def _send(state: HubState, event: Event, subscription: Subscription,
+          publication: Publication | None, listener: str, now: float, attempt: int,
+          requested: bool, batch: int, sends: list[Notification]) -> None:
+    subscriber_id = subscription.subscriber_id
     sends.append(Notification(
         event_id=event.event_id, publisher_id=event.publisher_id, event_name=event.event_name,
         payload=event.payload, subscriber_id=subscriber_id, listener_id=listener, sent_at=now,
         attempt=attempt, requested=requested, batch=batch))
     resend = attempt > 0
-    key = (subscriber_id, event.event_name)
-    subscription = state.subscriptions.get(key)
-    if subscription is not None:
-        subscription.stats.count_send(requested=requested, resend=resend)
-        state.touched[key] = None
-    publication = state.publications.get((event.publisher_id, event.event_name))
+    subscription.stats.count_send(requested=requested, resend=resend)
+    state.touched[(subscriber_id, event.event_name)] = None
     if publication is not None:
         publication.stats.count_send(requested=requested, resend=resend)
 

@@ -381,6 +381,24 @@ def to_python(value: Candy) -> Any:
     return value.to_python()
 
 
+def fresh_copy(python: Any) -> Any:
+    """A copy of a Python form with new lists and dicts (its other parts are immutable).
+
+    Much cheaper than ``copy.deepcopy``; each receiver of a push gets its own.
+    """
+    kind = type(python)
+    if kind is dict:
+        return {key: value if type(value) not in _CONTAINERS else fresh_copy(value)
+                for key, value in python.items()}
+    if kind is list:
+        return [value if type(value) not in _CONTAINERS else fresh_copy(value)
+                for value in python]
+    return python
+
+
+_CONTAINERS = (dict, list)
+
+
 def payload_candy(payload: Any) -> Candy:
     """A published payload as a candy value; it may nest at most ``MAX_DEPTH`` levels.
 

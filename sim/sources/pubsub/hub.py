@@ -13,7 +13,6 @@ The rules live in modules named after the canister's: ``publish.py``, ``subscrib
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Iterable, Sequence
 
@@ -21,6 +20,7 @@ import trio
 
 from sim.sources.pubsub import admin, broadcast, publish, subscribe
 from sim.sources.pubsub import listeners as listener_rules
+from sim.sources.pubsub.candy import fresh_copy
 from sim.sources.pubsub.constants import TIME_MAX
 from sim.sources.pubsub.model import HubState, JsonValue, Notification, SubscriberActor
 from sim.sources.pubsub.schedule import TIME_EPSILON
@@ -273,7 +273,7 @@ class Hub:
         actor = self._actors.get(listener)
         if actor is not None:  # one-way: an offline listener simply misses it
             # A copy each, so one handler can never change what another receives.
-            actor.handle_event(n.event_id, n.publisher_id, n.event_name, copy.deepcopy(n.payload))
+            actor.handle_event(n.event_id, n.publisher_id, n.event_name, fresh_copy(n.payload))
 
     def _emit(self, event: str, **fields: object) -> None:
         if self._trace is not None:

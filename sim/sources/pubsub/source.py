@@ -10,7 +10,6 @@ would send, refuses calls, and publishers' calls fail.
 
 from __future__ import annotations
 
-import copy
 import heapq
 import itertools
 import math
@@ -18,6 +17,7 @@ import math
 import trio
 
 from sim.sources.context import SourceContext
+from sim.sources.pubsub.candy import fresh_copy
 from sim.sources.pubsub.config import PubSubSourceConfig
 from sim.sources.pubsub.endpoint import HubEndpoint
 from sim.sources.pubsub.hub import Hub
@@ -141,4 +141,4 @@ class PubSubSource:
                 continue
             self.delivered += 1
             # A copy each, so one listener's handling can never change what another sees.
-            actor.handle_event(n.event_id, n.publisher_id, n.event_name, copy.deepcopy(n.payload))
+            actor.handle_event(n.event_id, n.publisher_id, n.event_name, fresh_copy(n.payload))
