@@ -221,6 +221,6 @@ def test_every_public_name_is_exported_once() -> None:
         assert getattr(pubsub, name) is not None
     public = {n for n in vars(pubsub) if not n.startswith("_")} - {
         "admin", "broadcast", "candy", "compare", "config", "constants", "endpoint", "errors",
-        "filter", "filter_syntax", "hub", "listeners", "model", "publish", "schedule", "source",
-        "stats", "subscribe", "validate"}
+        "filter", "filter_syntax", "hub", "listeners", "model", "payload", "publish", "schedule",
+        "source", "stats", "subscribe", "validate"}
     assert public == set(names)

@@ -32,9 +32,6 @@ import attrs
 
 from sim.sources.pubsub.errors import PubSubError
 
-MAX_DEPTH = 64
-"""How deeply a payload may nest (arrays, classes, options)."""
-
 
 class Candy:
     """A candy value; build one of the variants, or convert Python with ``to_candy``."""
@@ -379,47 +376,3 @@ def to_candy(value: Any) -> Candy:
 def to_python(value: Candy) -> Any:
     """The Python form of a candy value (fresh lists and dicts each call)."""
     return value.to_python()
-
-
-def fresh_copy(python: Any) -> Any:
-    """A copy of a Python form with new lists and dicts (its other parts are immutable).
-
-    Much cheaper than ``copy.deepcopy``; each receiver of a push gets its own.
-    """
-    kind = type(python)
-    if kind is dict:
-        return {key: value if type(value) not in _CONTAINERS else fresh_copy(value)
-                for key, value in python.items()}
-    if kind is list:
-        return [value if type(value) not in _CONTAINERS else fresh_copy(value)
-                for value in python]
-    return python
-
-
-_CONTAINERS = (dict, list)
-
-
-def payload_candy(payload: Any) -> Candy:
-    """A published payload as a candy value; it may nest at most ``MAX_DEPTH`` levels.
-
-    The depth is checked on the Python form first, so a runaway structure is refused with a
-    clear error instead of exhausting the interpreter's recursion.
-    """
-    stack: list[tuple[Any, int]] = [(payload, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise PubSubError(f"payload is nested more than {MAX_DEPTH} levels deep")
-        children: Iterable[Any] = ()
-        if isinstance(value, list | tuple):
-            children = value
-        elif isinstance(value, dict):
-            children = value.values()
-        elif isinstance(value, Array):
-            children = value.items
-        elif isinstance(value, Class):
-            children = (item for _, item in value.props)
-        elif isinstance(value, Option) and value.value is not None:
-            children = (value.value,)
-        stack.extend((child, depth + 1) for child in children)
-    return to_candy(payload)

@@ -20,9 +20,9 @@ import trio
 
 from sim.sources.pubsub import admin, broadcast, publish, subscribe
 from sim.sources.pubsub import listeners as listener_rules
-from sim.sources.pubsub.candy import fresh_copy
 from sim.sources.pubsub.constants import TIME_MAX
 from sim.sources.pubsub.model import HubState, JsonValue, Notification, SubscriberActor
+from sim.sources.pubsub.payload import fresh_copy
 from sim.sources.pubsub.schedule import TIME_EPSILON
 from sim.sources.pubsub.stats import Stats, publication_stats, subscription_stats
 from sim.sources.pubsub.subscribe import UNCHANGED as UNCHANGED

@@ -31,8 +31,9 @@ class SubscriberActor(Protocol):
 class Notification:
     """One ``handle_event`` call the hub sends to ``listener_id`` on behalf of a subscriber.
 
-    ``batch`` is the index of the batch of ``BROADCAST_BATCH_SIZE`` sends it went out in
-    within its cycle; ``requested`` says it answers ``request_missed_events``.
+    ``batch`` is the index of the batch (one message of up to ``BROADCAST_BATCH_SIZE``
+    subscribers offered) it went out in, counted within its event's pass of the cycle;
+    ``requested`` says it answers ``request_missed_events``.
     """
 
     event_id: int

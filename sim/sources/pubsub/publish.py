@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sim.sources.pubsub.candy import payload_candy
 from sim.sources.pubsub.constants import (
     ACTIVE_PUBLICATIONS_LIMIT,
     PUBLICATIONS_LIMIT,
@@ -18,6 +17,7 @@ from sim.sources.pubsub.constants import (
 from sim.sources.pubsub.errors import PubSubLimitError
 from sim.sources.pubsub.listeners import check_principals
 from sim.sources.pubsub.model import Event, HubState, Publication, Publisher
+from sim.sources.pubsub.payload import payload_candy
 
 
 def register_publication(state: HubState, caller: str, event_name: str, now: float,

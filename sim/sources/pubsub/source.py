@@ -17,11 +17,11 @@ import math
 import trio
 
 from sim.sources.context import SourceContext
-from sim.sources.pubsub.candy import fresh_copy
 from sim.sources.pubsub.config import PubSubSourceConfig
 from sim.sources.pubsub.endpoint import HubEndpoint
 from sim.sources.pubsub.hub import Hub
 from sim.sources.pubsub.model import Notification
+from sim.sources.pubsub.payload import fresh_copy
 
 __all__ = ["PubSubSource", "PubSubSourceConfig", "SourceContext"]
 

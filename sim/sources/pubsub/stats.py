@@ -72,6 +72,7 @@ class HubTotals:
     deleted_expired: int = 0
     deleted_purged: int = 0
     cycles: int = 0
+    """Cycles run; grid cycles with nothing due are skipped (see ``schedule.py``)."""
 
     def as_dict(self) -> dict[str, int]:
         return attrs.asdict(self)
