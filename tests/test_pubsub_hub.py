@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sim.sources.pubsub import constants as c
@@ -152,14 +154,19 @@ def test_subscribe_rejects_bad_options_and_changes_nothing() -> None:
     assert same_state(before, snapshot(h.hub))
 
 
-@pytest.mark.parametrize("skip", [256, -1, 1000, 2.0, True])
-def test_skip_above_255_is_rejected(skip: object) -> None:
+@pytest.mark.parametrize(("skip", "message"), [
+    (256, "skip must be at most 255 (it is a Nat8), got 256"),
+    (1000, "skip must be at most 255 (it is a Nat8), got 1000"),
+    (-1, "skip must be an integer >= 0, got -1"),
+    (2.0, "skip must be an integer >= 0, got 2.0"),
+    (True, "skip must be an integer >= 0, got True"),
+])
+def test_skip_above_255_is_rejected(skip: object, message: str) -> None:
     """subscribe.mo ``SubscriptionOptions``: ``#skip: Nat8``, so only 0..255 is a skip."""
     h = Harness()
     h.hub.subscribe("s", "price", skip=3)
     before = snapshot(h.hub)
-    with pytest.raises(PubSubError, match=rf"^skip is a Nat8: an integer from 0 to 255, "
-                                          rf"got {skip!r}$"):
+    with pytest.raises(PubSubError, match=rf"^{re.escape(message)}$"):
         h.hub.subscribe("s", "price", skip=skip)  # type: ignore[arg-type]
     assert same_state(before, snapshot(h.hub))
     h.hub.subscribe("s", "price", skip=255)
@@ -306,9 +313,9 @@ def test_request_missed_events_rejects_times_that_are_not_nat64() -> None:
     h = Harness()
     h.hub.subscribe("s", "price")
     before = snapshot(h.hub)
-    with pytest.raises(PubSubError, match="from_ must be a time in seconds >= 0, got 'x'"):
+    with pytest.raises(PubSubError, match="from_ must be a time in seconds, got 'x'"):
         h.hub.request_missed_events("s", "price", from_="x")  # type: ignore[arg-type]
-    with pytest.raises(PubSubError, match="to must be a time in seconds >= 0, got -1"):
+    with pytest.raises(PubSubError, match=r"to must be >= 0 \(it is a Nat64 time\), got -1"):
         h.hub.request_missed_events("s", "price", to=-1)
     assert same_state(before, snapshot(h.hub))
 
@@ -452,8 +459,7 @@ def test_whitelist_limits() -> None:
                        match="^Whitelist length limit reached: 501 names, at most 500$"):
         h.hub.register_publication("p", "price", whitelist_add=["extra"])
     with pytest.raises(PubSubLimitError,
-                       match="^Whitelist option length limit reached: whitelist has 501 names, "
-                             "at most 500$"):
+                       match="^Whitelist option length limit reached: 501 names, at most 500$"):
         h.hub.register_publication("p", "price", whitelist=[*names, "extra"])
     with pytest.raises(PubSubLimitError, match="^WhitelistAdd option length limit reached"):
         h.hub.register_publication("p", "price", whitelist_add=[*names, "extra"])
@@ -475,8 +481,7 @@ def test_listeners_limits() -> None:
                              "listeners, at most 100$"):
         h.hub.register_subscriber("s", listeners_add=["extra"])
     with pytest.raises(PubSubLimitError,
-                       match="^Listeners option length limit reached: listeners has 101 names, "
-                             "at most 100$"):
+                       match="^Listeners option length limit reached: 101 names, at most 100$"):
         h.hub.register_subscriber("s", listeners=[*names, "extra"])
     with pytest.raises(PubSubLimitError, match="^ListenersRemove option length limit reached"):
         h.hub.register_subscriber("s", listeners_remove=[*names, "extra"])

@@ -39,7 +39,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEYWORDS: dict[str, Candy] = {"true": Bool(True), "false": Bool(False), "null": NULL}
 _WORD_END = frozenset("])&|")
 _VALUE_START = frozenset("$@('\"")
-_VALUE_EXPECTED = "a value (a word, number, quoted string, ?, ?? or a path)"
+_VALUE_EXPECTED = "a value (a path, number, string, true, false or null)"
 
 
 # -- tree ------------------------------------------------------------------------------------
@@ -271,7 +271,7 @@ class _Parser:
         if token.kind == "name":
             self.take()
             return Path("@", (Prop(token.text), *self.segments()))
-        raise self.fail("a value (a path, number, string, true, false, null, ? or ??)")
+        raise self.fail(_VALUE_EXPECTED)
 
     def value(self) -> Node:
         """The right side of a comparison: a path, a quoted string, ? / ??, (...) or a word."""

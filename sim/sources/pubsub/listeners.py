@@ -33,8 +33,8 @@ def check_principals(values: Sequence[str] | None, option: str, limit: int, name
     if isinstance(values, str) or not all(isinstance(v, str) and v for v in values):
         raise PubSubError(f"{option} must be a list of non-empty principal names")
     if len(values) > limit:
-        raise PubSubLimitError(f"{name} option length limit reached: {option} has "
-                               f"{len(values)} names, at most {limit}")
+        raise PubSubLimitError(f"{name} option length limit reached: {len(values)} names, "
+                               f"at most {limit}")
 
 
 def register_subscriber(state: HubState, caller: str, now: float,

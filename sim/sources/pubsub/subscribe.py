@@ -32,9 +32,11 @@ UNCHANGED: Any = _Unchanged()
 def subscribe(state: HubState, caller: str, event_name: str, now: float,
               stopped: bool | None, skip: int | None, filter: Any) -> Subscription:
     """Create or reactivate ``caller``'s subscription and set the options given."""
-    if skip is not None and (isinstance(skip, bool) or not isinstance(skip, int)
-                             or not 0 <= skip <= SKIP_MAX):
-        raise PubSubError(f"skip is a Nat8: an integer from 0 to {SKIP_MAX}, got {skip!r}")
+    if skip is not None:
+        if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+            raise PubSubError(f"skip must be an integer >= 0, got {skip!r}")
+        if skip > SKIP_MAX:
+            raise PubSubError(f"skip must be at most {SKIP_MAX} (it is a Nat8), got {skip}")
     if stopped is not None and not isinstance(stopped, bool):
         raise PubSubError(f"stopped must be true or false, got {stopped!r}")
     parsed: Filter | None | _Unchanged = UNCHANGED
@@ -106,9 +108,10 @@ def unsubscribe(state: HubState, caller: str, event_name: str, purge: bool) -> l
 
 def check_time(value: object, what: str) -> None:
     """A time argument is a number of seconds >= 0 (the original's ``Nat64``)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) \
-            or value < 0:
-        raise PubSubError(f"{what} must be a time in seconds >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise PubSubError(f"{what} must be a time in seconds, got {value!r}")
+    if value < 0:
+        raise PubSubError(f"{what} must be >= 0 (it is a Nat64 time), got {value!r}")
 
 
 def request_missed_events(state: HubState, caller: str, event_name: str, from_: float,
