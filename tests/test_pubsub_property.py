@@ -15,7 +15,8 @@ SUBSCRIBERS = ("A", "B")
 
 ops = st.one_of(
     st.tuples(st.just("publish"), st.integers(0, 9)),
-    st.tuples(st.just("advance"), st.integers(1, 24 * 60)),        # minutes
+    st.tuples(st.just("advance"), st.integers(1, 24 * 60), st.sampled_from([0.0, 0.5])),
+    st.tuples(st.just("lose"), st.booleans()),                      # deliveries lost or not
     st.tuples(st.just("confirm"), st.sampled_from(SUBSCRIBERS), st.integers(0, 5)),
     st.tuples(st.just("request"), st.sampled_from(SUBSCRIBERS), st.integers(0, 3),
               st.integers(0, 3)),
@@ -35,6 +36,7 @@ class Run:
         self.received: dict[str, list[int]] = {s: [] for s in SUBSCRIBERS}
         self.confirmed: set[tuple[str, int]] = set()
         self.resent_after_confirm: list[tuple[str, int]] = []
+        self.losing = False
         for s in SUBSCRIBERS:
             self.hub.register_subscriber(s, listeners_add=[f"L{s}"])
             self.hub.subscribe(s, "price")
@@ -42,11 +44,13 @@ class Run:
     def deliver(self, _listener: str, n: Notification) -> None:
         if (n.subscriber_id, n.event_id) in self.confirmed:
             self.resent_after_confirm.append((n.subscriber_id, n.event_id))
-        self.received[n.subscriber_id].append(n.event_id)
+        if not self.losing:  # a lost push cannot be confirmed
+            self.received[n.subscriber_id].append(n.event_id)
 
     def advance(self, seconds: float) -> None:
         end = self.now + seconds
         while (due := self.hub.next_cycle_time()) is not None and due <= end:
+            assert due == int(due)  # cycles start on heartbeats, at whole seconds
             self.now = max(due, self.now)
             self.hub.run_cycle(self.now)
             self.check_after_cycle()
@@ -68,7 +72,9 @@ class Run:
         if kind == "publish":
             hub.publish("p", "price", {"v": op[1]})
         elif kind == "advance":
-            self.advance(op[1] * 60.0)
+            self.advance(op[1] * 60.0 + op[2])
+        elif kind == "lose":
+            self.losing = op[1]
         elif kind == "confirm":
             subscriber, pick = op[1], op[2]
             got = self.received[subscriber]
@@ -98,11 +104,12 @@ class Run:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(ops, max_size=40))
 def test_stats_identity_and_no_resend_after_confirm(sequence: list[tuple[Any, ...]]) -> None:
-    """For any sequence of publishes, confirms, missed-event requests, option changes and
-    time steps: after every cycle, an active, not stopped subscription with a confirmed
-    listener (that never had a first send withheld) has notifications - resend - requested
-    == events; no subscriber ever gets an event it already confirmed; and once time passes the
-    64-hour window, nothing is stored any more."""
+    """For any sequence of publishes, confirms, missed-event requests, option changes, lost
+    pushes and time steps (on and between whole seconds): cycles start on whole seconds;
+    after every cycle, an active, not stopped subscription with a confirmed listener (that
+    never had a first send withheld) has notifications - resend - requested == events; no
+    subscriber ever gets an event it already confirmed; and once time passes the 64-hour
+    window, nothing is stored any more."""
     run = Run()
     for op in sequence:
         run.apply(op)

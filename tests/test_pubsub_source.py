@@ -220,6 +220,7 @@ def test_every_public_name_is_exported_once() -> None:
     for name in names:
         assert getattr(pubsub, name) is not None
     public = {n for n in vars(pubsub) if not n.startswith("_")} - {
-        "broadcast", "config", "constants", "endpoint", "errors", "filter", "hub", "listeners",
-        "model", "source", "stats", "validate"}
+        "admin", "broadcast", "candy", "compare", "config", "constants", "endpoint", "errors",
+        "filter", "filter_syntax", "hub", "listeners", "model", "payload", "publish", "schedule",
+        "source", "stats", "subscribe", "validate"}
     assert public == set(names)

@@ -69,9 +69,24 @@ class _Actor:
 
 
 def event_body(event_id: int, publisher_id: str, event_name: str, payload: Any) -> bytes:
-    """The votable event's data: canonical JSON, identical on every validator."""
+    """The votable event's data: canonical JSON, identical on every validator.
+
+    A payload may hold typed candy values (objects with a ``to_json()`` method, such as
+    ``Nat8(5)``) and bytes (a blob): they are written the way candy-utils' ``candyToJson``
+    writes them (a number, a principal's text, a list of byte values).
+    """
     record = {"id": event_id, "publisher": publisher_id, "name": event_name, "payload": payload}
-    return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(record, sort_keys=True, separators=(",", ":"),
+                      default=_candy_json).encode()
+
+
+def _candy_json(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return list(value)
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    raise TypeError(f"a {type(value).__name__} in a pushed payload has no JSON form")
 
 
 def encode_time(seconds: float) -> bytes:

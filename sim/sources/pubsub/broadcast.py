@@ -1,24 +1,23 @@
-"""The broadcast cycle: what is sent when, attempt counting, expiry, and the stats identity.
+"""What one broadcast cycle does: sends, attempt counting, expiry, requested events, stats.
 
-Timing (the spec's rules, made precise):
+As ``broadcast.mo`` does it, at cycle start ``now``:
 
-- A cycle runs at ``next_cycle_time``: the earliest due moment (an event's ``next_time``, or
-  the time of an unanswered ``request_missed_events``), but never sooner than
-  ``BROADCAST_DELAY`` after the previous cycle. ``publish`` stores the event with
-  ``next_time = created_at``, so a publish "makes it due at once": the first send happens at
-  once if no cycle ran in the last 3 minutes, else when those 3 minutes are up.
-- In a cycle, each due event with ``attempts < RESEND_ATTEMPTS_LIMIT`` is offered to every
-  pending subscriber whose own count is <= the event's; each of those counts rises by one
-  whether or not anything was sent. Then ``attempts += 1`` and
-  ``next_time = cycle time + RESEND_DELAY * 2 ** (attempts - 1)``. A due event whose attempts
-  reached the limit is deleted (63.75 h after the first send when every cycle is on time).
-- Requested events are then sent to each requesting subscriber that is still pending,
-  whatever its subscription's state, without touching attempt counts. A normal send to that
-  subscriber in the same cycle answers the request instead. A request is answered once: with
-  no confirmed listener nothing is sent.
-- Sends are numbered in cycle order and grouped in batches of ``BROADCAST_BATCH_SIZE``; they
-  are handed to the deliver hook only after the cycle has updated all state, so a handler that
-  calls back into the hub never sees a half-done cycle.
+1. Every stored event due at ``now`` (``next_time <= now``), in id order: if it was already
+   offered ``RESEND_ATTEMPTS_LIMIT`` times it is deleted; otherwise each pending subscriber
+   whose own count is <= the event's is offered it, and that count rises by one whether or
+   not anything was sent (a send needs an active, not stopped subscription and a confirmed
+   listener). Then ``attempts += 1`` and ``next_time = now + RESEND_DELAY * 2 **
+   (attempts - 1)``. A normal send to a subscriber answers its pending request.
+2. Then every event with unanswered ``request_missed_events``, in id order: each requesting
+   subscriber gets it once more, whatever its subscription's state, without touching any
+   attempt count; with no confirmed listener the request is dropped unanswered.
+3. ``next_broadcast_time = now + BROADCAST_DELAY``.
+
+Each pass over one event's subscribers goes out in batches (separate messages): a new batch
+starts after every ``BROADCAST_BATCH_SIZE`` subscribers offered, counted with the canister's
+8-bit counter (which wraps at 256, so a batch also ends there). Sends are handed to the
+deliver hook only after the cycle has updated all state, so a handler that calls back into the
+hub never sees a half-done cycle.
 """
 
 from __future__ import annotations
@@ -31,10 +30,9 @@ from sim.sources.pubsub.constants import (
     RESEND_ATTEMPTS_LIMIT,
     RESEND_DELAY,
 )
-from sim.sources.pubsub.model import Event, HubState, Notification
-
-TIME_EPSILON = 1e-6
-"""Slack for comparing virtual times, which may carry float rounding from clock jumps."""
+from sim.sources.pubsub.model import Event, HubState, Notification, Publication, Subscription
+from sim.sources.pubsub.schedule import TIME_EPSILON, first_cycle_time, next_work_time
+from sim.sources.pubsub.subscribe import drop_request
 
 
 @attrs.frozen
@@ -48,37 +46,56 @@ class CycleReport:
 
     @property
     def batches(self) -> int:
-        return -(-len(self.notifications) // BROADCAST_BATCH_SIZE)
+        """How many batch messages carried at least one send."""
+        return len({(n.event_id, n.requested, n.batch) for n in self.notifications})
+
+
+class _Batches:
+    """The canister's per-pass batch counter (a ``Nat8`` that wraps)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.batch = 0
+
+    def offered(self) -> None:
+        self.count = (self.count + 1) % 256
+        if self.count % BROADCAST_BATCH_SIZE == 0:
+            self.batch += 1
 
 
 def next_cycle_time(state: HubState) -> float | None:
-    """When the next cycle is due, or None while nothing is stored or requested."""
-    earliest = min((e.next_time for e in state.events.values()), default=None)
-    if state.request_due is not None:
-        earliest = state.request_due if earliest is None else min(earliest, state.request_due)
-    if earliest is None or state.last_cycle is None:
-        return earliest
-    return max(state.last_cycle + BROADCAST_DELAY, earliest)
+    """When the next cycle with work runs, or None while nothing is stored or requested."""
+    return next_work_time(state.next_broadcast_time, state.last_cycle,
+                          state.due.earliest(state.events), bool(state.requested))
+
+
+def check_cycle_time(state: HubState, now: float) -> None:
+    """Raise ``ValueError`` unless a heartbeat at ``now`` would start a cycle."""
+    if now < state.next_broadcast_time - TIME_EPSILON:
+        raise ValueError(f"no broadcast cycle is due at {now}s: the next one may start at "
+                         f"{first_cycle_time(state.next_broadcast_time, state.last_cycle)}s")
+    if state.last_cycle is not None and now <= state.last_cycle + TIME_EPSILON:
+        raise ValueError(f"a broadcast cycle already ran at {state.last_cycle}s; one heartbeat "
+                         f"runs at most one cycle")
 
 
 def run_cycle(state: HubState, now: float) -> CycleReport:
     """Run one cycle at virtual time ``now``; the caller delivers ``report.notifications``."""
-    if state.last_cycle is not None and now < state.last_cycle + BROADCAST_DELAY - TIME_EPSILON:
-        raise ValueError(f"broadcast cycle at {now}s is less than {BROADCAST_DELAY}s after "
-                         f"the previous one at {state.last_cycle}s")
+    check_cycle_time(state, now)
     sends: list[Notification] = []
     expired: list[int] = []
-    for event in list(state.events.values()):
-        if event.next_time <= now + TIME_EPSILON:
-            if event.attempts >= RESEND_ATTEMPTS_LIMIT:
-                expired.append(event.event_id)
-                state.remove_event(event)
-                continue
+    for event_id in state.due.pop_due(now, state.events):
+        event = state.events[event_id]
+        if event.attempts >= RESEND_ATTEMPTS_LIMIT:
+            expired.append(event_id)
+            state.remove_event(event)
+        else:
             _broadcast_event(state, event, now, sends)
-        if event.requests:
-            _answer_requests(state, event, now, sends)
+    for event_id in sorted(state.requested):
+        _answer_requests(state, state.events[event_id], now, sends)
+    state.requested.clear()
     state.last_cycle = now
-    state.request_due = None
+    state.next_broadcast_time = now + BROADCAST_DELAY
     totals = state.totals
     totals.cycles += 1
     totals.notifications += len(sends)
@@ -89,10 +106,13 @@ def run_cycle(state: HubState, now: float) -> CycleReport:
 
 def _broadcast_event(state: HubState, event: Event, now: float,
                      sends: list[Notification]) -> None:
+    batches = _Batches()
+    name = event.event_name
+    publication = state.publications.get((event.publisher_id, name))
     for subscriber_id, count in list(event.subscribers.items()):
         if count > event.attempts:
             continue
-        subscription = state.subscriptions.get((subscriber_id, event.event_name))
+        subscription = state.subscriptions.get((subscriber_id, name))
         subscriber = state.subscribers.get(subscriber_id)
         listener = None
         if (subscription is not None and subscriber is not None and subscription.active
@@ -102,38 +122,44 @@ def _broadcast_event(state: HubState, event: Event, now: float,
             if subscription is not None and count == 0:
                 subscription.withheld_first += 1
         else:
-            event.requests.pop(subscriber_id, None)
-            _send(state, event, subscriber_id, listener, now, count, False, sends)
+            assert subscription is not None
+            drop_request(state, event, subscriber_id)
+            _send(state, event, subscription, publication, listener, now, count, False,
+                  batches.batch, sends)
         # The count rises even when nothing was sent: a stopped subscriber loses that try.
         event.subscribers[subscriber_id] = count + 1
+        batches.offered()
     event.attempts += 1
-    event.next_time = now + RESEND_DELAY * 2 ** (event.attempts - 1)
+    state.set_next_time(event, now + RESEND_DELAY * 2 ** (event.attempts - 1))
 
 
 def _answer_requests(state: HubState, event: Event, now: float,
                      sends: list[Notification]) -> None:
+    batches = _Batches()
+    publication = state.publications.get((event.publisher_id, event.event_name))
     for subscriber_id in list(event.requests):
         del event.requests[subscriber_id]
+        subscription = state.subscriptions.get((subscriber_id, event.event_name))
         subscriber = state.subscribers.get(subscriber_id)
-        if subscriber_id not in event.subscribers or subscriber is None:
-            continue
-        listener = subscriber.next_listener()
-        if listener is not None:
-            _send(state, event, subscriber_id, listener, now, event.subscribers[subscriber_id],
-                  True, sends)
+        if subscription is not None and subscriber is not None:
+            listener = subscriber.next_listener()
+            if listener is not None:
+                _send(state, event, subscription, publication, listener, now,
+                      event.subscribers[subscriber_id], True, batches.batch, sends)
+        batches.offered()
 
 
-def _send(state: HubState, event: Event, subscriber_id: str, listener: str, now: float,
-          attempt: int, requested: bool, sends: list[Notification]) -> None:
+def _send(state: HubState, event: Event, subscription: Subscription,
+          publication: Publication | None, listener: str, now: float, attempt: int,
+          requested: bool, batch: int, sends: list[Notification]) -> None:
+    subscriber_id = subscription.subscriber_id
     sends.append(Notification(
         event_id=event.event_id, publisher_id=event.publisher_id, event_name=event.event_name,
         payload=event.payload, subscriber_id=subscriber_id, listener_id=listener, sent_at=now,
-        attempt=attempt, requested=requested, batch=len(sends) // BROADCAST_BATCH_SIZE))
+        attempt=attempt, requested=requested, batch=batch))
     resend = attempt > 0
-    subscription = state.subscriptions.get((subscriber_id, event.event_name))
-    if subscription is not None:
-        subscription.stats.count_send(requested=requested, resend=resend)
-    publication = state.publications.get((event.publisher_id, event.event_name))
+    subscription.stats.count_send(requested=requested, resend=resend)
+    state.touched[(subscriber_id, event.event_name)] = None
     if publication is not None:
         publication.stats.count_send(requested=requested, resend=resend)
 
@@ -144,12 +170,15 @@ def stats_violations(state: HubState) -> list[str]:
     Checked, as the spec says, for active, not stopped subscriptions with a confirmed
     listener; also skipped are subscriptions that had a first send withheld while they were
     not in that state (that event is later sent as a resend, so the identity falls short by
-    design, not by a bug).
+    design, not by a bug). Only subscriptions whose counters moved since the last check are
+    looked at: the identity can change only when they do.
     """
     found = []
-    for (subscriber_id, name), sub in state.subscriptions.items():
+    touched, state.touched = state.touched, {}
+    for subscriber_id, name in touched:
+        sub = state.subscriptions.get((subscriber_id, name))
         subscriber = state.subscribers.get(subscriber_id)
-        if (not sub.active or sub.stopped or subscriber is None
+        if (sub is None or not sub.active or sub.stopped or subscriber is None
                 or not subscriber.confirmed_listeners or sub.withheld_first):
             continue
         s = sub.stats

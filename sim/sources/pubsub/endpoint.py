@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
+from sim.sources.pubsub.admin import Page
 from sim.sources.pubsub.constants import TIME_MAX
 from sim.sources.pubsub.hub import UNCHANGED
 from sim.sources.pubsub.model import SubscriberActor
@@ -81,6 +82,48 @@ class HubEndpoint:
         hub = self._source.hub
         return await self._call("get_subscription_stats", lambda: hub.get_subscription_stats(
             self.node, active=active, event_names=event_names))
+
+    async def get_publication_stats(self, *, active: bool | None = None,
+                                    event_names: Iterable[str] | None = None) -> Stats:
+        hub = self._source.hub
+        return await self._call("get_publication_stats", lambda: hub.get_publication_stats(
+            self.node, active=active, event_names=event_names))
+
+    async def fetch_subscribers(self, limit: int | None = None, offset: int | None = None, *,
+                                subscriber_id: Sequence[str] | None = None,
+                                subscriptions: Sequence[str] | None = None) -> Page:
+        hub = self._source.hub
+        return await self._call("fetch_subscribers", lambda: hub.fetch_subscribers(
+            self.node, limit, offset, subscriber_id=subscriber_id, subscriptions=subscriptions))
+
+    async def fetch_events(self, limit: int | None = None, offset: int | None = None, *,
+                           event_id: Sequence[int] | None = None,
+                           event_name: Sequence[str] | None = None,
+                           publisher_id: Sequence[str] | None = None) -> Page:
+        hub = self._source.hub
+        return await self._call("fetch_events", lambda: hub.fetch_events(
+            self.node, limit, offset, event_id=event_id, event_name=event_name,
+            publisher_id=publisher_id))
+
+    async def get_admins(self) -> list[str]:
+        hub = self._source.hub
+        return await self._call("get_admins", lambda: hub.get_admins(self.node))
+
+    async def add_admin(self, principal: str) -> None:
+        hub = self._source.hub
+        await self._call("add_admin", lambda: hub.add_admin(self.node, principal))
+
+    async def remove_admin(self, principal: str) -> None:
+        hub = self._source.hub
+        await self._call("remove_admin", lambda: hub.remove_admin(self.node, principal))
+
+    async def whoami(self) -> str:
+        hub = self._source.hub
+        return await self._call("whoami", lambda: hub.whoami(self.node))
+
+    async def get_time(self) -> float:
+        hub = self._source.hub
+        return await self._call("get_time", lambda: hub.get_time(self.node))
 
     # -- local ----------------------------------------------------------------------------
 

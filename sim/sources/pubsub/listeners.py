@@ -1,10 +1,17 @@
-"""Which listeners receive a subscriber's events: the confirmation rules.
+"""Which listeners receive a subscriber's events: the rules of ``subscribe.mo``.
 
-A listener L is confirmed for subscriber S only while both hold: S lists L (its
-``listeners`` option) and L's own latest ``confirm_listener(S, True)`` names S. The two may
-happen in either order. A listener serves one subscriber at a time, so confirming another
-subscriber moves it. A new subscriber lists itself and counts as confirmed by itself, unless
-it already confirmed some other subscriber as a listener.
+- A subscriber is always its own listener: a new subscriber lists itself and has itself
+  confirmed, and that confirmation lives only in its own set, outside the listener map
+  (``listener_owner``). So a subscriber that also serves as another subscriber's listener
+  still receives its own events, and one that confirmed for another subscriber before it
+  registered receives its own events too (``registerSubscriber``).
+- Another principal L is confirmed for subscriber S when S lists L and L's latest
+  ``confirm_listener(S, True)`` names S; the two may happen in either order. A listener
+  serves one subscriber at a time: confirming another moves it (``confirmListener``).
+- ``listeners`` replaces the list: the confirmed set is cleared and refilled in list order
+  with S itself (if listed) and every listed L whose confirmation names S, so round-robin
+  restarts in list order. ``listeners_add`` appends (newly confirmed ones join the back of
+  the round-robin); ``listeners_remove`` removes from both.
 """
 
 from __future__ import annotations
@@ -16,76 +23,84 @@ from sim.sources.pubsub.errors import PubSubError, PubSubLimitError
 from sim.sources.pubsub.model import HubState, Subscriber
 
 
-def check_principals(values: Sequence[str] | None, option: str, limit: int) -> None:
-    """Reject an option list that is not a list of non-empty strings or is over ``limit``."""
+def check_principals(values: Sequence[str] | None, option: str, limit: int, name: str) -> None:
+    """Reject an option list that is not a list of non-empty strings or is over ``limit``.
+
+    ``name`` is the option's name in the original, which its limit message starts with.
+    """
     if values is None:
         return
     if isinstance(values, str) or not all(isinstance(v, str) and v for v in values):
         raise PubSubError(f"{option} must be a list of non-empty principal names")
     if len(values) > limit:
-        raise PubSubLimitError(f"{option.capitalize()} option length limit reached: "
-                               f"{len(values)} names, at most {limit}")
+        raise PubSubLimitError(f"{name} option length limit reached: {len(values)} names, "
+                               f"at most {limit}")
 
 
-def updated_listeners(subscriber: Subscriber, listeners: Sequence[str] | None,
-                      add: Sequence[str] | None, remove: Sequence[str] | None) -> dict[str, None]:
-    """The subscriber's listener list after the options (replace, then add, then remove)."""
-    for values, option in ((listeners, "listeners"), (add, "listeners_add"),
-                           (remove, "listeners_remove")):
-        check_principals(values, option, LISTENERS_LIMIT)
-    result = dict.fromkeys(listeners) if listeners is not None else dict(subscriber.listeners)
-    result.update(dict.fromkeys(add or ()))
-    for listener in remove or ():
-        result.pop(listener, None)
-    if len(result) > LISTENERS_LIMIT:
-        raise PubSubLimitError(f"Listeners limit reached: subscriber {subscriber.subscriber_id} "
-                               f"would have {len(result)} listeners, at most {LISTENERS_LIMIT}")
-    return result
+def register_subscriber(state: HubState, caller: str, now: float,
+                        listeners: Sequence[str] | None, add: Sequence[str] | None,
+                        remove: Sequence[str] | None) -> Subscriber:
+    """Create ``caller``'s subscriber if new, then apply the options (replace, add, remove).
 
-
-def set_listeners(state: HubState, subscriber: Subscriber, listeners: dict[str, None]) -> None:
-    """Replace the listener list and recompute the confirmed ones.
-
-    Listeners that stay confirmed keep their round-robin places; newly confirmed ones join at
-    the back in list order; removed ones leave both lists.
+    Every check runs before anything changes.
     """
-    subscriber.listeners = listeners
-    sid = subscriber.subscriber_id
-    confirmed = {name: None for name in subscriber.confirmed_listeners
-                 if name in listeners and state.listener_owner.get(name) == sid}
-    for listener in listeners:
-        if state.listener_owner.get(listener) == sid:
-            confirmed.setdefault(listener, None)
+    for values, option, name in ((listeners, "listeners", "Listeners"),
+                                 (add, "listeners_add", "ListenersAdd"),
+                                 (remove, "listeners_remove", "ListenersRemove")):
+        check_principals(values, option, LISTENERS_LIMIT, name)
+    subscriber = state.subscribers.get(caller)
+    if subscriber is None:
+        listed, confirmed = {caller: None}, {caller: None}
+    else:
+        listed, confirmed = dict(subscriber.listeners), dict(subscriber.confirmed_listeners)
+    owner = state.listener_owner
+
+    def confirms(principal: str) -> bool:
+        return principal == caller or owner.get(principal) == caller
+
+    if listeners is not None:
+        listed, confirmed = {}, {}
+        for principal in listeners:
+            listed[principal] = None
+            if confirms(principal):
+                confirmed[principal] = None
+    if add is not None:
+        for principal in add:
+            listed.setdefault(principal, None)
+            if confirms(principal):
+                confirmed.setdefault(principal, None)
+        if len(listed) > LISTENERS_LIMIT:
+            raise PubSubLimitError(f"Listeners length limit reached: subscriber {caller} would "
+                                   f"have {len(listed)} listeners, at most {LISTENERS_LIMIT}")
+    for principal in remove or ():
+        listed.pop(principal, None)
+        confirmed.pop(principal, None)
+    # Every check passed: now change state.
+    if subscriber is None:
+        subscriber = state.subscribers[caller] = Subscriber(caller, now)
+    subscriber.listeners = listed
     subscriber.confirmed_listeners = confirmed
-
-
-def new_subscriber(state: HubState, subscriber_id: str, now: float) -> Subscriber:
-    """Create a subscriber that lists itself as its listener (confirmed unless taken)."""
-    subscriber = Subscriber(subscriber_id, now)
-    state.subscribers[subscriber_id] = subscriber
-    state.listener_owner.setdefault(subscriber_id, subscriber_id)
-    set_listeners(state, subscriber, {subscriber_id: None})
     return subscriber
 
 
 def confirm_listener(state: HubState, listener: str, subscriber_id: str, allow: bool) -> None:
     """``listener`` agrees (allow) or stops agreeing to receive ``subscriber_id``'s events."""
     if listener == subscriber_id:
-        raise PubSubError(f"a subscriber cannot confirm itself as a listener ({listener})")
+        raise PubSubError(f"Can not confirm self as listener: {listener} is the subscriber")
     owner = state.listener_owner.get(listener)
     if not allow:
         if owner == subscriber_id:  # only withdraw from the subscriber named
             del state.listener_owner[listener]
             _drop_confirmed(state, subscriber_id, listener)
         return
+    state.listener_owner[listener] = subscriber_id
     if owner == subscriber_id:
         return
     if owner is not None:
         _drop_confirmed(state, owner, listener)
-    state.listener_owner[listener] = subscriber_id
     subscriber = state.subscribers.get(subscriber_id)
     if subscriber is not None and listener in subscriber.listeners:
-        subscriber.confirmed_listeners[listener] = None
+        subscriber.confirmed_listeners.setdefault(listener, None)
 
 
 def _drop_confirmed(state: HubState, subscriber_id: str, listener: str) -> None:

@@ -10,11 +10,14 @@ from typing import Any, Protocol
 
 import attrs
 
+from sim.sources.pubsub.candy import Candy
 from sim.sources.pubsub.filter import Filter
+from sim.sources.pubsub.schedule import DueIndex
 from sim.sources.pubsub.stats import Counters, HubTotals
 
 JsonValue = Any
-"""A JSON-like payload: None, bool, int, float, str, lists and str-keyed dicts of these."""
+"""A payload in its Python form (see ``candy.py``): JSON-like values, and candy objects for
+the typed ones (``Nat8(5)``, ``Principal("p")``)."""
 
 
 class SubscriberActor(Protocol):
@@ -28,8 +31,9 @@ class SubscriberActor(Protocol):
 class Notification:
     """One ``handle_event`` call the hub sends to ``listener_id`` on behalf of a subscriber.
 
-    ``batch`` is the index of the batch of ``BROADCAST_BATCH_SIZE`` sends it went out in
-    within its cycle; ``requested`` says it answers ``request_missed_events``.
+    ``batch`` is the index of the batch (one message of up to ``BROADCAST_BATCH_SIZE``
+    subscribers offered) it went out in, counted within its event's pass of the cycle;
+    ``requested`` says it answers ``request_missed_events``.
     """
 
     event_id: int
@@ -111,6 +115,7 @@ class Subscription:
 class Event:
     """A stored event: pending subscribers with their own attempt counts, and requests.
 
+    ``candy`` is the payload as stored and filtered; ``payload`` its Python form, as pushed.
     ``next_time`` is when the next normal broadcast is due; ``requests`` are subscribers that
     asked for it through ``request_missed_events`` since their last send.
     """
@@ -119,6 +124,7 @@ class Event:
     publisher_id: str
     event_name: str
     payload: JsonValue
+    candy: Candy
     created_at: float
     next_time: float
     subscribers: dict[str, int]
@@ -137,17 +143,34 @@ class HubState:
     subscribers_by_name: dict[str, dict[str, None]] = attrs.Factory(dict)
     """Event name -> ids of subscribers with a subscription to it, in creation order."""
     listener_owner: dict[str, str] = attrs.Factory(dict)
-    """Listener -> the subscriber it confirmed with ``confirm_listener`` (one at a time)."""
+    """Listener -> the subscriber it confirmed with ``confirm_listener`` (one at a time).
+
+    The canister's ``confirmedListeners`` map. A subscriber is never in it as its own
+    listener: that confirmation is kept only in the subscriber's own set."""
     events: dict[int, Event] = attrs.Factory(dict)
     next_event_id: int = 1
+    next_broadcast_time: float = 0.0
+    """The canister's ``nextBroadcastTime``: a heartbeat at or after it runs a cycle."""
     last_cycle: float | None = None
-    request_due: float | None = None
-    """When the earliest unanswered ``request_missed_events`` was made, if any."""
+    """When the last cycle ran (cycles with nothing due are skipped; see ``schedule.py``)."""
+    due: DueIndex = attrs.Factory(DueIndex)
+    requested: dict[int, None] = attrs.Factory(dict)
+    """Ids of events with an unanswered ``request_missed_events``."""
+    touched: dict[tuple[str, str], None] = attrs.Factory(dict)
+    """Subscriptions whose counters moved since the last stats identity check."""
+    admins: dict[str, None] = attrs.Factory(dict)
+    """Admins added with ``add_admin`` (the deployer is an admin without being listed)."""
     totals: HubTotals = attrs.Factory(HubTotals)
+
+    def set_next_time(self, event: Event, time: float) -> None:
+        """Set when ``event``'s next normal broadcast is due (keeping the due index)."""
+        event.next_time = time
+        self.due.push(event)
 
     def remove_event(self, event: Event) -> None:
         """Forget ``event`` and drop it from its pending subscribers' event lists."""
         del self.events[event.event_id]
+        self.requested.pop(event.event_id, None)
         for subscriber_id in event.subscribers:
             subscription = self.subscriptions.get((subscriber_id, event.event_name))
             if subscription is not None:

@@ -10,7 +10,6 @@ would send, refuses calls, and publishers' calls fail.
 
 from __future__ import annotations
 
-import copy
 import heapq
 import itertools
 import math
@@ -22,6 +21,7 @@ from sim.sources.pubsub.config import PubSubSourceConfig
 from sim.sources.pubsub.endpoint import HubEndpoint
 from sim.sources.pubsub.hub import Hub
 from sim.sources.pubsub.model import Notification
+from sim.sources.pubsub.payload import fresh_copy
 
 __all__ = ["PubSubSource", "PubSubSourceConfig", "SourceContext"]
 
@@ -141,4 +141,4 @@ class PubSubSource:
                 continue
             self.delivered += 1
             # A copy each, so one listener's handling can never change what another sees.
-            actor.handle_event(n.event_id, n.publisher_id, n.event_name, copy.deepcopy(n.payload))
+            actor.handle_event(n.event_id, n.publisher_id, n.event_name, fresh_copy(n.payload))

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
+
+from sim.sources.pubsub.constants import PUBLICATIONS_LIMIT, SUBSCRIPTIONS_LIMIT
+from sim.sources.pubsub.errors import PubSubError, PubSubLimitError
+
+if TYPE_CHECKING:
+    from sim.sources.pubsub.model import HubState
 
 
 @attrs.frozen
@@ -65,15 +72,57 @@ class HubTotals:
     deleted_expired: int = 0
     deleted_purged: int = 0
     cycles: int = 0
+    """Cycles run; grid cycles with nothing due are skipped (see ``schedule.py``)."""
 
     def as_dict(self) -> dict[str, int]:
         return attrs.asdict(self)
 
 
-def sum_stats(records: Iterable[tuple[bool, str, Counters]], active: bool | None,
-              event_names: Iterable[str] | None) -> Stats:
-    """The sum over (active, event name, counters) records, keeping those that match."""
-    names = None if event_names is None else set(event_names)  # membership only
-    return Stats.total(c.snapshot() for is_active, name, c in records
-                       if (active is None or is_active == active)
-                       and (names is None or name in names))
+def _sum(records: dict[str, tuple[bool, Counters]], active: bool | None,
+         event_names: Iterable[str] | None, limit: int) -> Stats:
+    """The sum over ``records`` (event name -> (active, counters)) that match.
+
+    Like the canister's ``stats.mo``, ``event_names`` is walked as given: a name listed
+    twice is summed twice, and names without a record are skipped.
+    """
+    if event_names is None:
+        names: list[str] = list(records)
+    else:
+        if isinstance(event_names, str):
+            raise PubSubError("event_names must be a list of event names, not one string")
+        names = list(event_names)
+        if len(names) > limit:
+            raise PubSubLimitError(f"EventNames option length limit reached: {len(names)} "
+                                   f"names, at most {limit}")
+    total = Stats()
+    for name in names:
+        record = records.get(name)
+        if record is not None and (active is None or record[0] == active):
+            total = total + record[1].snapshot()
+    return total
+
+
+def publication_stats(state: HubState, caller: str, active: bool | None,
+                      event_names: Iterable[str] | None) -> Stats:
+    """``get_publication_stats``: the sum over ``caller``'s publications."""
+    publisher = state.publishers.get(caller)
+    if publisher is None:
+        return Stats()
+    records = {}
+    for name in publisher.publications:
+        publication = state.publications[(caller, name)]
+        records[name] = (publication.active, publication.stats)
+    return _sum(records, active, event_names, PUBLICATIONS_LIMIT)
+
+
+def subscription_stats(state: HubState, caller: str, active: bool | None,
+                       event_names: Iterable[str] | None) -> Stats:
+    """``get_subscription_stats``: the sum over ``caller``'s subscriptions."""
+    subscriber = state.subscribers.get(caller)
+    if subscriber is None:
+        return Stats()
+    records = {}
+    for name in subscriber.subscriptions:
+        subscription = state.subscriptions[(caller, name)]
+        records[name] = (subscription.active, subscription.stats)
+    return _sum(records, active, event_names, SUBSCRIPTIONS_LIMIT)

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from sim.sources.pubsub.constants import EVENT_NAME_LENGTH_LIMIT
 from sim.sources.pubsub.errors import PubSubError, PubSubLimitError
-
-MAX_PAYLOAD_DEPTH = 64
 
 
 def check_principal(value: object, what: str) -> None:
@@ -24,23 +19,3 @@ def check_name(event_name: object) -> None:
     if len(event_name) > EVENT_NAME_LENGTH_LIMIT:
         raise PubSubLimitError(f"Event name length limit reached: {len(event_name)} "
                                f"characters, at most {EVENT_NAME_LENGTH_LIMIT}")
-
-
-def json_copy(value: Any, depth: int = 0) -> Any:
-    """A private copy of a JSON-like payload (tuples become lists), or PubSubError."""
-    if depth > MAX_PAYLOAD_DEPTH:
-        raise PubSubError("payload is nested more than 64 levels deep")
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise PubSubError(f"payload numbers must be finite, got {value!r}")
-        return value
-    if isinstance(value, list | tuple):
-        return [json_copy(v, depth + 1) for v in value]
-    if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            raise PubSubError("payload object keys must be strings")
-        return {k: json_copy(v, depth + 1) for k, v in value.items()}
-    raise PubSubError(f"payload must be JSON-like, found a {type(value).__name__}")
-
