@@ -11,15 +11,24 @@ removals excepted, which can recur); in kwil 0.8 every node deletes their events
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from node.app import Resolution
-from node.blockresult import PROTOCOL_07, PROTOCOL_08, BlockFailed, Outcome
+from node.app import AppState, Resolution, StateChanges
+from node.blockresult import PROTOCOL_07, PROTOCOL_08, BlockFailed, BlockResult, Outcome, Rules
 from node.resolutions import RECURRING_TYPES, VALIDATOR_JOIN, VALIDATOR_REMOVE, ResolveContext, required_power
 from node.txs import BODY_BYTE_FEE, VOTE_ID_FEE
 
-if TYPE_CHECKING:
-    from node.execute import TxExecutor
+
+class TxExecutor(Protocol):
+    """The block under execution, as the end of the block needs it (``node.execute``)."""
+
+    state: AppState
+    changes: StateChanges
+    result: BlockResult
+    rules: Rules
+    height: int
+
+    def set_power(self, validator: str, power: int) -> None: ...
 
 
 def end_block(ex: TxExecutor) -> None:

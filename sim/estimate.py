@@ -24,6 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from sim.errors import ScenarioError
+from sim.limits import HOW_TO_PASS, LimitsConfig
+
 if TYPE_CHECKING:
     from sim.scenario_model import LatencyModel, Scenario
 
@@ -161,3 +164,18 @@ def _source_terms(kind: str, config: Any, scenario: Scenario) -> list[tuple[floa
         return [(config.rate * duration, float(_configured(scenario, "pubsub_events")), 0.0,
                  "sources.pubsub.rate")]
     return []
+
+
+def refuse_over_limits(limits: LimitsConfig, file: str, estimate: Estimate) -> None:
+    """Refuse an estimate over ``limits.work`` or ``limits.memory_mb``, blaming its largest
+    term's key (the scenario key that made the run large)."""
+    if estimate.work > limits.work:
+        term = estimate.largest("steps")
+        raise ScenarioError(file, term.key, f"an estimated {estimate.work:.2g} steps of work "
+                            f"(~{wall_text(estimate.wall_seconds)} of wall time; mostly {term.count:.2g} "
+                            f"{term.what}) is over the limit of {limits.work:.2g} (limits.work); {HOW_TO_PASS}")
+    if estimate.memory_mb > limits.memory_mb:
+        term = estimate.largest("bytes")
+        raise ScenarioError(file, term.key, f"an estimated {estimate.memory_mb:,.0f} MB of memory "
+                            f"(mostly {term.count:.2g} {term.what}) is over the limit of "
+                            f"{limits.memory_mb} MB (limits.memory_mb); {HOW_TO_PASS}")

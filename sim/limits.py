@@ -9,16 +9,12 @@ of 10**9 costs nothing to refuse.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from sim.errors import ScenarioError
-from sim.estimate import wall_text
 from sim.tables import TableReader
-
-if TYPE_CHECKING:
-    from sim.estimate import Estimate
 
 DEFAULT_NODES = 1000
 DEFAULT_WORK = 100_000_000
@@ -52,16 +48,3 @@ class LimitsConfig:
         if isinstance(count, int) and not isinstance(count, bool) and count > self.nodes:
             raise ScenarioError(validators.file, validators.key_path("count"),
                                 f"{count} nodes is over the limit of {self.nodes} (limits.nodes); {HOW_TO_PASS}")
-
-    def check(self, file: str, estimate: Estimate) -> None:
-        """Refuse an estimate over ``work`` or ``memory_mb``, blaming its largest term's key."""
-        if estimate.work > self.work:
-            term = estimate.largest("steps")
-            raise ScenarioError(file, term.key, f"an estimated {estimate.work:.2g} steps of work "
-                                f"(~{wall_text(estimate.wall_seconds)} of wall time; mostly {term.count:.2g} "
-                                f"{term.what}) is over the limit of {self.work:.2g} (limits.work); {HOW_TO_PASS}")
-        if estimate.memory_mb > self.memory_mb:
-            term = estimate.largest("bytes")
-            raise ScenarioError(file, term.key, f"an estimated {estimate.memory_mb:,.0f} MB of memory "
-                                f"(mostly {term.count:.2g} {term.what}) is over the limit of "
-                                f"{self.memory_mb} MB (limits.memory_mb); {HOW_TO_PASS}")

@@ -19,7 +19,7 @@ from typing import Any
 import tomli_w
 
 from sim.errors import ScenarioError
-from sim.estimate import estimate
+from sim.estimate import estimate, refuse_over_limits
 from sim.faults.kinds import read_fault
 from sim.faults.readers import ReadContext, node_range_text
 from sim.limits import LimitsConfig
@@ -201,7 +201,7 @@ def scenario_from_dict(data: dict[str, Any], *, file: str = "<dict>", allow_larg
     )
     check_scenario(scenario, faults)
     if not allow_large:
-        limits.check(file, estimate(scenario))
+        refuse_over_limits(limits, file, estimate(scenario))
     return scenario
 
 

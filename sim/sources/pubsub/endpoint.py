@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import trio
 
@@ -14,7 +14,17 @@ from sim.sources.pubsub.model import SubscriberActor
 from sim.sources.pubsub.stats import Stats
 
 if TYPE_CHECKING:
-    from sim.sources.pubsub.source import PubSubSource
+    from sim.sources.pubsub.hub import Hub
+
+
+class HubHost(Protocol):
+    """What an endpoint uses of the source that made it (``PubSubSource``)."""
+
+    address: str
+    config: Any
+    hub: Hub
+
+    def in_outage(self) -> bool: ...
 
 T = TypeVar("T")
 
@@ -27,7 +37,7 @@ class HubEndpoint:
     ``detach`` only set where this node receives pushed events; they are local.
     """
 
-    def __init__(self, source: PubSubSource, node: str) -> None:
+    def __init__(self, source: HubHost, node: str) -> None:
         self._source = source
         self.node = node
 

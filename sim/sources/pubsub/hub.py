@@ -24,7 +24,8 @@ from sim.sources.pubsub.constants import TIME_MAX
 from sim.sources.pubsub.model import HubState, JsonValue, Notification, SubscriberActor
 from sim.sources.pubsub.payload import fresh_copy
 from sim.sources.pubsub.schedule import TIME_EPSILON
-from sim.sources.pubsub.stats import Stats, publication_stats, subscription_stats
+from sim.sources.pubsub.stats import Stats
+from sim.sources.pubsub.stats_calls import publication_stats, subscription_stats
 from sim.sources.pubsub.subscribe import UNCHANGED as UNCHANGED
 from sim.sources.pubsub.validate import check_name, check_principal
 

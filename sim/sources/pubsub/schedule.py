@@ -19,14 +19,19 @@ from __future__ import annotations
 
 import heapq
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
 
 import attrs
 
 from sim.sources.pubsub.constants import BROADCAST_DELAY, HEARTBEAT_INTERVAL
 
-if TYPE_CHECKING:
-    from sim.sources.pubsub.model import Event
+
+class Event(Protocol):
+    """What the schedule reads of a stored event (``model.Event``)."""
+
+    event_id: int
+    next_time: float
 
 TIME_EPSILON = 1e-6
 """Slack for comparing virtual times, which may carry float rounding from clock jumps."""
@@ -47,7 +52,7 @@ class DueIndex:
     def push(self, event: Event) -> None:
         heapq.heappush(self._heap, (event.next_time, event.event_id))
 
-    def earliest(self, events: dict[int, Event]) -> float | None:
+    def earliest(self, events: Mapping[int, Event]) -> float | None:
         """The earliest ``next_time`` among ``events``, or None when none is stored."""
         heap = self._heap
         while heap:
@@ -58,7 +63,7 @@ class DueIndex:
             heapq.heappop(heap)
         return None
 
-    def pop_due(self, now: float, events: dict[int, Event]) -> list[int]:
+    def pop_due(self, now: float, events: Mapping[int, Event]) -> list[int]:
         """Ids of the events due at ``now``, in id order (the order the canister walks)."""
         due: dict[int, None] = {}
         heap = self._heap

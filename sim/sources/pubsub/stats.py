@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import attrs
 
-from sim.sources.pubsub.constants import PUBLICATIONS_LIMIT, SUBSCRIPTIONS_LIMIT
 from sim.sources.pubsub.errors import PubSubError, PubSubLimitError
-
-if TYPE_CHECKING:
-    from sim.sources.pubsub.model import HubState
 
 
 @attrs.frozen
@@ -78,7 +73,7 @@ class HubTotals:
         return attrs.asdict(self)
 
 
-def _sum(records: dict[str, tuple[bool, Counters]], active: bool | None,
+def sum_records(records: dict[str, tuple[bool, Counters]], active: bool | None,
          event_names: Iterable[str] | None, limit: int) -> Stats:
     """The sum over ``records`` (event name -> (active, counters)) that match.
 
@@ -100,29 +95,3 @@ def _sum(records: dict[str, tuple[bool, Counters]], active: bool | None,
         if record is not None and (active is None or record[0] == active):
             total = total + record[1].snapshot()
     return total
-
-
-def publication_stats(state: HubState, caller: str, active: bool | None,
-                      event_names: Iterable[str] | None) -> Stats:
-    """``get_publication_stats``: the sum over ``caller``'s publications."""
-    publisher = state.publishers.get(caller)
-    if publisher is None:
-        return Stats()
-    records = {}
-    for name in publisher.publications:
-        publication = state.publications[(caller, name)]
-        records[name] = (publication.active, publication.stats)
-    return _sum(records, active, event_names, PUBLICATIONS_LIMIT)
-
-
-def subscription_stats(state: HubState, caller: str, active: bool | None,
-                       event_names: Iterable[str] | None) -> Stats:
-    """``get_subscription_stats``: the sum over ``caller``'s subscriptions."""
-    subscriber = state.subscribers.get(caller)
-    if subscriber is None:
-        return Stats()
-    records = {}
-    for name in subscriber.subscriptions:
-        subscription = state.subscriptions[(caller, name)]
-        records[name] = (subscription.active, subscription.stats)
-    return _sum(records, active, event_names, SUBSCRIPTIONS_LIMIT)
