@@ -1,0 +1,188 @@
+"""Worlds that stay correct under every fault: each test pins a defect the wide generated worlds
+found (catch-up, restarts, skew, drops, empty sets, checker false positives) and failed before
+its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import sim
+from tests.worlds import run_text, scenario_text, trace_events, violations
+
+
+def fault(at: str, kind: str, node: str | None = None, **keys: Any) -> str:
+    lines = [f'at = "{at}"', f'kind = "{kind}"'] + ([f'node = "{node}"'] if node else [])
+    for key, value in keys.items():
+        lines.append(f"{key} = {value!r}".replace("'", '"'))
+    return "\n[[faults]]\n" + "\n".join(lines) + "\n"
+
+
+NOTE = """
+[resolutions.note]
+expiration_period = 300
+
+[sources.script]
+"""
+
+
+def event(at: str, data: str, seen_by: list[str]) -> str:
+    nodes = ", ".join(f'"{n}"' for n in seen_by)
+    return f'\n[[sources.script.events]]\nat = "{at}"\ntype = "note"\ndata = "{data}"\nseen_by = [{nodes}]\n'
+
+
+def final_heights(result: sim.Result) -> dict[str, int]:
+    return {r["node"]: r["height"] for r in trace_events(result, "node.status")}
+
+
+def test_the_chain_resumes_once_crashed_validators_holding_a_third_restart() -> None:
+    """Two of four crash between a commit and their entry into the next height, then restart
+    apart: the restarted nodes enter at their restart, not inside their downtime, so the
+    chain commits again (it used to stop for good, silently)."""
+    body = (fault("29.4s", "crash", "v2") + fault("29.4s", "crash", "v3")
+            + fault("60s", "restart", "v2") + fault("70s", "restart", "v3"))
+    result = run_text(body, duration="3m", timeout_commit="1s")
+    assert violations(result) == []
+    assert sum(1 for b in result.records.blocks if b.time > 75) > 80
+    assert set(final_heights(result).values()) <= {result.summary["blocks"], result.summary["blocks"] - 1}
+
+
+def test_a_restarted_validator_is_synced_and_listens_again() -> None:
+    """A validator that crashes and restarts within the same height catches up, is marked
+    synced and runs its listeners, so an event only it and two others see can pass."""
+    body = NOTE + event("90s", "x", ["v1", "v2", "v3"])
+    body += fault("29.4s", "crash", "v1") + fault("29.6s", "restart", "v1")
+    result = run_text(body, duration="3m")
+    assert [r["t"] for r in trace_events(result, "listeners.start", node="v1")] == [0.0, 29.6]
+    assert result.summary["resolutions_passed"] == 1 and violations(result) == []
+
+
+def test_a_node_held_back_by_a_short_delay_falls_behind_then_block_syncs() -> None:
+    """A 10 s extra delay for 5 s leaves v3 behind the chain; the consensus engine tells it so
+    and it block-syncs back instead of staying stuck and proposing from a stale state."""
+    body = fault("30s", "delay", nodes=["v3"], extra="10s", duration="5s")
+    result = run_text(body, duration="3m")
+    assert trace_events(result, "node.behind", node="v3")
+    heights = final_heights(result)
+    assert heights["v3"] >= result.summary["blocks"] - 1
+    assert any(b.proposer == "v3" and b.time > 60 for b in result.records.blocks)
+    assert violations(result) == []
+
+
+def test_one_validator_crashing_and_restarting_in_one_instant_keeps_its_chain_going() -> None:
+    """The generated worlds found a one-validator chain that stopped after a crash and a
+    restart at the same instant (a commit from before the crash decided its next entry)."""
+    result = run_text(fault("0s", "crash", "v0") + fault("0s", "restart", "v0"), count=1, duration="1m")
+    assert violations(result) == [] and result.summary["blocks"] > 40
+
+
+def test_a_total_loss_window_delays_the_chain_and_it_resumes_after() -> None:
+    """Every message lost for 5 s: a lost message is sent again every 100 ms under the link's
+    loss rate at that time, so the chain resumes right after the window (it used to draw all
+    its retries at send time and halt for good)."""
+    body = fault("30s", "drop", probability=1.0, duration="5s")
+    result = run_text(body, duration="2m")
+    times = [b.time for b in result.records.blocks]
+    assert not [t for t in times if 30.2 < t < 35.0]
+    assert any(35.0 <= t < 37.5 for t in times) and len(times) > 90
+    assert violations(result) == []
+
+
+def test_loss_from_the_network_and_from_a_fault_combine_as_chances() -> None:
+    """A network that loses 50% and a fault that loses 50% lose 75% together, never more than
+    all: the chain keeps committing."""
+    text = scenario_text(fault("10s", "drop", probability=0.5, duration="30s"), duration="1m")
+    text = text.replace('latency = { dist = "fixed", value = "50ms" }',
+                        'latency = { dist = "fixed", value = "50ms" }\ndrop = 0.5')
+    result = sim.run(sim.parse_scenario(text))
+    assert result.summary["blocks"] > 30 and not result.summary["violations"]
+
+
+def test_when_the_last_validator_leaves_the_chain_halts_and_says_so() -> None:
+    """An empty validator set is a clean halt reported as chain-stalled (it used to crash
+    the tool with an IndexError)."""
+    body = "".join(fault(f"{10 * (i + 1)}s", "leave", f"v{i}") for i in range(4))
+    result = run_text(body, duration="2m")
+    assert violations(result) == ["chain-stalled"]
+    assert "validator set is empty" in result.summary["violations"][0]["explanation"]
+
+
+def test_a_stalled_chain_with_a_connected_majority_is_a_violation() -> None:
+    """chain-stalled: no block for longer than the bound while validators holding more than
+    2/3 are online and reach each other (here: three of four reject every proposal but their
+    own, so every round fails)."""
+    body = "".join(f'\n[nodes.v{i}]\nbyzantine = "tests.listeners_for_tests:Contrarian"\n' for i in range(3))
+    text = scenario_text(body, duration="5m") + '\n[checks]\nstall_after = "30s"\n'
+    result = sim.run(sim.parse_scenario(text))
+    assert "chain-stalled" in {v["invariant"] for v in result.summary["violations"]}
+
+
+def test_a_partitioned_minority_is_not_a_stall_and_catches_up_after_heal() -> None:
+    """A partition with no +2/3 side stops the chain without a violation (nobody could
+    commit); after heal everyone is in sync (node-in-sync holds)."""
+    body = fault("20s", "partition", groups=[["v0", "v1"], ["v2", "v3"]], duration="3m")
+    result = run_text(body, duration="6m")
+    assert violations(result) == []
+    heights = final_heights(result)
+    assert min(heights.values()) >= result.summary["blocks"] - 1
+
+
+@pytest.mark.parametrize("protocol", ["kwil-0.7", "kwil-0.8"])
+def test_an_evicted_vote_is_repaired_even_when_a_later_vote_reuses_its_nonce(protocol: str) -> None:
+    """Outstanding votes are matched by the tx, not by its nonce: when the evicted vote's
+    nonce is taken by the next vote, the evicted ids are still voted again (votes-sent held
+    up only because it was not reached before)."""
+    body = NOTE + event("20s", "a", ["v1", "v2", "v3"]) + event("24s", "b", ["v1", "v2", "v3"])
+    body += fault("21.2s", "evict_vote", "v1")
+    result = run_text(body, duration="2m", protocol=protocol)
+    assert violations(result) == [] and result.summary["resolutions_passed"] == 2
+
+
+def test_0_8_re_stored_event_is_not_voted_twice_unless_the_switch_is_on() -> None:
+    """kwil 0.8.4 (voting/events.go Store, broadcast.go) stores an event again after the
+    validator's own vote executed and votes on it a second time; that is the
+    ``revote-restored-event`` switch, caught by one-vote-per-validator. Corrected, the
+    re-stored event is dropped."""
+    body = NOTE + event("10s", "x", ["v0", "v1", "v2", "v3"])  # v4 never sees it: it stays open
+    body += fault("30s", "crash", "v1") + fault("40s", "restart", "v1")
+    body = body.replace("expiration_period = 300", "expiration_period = 300\nconfirmation_threshold = \"1/1\"")
+    corrected = run_text(body, duration="2m", protocol="kwil-0.8", count=5)
+    assert violations(corrected) == []
+    buggy = run_text(body, duration="2m", protocol="kwil-0.8", count=5, bugs=("revote-restored-event",))
+    assert violations(buggy) == ["one-vote-per-validator"]
+
+
+def test_heal_ends_drop_and_delay_faults_without_a_duration() -> None:
+    """heal ends every network fault, not only partitions."""
+    body = fault("10s", "delay", nodes=["v3"], extra="5s") + fault("10s", "drop", nodes=["v2"], probability=0.9)
+    body += fault("30s", "heal")
+    result = run_text(body, duration="2m", timeout_commit="1s")
+    after = [b.time for b in result.records.blocks if b.time > 35]
+    gaps = [round(b - a, 6) for a, b in zip(after, after[1:], strict=False)]
+    assert gaps and all(g == pytest.approx(1.15) for g in gaps)
+
+
+def test_a_file_store_is_reopened_from_disk_after_a_crash(tmp_path: Any) -> None:
+    """A crash closes the node's SQLite connection; the restart opens the file again and the
+    stored events and KV are there (the node votes what it stored before the crash)."""
+    body = NOTE + event("10s", "x", ["v1", "v2", "v3"])
+    text = scenario_text(body + fault("10.3s", "crash", "v1") + fault("30s", "restart", "v1"), duration="1m")
+    text = text.replace("power = 1\n", 'power = 1\nstorage = "file"\n')
+    result = sim.run(sim.parse_scenario(text), out=tmp_path / "run")
+    assert result.summary["resolutions_passed"] == 1 and result.ok
+    assert (tmp_path / "run" / "nodes" / "v1.sqlite").is_file()
+
+
+def test_in_memory_stores_survive_a_crash_through_a_snapshot() -> None:
+    """An in-memory store keeps its committed rows across a crash (a snapshot stands in for
+    the disk): only v1, v2, v3 see the event, so it passes only if v1 still has it."""
+    from node.eventstore import EventStore
+
+    store = EventStore(":memory:", lambda t: True, lambda rid: False)
+    rid = store.store(b"x", "note")
+    store.kv_set("lh", b"\x07")
+    store.crash()
+    assert store.has_event(rid or "") and store.crashed
+    store.recover()
+    assert store.has_event(rid or "") and store.kv_get("lh") == b"\x07" and not store.crashed
