@@ -166,9 +166,13 @@ class ListenerEventStore:
 class ListenerManager:
     """Starts a node's listeners when it is a synced validator and stops them when not."""
 
-    def __init__(self, node: ListenerNode, registry: ListenerRegistry) -> None:
+    def __init__(self, node: ListenerNode, registry: ListenerRegistry, *,
+                 error_after_cancel_shuts_down: bool = False) -> None:
         self._node = node
         self._registry = registry
+        # kwil 0.7.6 (listeners/mgr.go) shuts the node down when a listener returns an error
+        # after its context was cancelled; 0.8.4 ignores such an error.
+        self._error_after_cancel_shuts_down = error_after_cancel_shuts_down
         self._scope: trio.CancelScope | None = None
         self.starts = 0
         self.cancellations = 0
@@ -214,6 +218,9 @@ class ListenerManager:
         if failure is not None:
             if self._scope is scope:
                 self._scope = None
+            if scope.cancel_called and not self._error_after_cancel_shuts_down:
+                self._node.trace("listener.error_ignored", error=str(failure))
+                return
             self._node.listener_failed(failure)
 
     async def _run_one(self, name: str, func: ListenFunc) -> None:

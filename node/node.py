@@ -58,6 +58,8 @@ class NodeStats:
     user_txs_rejected: int = 0
 
 
+LISTENER_POLL_07 = 1.0  # seconds between kwil 0.7.6's listener manager checks
+
 # Where a node stands in consensus.
 DOWN = "down"  # crashed or shut down: its nursery is gone
 CATCHING_UP = "catching-up"  # replaying and fetching blocks it missed
@@ -80,7 +82,13 @@ class Node:
         self.synced = False
         self.shut_down: str | None = None
         self.actor = BlockActor(self)
-        self.listeners = ListenerManager(self, registry)
+        self.listeners = ListenerManager(self, registry,
+                                         error_after_cancel_shuts_down=settings.protocol != PROTOCOL_08)
+        # kwil 0.7.6's listener manager polls the validator status every second
+        # (listeners/mgr.go); 0.8.4 reacts at each commit.
+        self._listener_poll = LISTENER_POLL_07 if settings.protocol != PROTOCOL_08 else 0.0
+        self._poll_pending = False
+        self._started_at = 0.0
         self._fetching = False
         self._block_subscribers: list[trio.MemorySendChannel[CommittedBlock]] = []
         self._scope: trio.CancelScope | None = None
@@ -127,6 +135,8 @@ class Node:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 await nursery.start(self.actor.run)
+                self._started_at = trio.current_time()
+                self._poll_pending = False
                 self.phase = CATCHING_UP
                 self.shut_down = None
                 self._catch_up()
@@ -232,8 +242,31 @@ class Node:
 
     # -- listeners ---------------------------------------------------------------------
     def update_listeners(self, reason: str) -> None:
-        should_run = (self.online and self.synced and self.is_validator and self.shut_down is None
-                      and self._nursery is not None)
+        """Start or stop the listeners to follow the node's status: at once (0.8.4), or at the
+        listener manager's next poll (0.7.6 polls every second from the node's start)."""
+        if self._listener_poll and self._nursery is not None and self._listeners_should_change():
+            if not self._poll_pending:
+                self._poll_pending = True
+                self._nursery.start_soon(self._update_at_next_poll, reason)
+            return
+        self._update_listeners_now(reason)
+
+    def _listeners_should_change(self) -> bool:
+        return self._should_listen() != self.listeners.active
+
+    def _should_listen(self) -> bool:
+        return (self.online and self.synced and self.is_validator and self.shut_down is None
+                and self._nursery is not None)
+
+    async def _update_at_next_poll(self, reason: str) -> None:
+        now = trio.current_time()
+        polls = math.ceil((now - self._started_at) / self._listener_poll - 1e-9)
+        await trio.sleep_until(self._started_at + max(polls, 0) * self._listener_poll)
+        self._poll_pending = False
+        self._update_listeners_now(reason)
+
+    def _update_listeners_now(self, reason: str) -> None:
+        should_run = self._should_listen()
         if should_run and not self.listeners.active:
             assert self._nursery is not None
             self.listeners.start(self._nursery)
@@ -241,7 +274,9 @@ class Node:
             self.listeners.stop(reason)
 
     def listener_failed(self, failure: BaseException) -> None:
-        """A listener raised: the node shuts down (kwil v0.8+; the operator sees why)."""
+        """A listener raised: the node shuts down (the operator sees why)."""
+        if self.phase == DOWN:
+            return  # it crashed: an error on the way down changes nothing
         cause = failure
         if isinstance(failure, BaseExceptionGroup):
             found = [e for e in failure.exceptions if isinstance(e, ListenerFailed)]

@@ -233,11 +233,12 @@ def test_0_8_votes_come_only_for_resolutions_of_earlier_blocks() -> None:
 def test_resolve_error_halts_the_chain_under_the_switch() -> None:
     """0.7.6 txapp.go Finalize returns the resolve function's error, which fails the block:
     the chain halts (``resolve-error-halts``); corrected, the resolution passes with its
-    changes rolled back."""
+    changes rolled back (counted in ``resolve_errors``, not as cleanly passed)."""
     body = NOTE_WORLD.format(expiry=100).replace(
         "expiration_period = 100\n", 'expiration_period = 100\nresolve = "tests.listeners_for_tests:failing_resolve"\n')
     corrected = run_text(body, duration="40s")
-    assert violations(corrected) == [] and corrected.summary["resolutions_passed"] == 1
+    assert violations(corrected) == [] and corrected.summary["resolve_errors"] == 1
+    assert [r.status for r in corrected.records.resolutions.values()] == ["passed"]
     halted = run_text(body, duration="40s", bugs=("resolve-error-halts",))
     assert violations(halted) == ["chain-halted"]
     explanation = halted.summary["violations"][0]["explanation"]
@@ -255,3 +256,55 @@ def test_pass_at_expiry_halts_the_chain_under_the_switch() -> None:
     halted = run_text(body, duration="40s", protocol="kwil-0.8", bugs=("pass-at-expiry-halts",))
     assert violations(halted) == ["chain-halted"]
     assert "passed in its expiry block" in halted.summary["violations"][0]["explanation"]
+
+
+class _FakeListenerNode:
+    """Just enough of a node for a ListenerManager: it records traces and failures."""
+
+    def __init__(self) -> None:
+        self.store = EventStore(":memory:", lambda _type: True, lambda _id: False)
+        self.traces: list[str] = []
+        self.failures: list[BaseException] = []
+
+    def trace(self, event: str, **fields: object) -> None:
+        self.traces.append(event)
+
+    def listener_service(self) -> object:
+        return object()
+
+    def listener_failed(self, failure: BaseException) -> None:
+        self.failures.append(failure)
+
+    def broadcast_event(self, event_type: str, data: bytes, listener: str) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("shuts_down", "failures"), [(True, 1), (False, 0)])
+def test_a_listener_error_after_cancellation_shuts_down_only_under_0_7(shuts_down: bool, failures: int) -> None:
+    """listeners/mgr.go: 0.7.6 shuts the node down when a listener returns an error after
+    its context was cancelled; 0.8.4 ignores an error that follows the cancellation."""
+    import trio
+    import trio.testing
+
+    from node.listeners import ListenerManager, ListenerRegistry
+
+    async def complains_when_cancelled(service: object, store: object) -> None:
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            raise RuntimeError("context canceled") from None
+
+    async def main(node: _FakeListenerNode) -> None:
+        registry = ListenerRegistry()
+        registry.register("grumpy", complains_when_cancelled)  # type: ignore[arg-type]
+        manager = ListenerManager(node, registry, error_after_cancel_shuts_down=shuts_down)  # type: ignore[arg-type]
+        async with trio.open_nursery() as nursery:
+            manager.start(nursery)
+            await trio.sleep(1)
+            manager.stop("demoted")
+        assert not manager.active and not manager.running
+
+    node = _FakeListenerNode()
+    trio.run(main, node, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert len(node.failures) == failures
+    assert ("listener.error_ignored" in node.traces) is (not shuts_down)
