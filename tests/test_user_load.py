@@ -1,0 +1,95 @@
+"""User transactions (``[load]``): they compete with vote txs for nonces, mempool room and
+block space, and a busy chain delays resolutions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sim
+from node.txs import TX_BASE_BYTES, VOTE_ID_BYTES, VoteBodies, VoteIDs
+from sim.scenario import ScenarioError
+from tests.worlds import run_text, scenario_text, violations
+
+NOTES = """
+[resolutions.note]
+expiration_period = 300
+
+[sources.script]
+rate = "6/min"
+type = "note"
+seen_by = "all"
+"""
+
+LOAD = """
+[load]
+rate = "{rate}"
+accounts = 50
+size = {{ dist = "lognormal", median = 900, sigma = 0.5 }}
+"""
+
+SMALL_BLOCKS = 'max_block_bytes = 32768'
+
+
+def busy(rate: str | None) -> sim.Result:
+    body = NOTES + (LOAD.format(rate=rate) if rate else "")
+    return run_text(body, duration="5m", protocol="kwil-0.8", consensus=SMALL_BLOCKS, seed=3)
+
+
+def test_full_blocks_push_votes_out_and_delay_resolutions() -> None:
+    """At 60 txs/s of about 1 kB against 32 kB blocks every block fills with users' txs, so
+    vote txs wait in mempools behind them: resolutions pass later than on a quiet chain, and
+    no block is ever over ``max_block_bytes``."""
+    quiet, loaded = busy(None), busy("60/s")
+    assert violations(quiet) == [] and violations(loaded) == []
+    assert loaded.summary["user_txs_committed"] > 0
+    assert loaded.summary["user_txs_sent"] >= loaded.summary["user_txs_committed"]
+    blocks = loaded.records.blocks
+    assert max(b.bytes for b in blocks) <= 32768
+    full = [b for b in blocks if b.bytes > 32768 - 3000]  # no room for one more typical user tx
+    assert len(full) > len(blocks) // 2
+    assert loaded.summary["resolutions_passed"] > 0
+    assert loaded.summary["resolution_latency_p50"] > quiet.summary["resolution_latency_p50"]
+
+
+def test_a_light_load_leaves_resolution_timing_alone() -> None:
+    """A few small user txs a second fit beside the votes: resolutions pass in the same
+    blocks as on a quiet chain (the latency figures do not move)."""
+    quiet, light = busy(None), busy("2/s")
+    assert light.summary["user_txs_committed"] > 0
+    assert light.summary["resolution_latency_p50"] == quiet.summary["resolution_latency_p50"]
+
+
+def test_vote_tx_sizes_follow_their_content() -> None:
+    """Vote txs are RLP-encoded: a vote-ids tx grows by one id's bytes per id, a vote-bodies
+    tx by each body's bytes."""
+    one = VoteIDs("v0", 1, (("a", "note"),))
+    three = VoteIDs("v0", 1, (("a", "note"), ("b", "note"), ("c", "note")))
+    assert three.size() - one.size() == 2 * VOTE_ID_BYTES and one.size() > TX_BASE_BYTES
+    short = VoteBodies("v0", 1, (("note", b"x"),))
+    long = VoteBodies("v0", 1, (("note", b"x" * 1001),))
+    assert long.size() - short.size() == 1000
+
+
+def test_the_same_load_gives_the_same_run() -> None:
+    """Every user tx (arrival, account, size, node) comes from the world's seeded streams."""
+    text = scenario_text(NOTES + LOAD.format(rate="20/s"), duration="2m", consensus=SMALL_BLOCKS)
+    hashes = {sim.run(sim.parse_scenario(text, file="t.toml"), seed=5).trace_hash for _ in range(2)}
+    assert len(hashes) == 1
+
+
+@pytest.mark.parametrize(("table", "where"), [
+    ('[load]\nrate = "fast"\n', "load.rate"),
+    ('[load]\nrate = "5/s"\naccounts = []\n', "load.accounts"),
+    ('[load]\nrate = "5/s"\naccounts = ["a", "a"]\n', "load.accounts"),
+    ('[load]\nrate = "5/s"\nsize = 3\n', "load.size"),
+    ('[load]\nrate = "5/s"\nsize = { dist = "uniform", low = 900, high = 500 }\n', "load.size.high"),
+    ('[load]\nrate = "5/s"\nfee = -1\n', "load.fee"),
+    ('[load]\nrate = "5/s"\nburst = 3\n', "load.burst"),
+])
+def test_a_bad_load_table_is_one_line_naming_the_key(table: str, where: str, tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        sim.parse_scenario(scenario_text(table), file="busy.toml")
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("busy.toml: ") and where in message
