@@ -10,15 +10,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 
 import sim
 from sim.testing import WorldFailure, WorldOptions, run_machine, world_machine
+from sim.testing.machine import SHRINKING_PHASES
+
+# Small worlds keep shrinking short (each attempt runs a whole world); the wide worlds are the
+# property tests' job.
+SMALL = WorldOptions(validators=(3, 5), timeout_commits=(1.0,), rebroadcast_after=(2, 8), expirations=(10, 25))
 
 # switch -> (protocols, the actions that reach it, the invariant that must catch it, options)
 TEETH = {
     "refund-first-expired": (("kwil-0.7", "kwil-0.8"), ("evict_vote",), "refunds-exact", {}),
-    "placeholder-never-expires": (("kwil-0.7",), ("crash", "demote"), "expiry-exact", {}),
+    "placeholder-never-expires": (("kwil-0.7",), ("crash", "demote"), "expiry-exact",
+                                  {"expirations": (8, 12), "validators": (6, 9)}),
     "lost-vote-stays-broadcasted": (("kwil-0.7", "kwil-0.8"), ("evict_vote",), "votes-sent", {}),
     # a user's resolve function that fails for some events halts a 0.7.6 chain
     "resolve-error-halts": (("kwil-0.7",), (), "chain-halted", {"resolve": "sim.testing.hooks:flaky_resolve"}),
@@ -27,19 +34,30 @@ TEETH = {
 }
 
 
+PINNED = Path(__file__).resolve().parent / "data" / "teeth"
+
+
+def search(switch: str) -> WorldFailure:
+    """Let the machine find (and shrink) a world the switch breaks; the failure it raises."""
+    protocols, actions, _invariant, options = TEETH[switch]
+    machine = world_machine(options=attrs.evolve(SMALL, **options), protocols=protocols, bug_compat=[switch],
+                            action_kinds=actions)
+    try:
+        # Few steps keep shrinking short (each attempt runs a whole world).
+        run_machine(machine, max_examples=300, steps=6, derandomize=True, database=None,
+                    report_multiple_bugs=False)
+    except WorldFailure as failure:
+        return failure
+    raise AssertionError(f"the machine found no world that {switch} breaks")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("switch", sorted(TEETH))
 def test_switch_is_caught_and_the_shrunk_file_replays(switch: str, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    protocols, actions, invariant, options = TEETH[switch]
+    invariant = TEETH[switch][2]
     monkeypatch.setenv("NODESIM_FAILURES_DIR", str(tmp_path))
-    machine = world_machine(options=WorldOptions(**options), protocols=protocols, bug_compat=[switch],
-                            action_kinds=actions)
-    with pytest.raises(WorldFailure) as caught:
-        # Few steps keep shrinking short (each attempt runs a whole world).
-        run_machine(machine, max_examples=100, steps=6, derandomize=True, database=None,
-                    report_multiple_bugs=False)
-    failure = caught.value
+    failure = search(switch)
     assert invariant in {v["invariant"] for v in failure.violations}
     assert failure.path is not None and failure.path.parent == tmp_path
     assert str(failure.path) in str(failure)  # the message says where the example is
@@ -49,6 +67,38 @@ def test_switch_is_caught_and_the_shrunk_file_replays(switch: str, tmp_path: Pat
     assert replayed.summary["trace_hash"] == failure.trace_hash
     assert [v["invariant"] for v in replayed.summary["violations"]] == \
         [v["invariant"] for v in failure.violations]
+
+
+@pytest.mark.parametrize("switch", sorted(TEETH))
+def test_the_pinned_example_is_caught_and_clean_without_its_switch(switch: str) -> None:
+    """The world the search found for each switch (kept in tests/data/teeth/, rewritten by
+    ``python -m tests.test_bug_teeth``) breaks its invariant with the switch on and holds
+    every invariant with it off: the defect, not the world, is what the checkers catch."""
+    scenario = sim.load_scenario(PINNED / f"{switch}.toml")
+    assert switch in scenario.bug_compat
+    caught = sim.run(scenario)
+    assert TEETH[switch][2] in {v["invariant"] for v in caught.summary["violations"]}
+    fixed = sim.run(attrs.evolve(scenario, bug_compat=tuple(b for b in scenario.bug_compat if b != switch)))
+    assert fixed.summary["violations"] == []
+
+
+def pin_examples() -> None:
+    """Search every switch again and keep the shrunk worlds as the pinned examples."""
+    import os
+    import shutil
+    import tempfile
+
+    PINNED.mkdir(parents=True, exist_ok=True)
+    for switch in sorted(TEETH):
+        with tempfile.TemporaryDirectory() as directory:
+            os.environ["NODESIM_FAILURES_DIR"] = directory
+            failure = search(switch)
+            assert failure.path is not None
+            target = PINNED / f"{switch}.toml"
+            shutil.copyfile(failure.path, target)
+            text = target.read_text().replace(str(failure.path), f"tests/data/teeth/{switch}.toml")
+            target.write_text(text)
+            print(f"{switch}: {', '.join(v['invariant'] for v in failure.violations)}")
 
 
 def gossip_heavy(seed: int, bugs: list[str]) -> dict:  # type: ignore[type-arg]
@@ -72,7 +122,7 @@ def test_rebroadcast_any_sender_is_caught_and_replays(tmp_path: Path) -> None:
 
     from sim.testing.failures import run_world
 
-    @settings(max_examples=30, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=30, deadline=None, database=None, derandomize=True, phases=SHRINKING_PHASES)
     @given(st.integers(0, 10_000))
     def prop(seed: int) -> None:
         run_world(gossip_heavy(seed, ["rebroadcast-any-sender"]), directory=tmp_path, write=True)
@@ -91,3 +141,7 @@ def test_gossip_heavy_worlds_hold_without_the_switch() -> None:
 
     for seed in range(3):
         run_world(gossip_heavy(seed, []), write=False)
+
+
+if __name__ == "__main__":
+    pin_examples()

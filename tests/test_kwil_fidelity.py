@@ -19,7 +19,7 @@ from node.mempool import Mempool, assemble_block
 from node.protocols import Flow07, protocol_flow
 from node.resolutions import ResolutionConfig, ResolutionTypes
 from node.txs import VALIDATOR_TX_FEE, VOTE_ID_FEE, Block, Join, Leave, Remove, VoteBodies, VoteIDs, event_id
-from tests.worlds import run_text, trace_events, violations
+from tests.worlds import one_note, run_text, trace_events, violations
 
 NOTE = ResolutionConfig(expiration_period=10, refund_threshold=Fraction(1, 3))
 TYPES = ResolutionTypes({"note": NOTE, "validator_join": ResolutionConfig(), "validator_remove": ResolutionConfig()})
@@ -203,18 +203,6 @@ def test_gas_insufficient_balance_spends_it_and_skips_the_payload() -> None:
 
 
 # -- worlds -------------------------------------------------------------------------------------
-NOTE_WORLD = """
-[resolutions.note]
-expiration_period = {expiry}
-
-[sources.script]
-
-[[sources.script.events]]
-at = "5s"
-type = "note"
-data = "x"
-seen_by = ["v0", "v1", "v2", "v3"]
-"""
 
 
 def test_0_8_votes_come_only_for_resolutions_of_earlier_blocks() -> None:
@@ -222,7 +210,7 @@ def test_0_8_votes_come_only_for_resolutions_of_earlier_blocks() -> None:
     through its own connection (voting/events.go, server/build.go): a resolution created at
     height H gets other validators' vote-ids in H+2 at the earliest, so it passes there."""
     for protocol, gap in (("kwil-0.8", 2), ("kwil-0.7", 1)):
-        result = run_text(NOTE_WORLD.format(expiry=100), duration="40s", protocol=protocol)
+        result = run_text(one_note(100), duration="40s", protocol=protocol)
         passed = next(r for r in result.records.resolutions.values() if r.status == "passed")
         assert passed.created_height is not None and passed.height is not None
         if protocol == "kwil-0.8":
@@ -234,7 +222,7 @@ def test_resolve_error_halts_the_chain_under_the_switch() -> None:
     """0.7.6 txapp.go Finalize returns the resolve function's error, which fails the block:
     the chain halts (``resolve-error-halts``); corrected, the resolution passes with its
     changes rolled back (counted in ``resolve_errors``, not as cleanly passed)."""
-    body = NOTE_WORLD.format(expiry=100).replace(
+    body = one_note(100).replace(
         "expiration_period = 100\n", 'expiration_period = 100\nresolve = "tests.listeners_for_tests:failing_resolve"\n')
     corrected = run_text(body, duration="40s")
     assert violations(corrected) == [] and corrected.summary["resolve_errors"] == 1
@@ -250,7 +238,7 @@ def test_pass_at_expiry_halts_the_chain_under_the_switch() -> None:
     """0.8.4 txapp.go Finalize puts a resolution that reaches its threshold in its expiry
     block in both the passed and the expired lists; the second ``processed`` insert fails
     the block (voting/sql.go), so the chain halts (``pass-at-expiry-halts``)."""
-    body = NOTE_WORLD.format(expiry=2)  # 0.8 votes arrive two blocks after the body
+    body = one_note(2)  # 0.8 votes arrive two blocks after the body
     corrected = run_text(body, duration="40s", protocol="kwil-0.8")
     assert violations(corrected) == [] and corrected.summary["resolutions_passed"] == 1
     halted = run_text(body, duration="40s", protocol="kwil-0.8", bugs=("pass-at-expiry-halts",))

@@ -11,21 +11,10 @@ import sim
 from node.abci import KwilApp
 from node.txs import VoteIDs
 from sim.world.world import World
-from tests.worlds import run_text, scenario_text, trace_events, violations
+from tests.worlds import one_note, run_text, scenario_text, trace_events, violations
 
 L = 0.05  # the fixed latency of tests.worlds
-NOTE_EVENT = """
-[resolutions.note]
-expiration_period = 100
-
-[sources.script]
-
-[[sources.script.events]]
-at = "5s"
-type = "note"
-data = "x"
-seen_by = ["v0", "v1", "v2", "v3"]
-"""
+NOTE_EVENT = one_note(100)
 
 
 def test_a_vote_tx_goes_through_every_abci_stage_in_order(monkeypatch: pytest.MonkeyPatch) -> None:

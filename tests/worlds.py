@@ -26,6 +26,25 @@ power = {power}
 """
 
 
+ONE_NOTE = """
+[resolutions.note]
+expiration_period = {expiry}
+
+[sources.script]
+
+[[sources.script.events]]
+at = "5s"
+type = "note"
+data = "x"
+seen_by = ["v0", "v1", "v2", "v3"]
+"""
+
+
+def one_note(expiry: int = 100) -> str:
+    """A ``note`` resolution type and one event at 5 s, seen by v0 … v3."""
+    return ONE_NOTE.format(expiry=expiry)
+
+
 def scenario_text(body: str = "", *, name: str = "t", duration: str = "10m", protocol: str = "kwil-0.7",
                   count: int = 4, power: Any = 1, timeout_commit: str = "1s",
                   bugs: tuple[str, ...] = (), consensus: str = "") -> str:

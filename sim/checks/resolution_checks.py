@@ -68,7 +68,6 @@ class ExpiryExact(Checker):
         self._due: dict[str, float] = {}
         scenario = view.scenario
         self._vote_expiry = scenario.consensus.vote_expiry
-        self._forever = "placeholder-never-expires" in scenario.bug_compat
 
     def on_block(self, committed: Committed) -> None:
         height = committed.block.height
@@ -89,7 +88,7 @@ class ExpiryExact(Checker):
             elif isinstance(tx, VoteIDs):
                 for rid, _event_type in tx.votes:
                     if rid in state.resolutions and rid not in self._due:
-                        self._due[rid] = float("inf") if self._forever else height + self._vote_expiry
+                        self._due[rid] = height + self._vote_expiry
         for rid in [r for r in self._due if r not in state.resolutions]:
             del self._due[rid]
         for rid, due in sorted(self._due.items()):

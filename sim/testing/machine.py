@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 
@@ -34,6 +34,7 @@ BYZANTINE_ACTION = "byzantine"
 ACTION_KINDS = (*WorldOptions().fault_kinds, BYZANTINE_ACTION)
 ADVANCE_STEPS = (0.5, 1.0, 2.0, 5.0, 15.0, 30.0, 60.0)
 LEADS = (0.0, 1.5, 2.5, 4.0)  # seconds after now (a pending vote is usually a little later)
+SHRINKING_PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 
 
 class WorldMachine(RuleBasedStateMachine):
@@ -136,9 +137,10 @@ def world_machine(*, options: WorldOptions | None = None, protocols: Sequence[st
 
 
 def machine_settings(max_examples: int = 100, *, steps: int = 20, **overrides: Any) -> settings:
-    """Settings for world machines: deadline off (a world run takes a while), few steps."""
+    """Settings for world machines: deadline off (a world run takes a while), few steps, and
+    no explain phase (its line tracing slows every shrinking attempt's whole world run)."""
     options: dict[str, Any] = {"max_examples": max_examples, "stateful_step_count": steps,
-                               "deadline": None,
+                               "deadline": None, "phases": SHRINKING_PHASES,
                                "suppress_health_check": [HealthCheck.too_slow,
                                                          HealthCheck.data_too_large]}
     options.update(overrides)

@@ -39,6 +39,7 @@ class WorldConfig:
     latency_high: float = 0.12
     observe_delay: float = 2.0  # each node sees a scripted event up to this long after it happens
     expiration_period: int = 30
+    vote_expiry: int = 30  # blocks: a 0.7 placeholder's lifetime (the genesis parameter)
     confirmation_threshold: Fraction = Fraction(2, 3)
     refund_threshold: Fraction = Fraction(1, 3)
     rebroadcast_after: int = 10
@@ -61,7 +62,7 @@ class WorldConfig:
                          "protocol": self.protocol, "bug_compat": list(self.bug_compat)},
             "network": {"latency": {"dist": "uniform", "low": duration_text(self.latency_low),
                                     "high": duration_text(self.latency_high)}},
-            "consensus": {"timeout_commit": duration_text(self.timeout_commit)},
+            "consensus": {"timeout_commit": duration_text(self.timeout_commit), "vote_expiry": self.vote_expiry},
             "validators": {"count": len(self.powers),
                            "power": self.powers[0] if uniform else list(self.powers),
                            "rebroadcast_after": self.rebroadcast_after},

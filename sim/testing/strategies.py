@@ -58,8 +58,8 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
     """The fixed part of a world: unequal powers, a protocol, short expirations, and some
     nodes that start outside the validator set (so joins have someone to join).
 
-    Expirations are drawn above ``rebroadcast_after`` so that a lost vote is repaired before
-    its event expires.
+    Expirations (of the resolution type, and ``vote_expiry`` of 0.7 placeholders) are drawn
+    above ``rebroadcast_after`` so that a lost vote is repaired before its event expires.
     """
     low, high = options.validators
     count = draw(_as_strategy(validators) if validators is not None else st.integers(low, high))
@@ -71,6 +71,7 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
     nodes = [f"v{i}" for i in range(count)]
     outside = draw(st.sets(st.sampled_from(nodes[1:]), max_size=min(2, count - 1))) if count > 1 else set()
     p_low, p_high = options.powers
+    expirations = options.expirations or (repair + 8, repair + 30)
     return WorldConfig(
         seed=draw(st.integers(0, 2**16)),
         protocol=draw(st.sampled_from(tuple(protocols or options.protocols))),
@@ -78,7 +79,8 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
         powers=tuple(draw(st.lists(st.integers(p_low, p_high), min_size=count, max_size=count))),
         timeout_commit=draw(_as_strategy(timeout_commit) if timeout_commit is not None
                             else st.sampled_from(options.timeout_commits)),
-        expiration_period=draw(st.integers(*(options.expirations or (repair + 8, repair + 30)))),
+        expiration_period=draw(st.integers(*expirations)),
+        vote_expiry=draw(st.integers(*expirations)),
         resolve=options.resolve,
         refund_threshold=draw(st.sampled_from(REFUND_THRESHOLDS)),
         rebroadcast_after=repair,
