@@ -38,7 +38,7 @@ def event_id(event_type: str, body: bytes) -> str:
     return str(uuid.UUID(bytes=bytes(digest)))
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class VoteIDs:
     """ValidatorVoteIDs: a validator's votes on event ids (each with the type it saw)."""
 
@@ -57,7 +57,7 @@ class VoteIDs:
         return VOTE_ID_FEE * len(self.votes)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class VoteBodies:
     """ValidatorVoteBodies: only the proposer may include it; it never enters the mempool."""
 
@@ -72,7 +72,7 @@ class VoteBodies:
         return BODY_BYTE_FEE * sum(len(b) for _t, b in self.events)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Join:
     sender: str
     nonce: int
@@ -85,7 +85,7 @@ class Join:
         return VALIDATOR_TX_FEE
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Approve:
     sender: str
     nonce: int
@@ -98,7 +98,7 @@ class Approve:
         return VALIDATOR_TX_FEE
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Remove:
     sender: str
     nonce: int
@@ -111,7 +111,7 @@ class Remove:
         return REMOVE_FEE
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Leave:
     sender: str
     nonce: int
@@ -123,7 +123,7 @@ class Leave:
         return VALIDATOR_TX_FEE
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class UserTx:
     """An ordinary account's tx (a transfer, a deploy, an action call): what matters here is
     its nonce, its size and its fee, which it spends competing with votes."""

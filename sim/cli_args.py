@@ -97,7 +97,8 @@ def print_run(summary: dict[str, Any], name: str, out: Path, args: argparse.Name
 
 class ProgressBar:
     """A progress bar over virtual time that appears once a run has taken a second of wall
-    time: ``quickstart ━━━━━━━━╺━━━━ 1 h 2 m / 2 h 0 m virtual  0:00:04``."""
+    time: ``quickstart ━━━━━━━━╺━━━━ 1 h 2 m / 2 h 0 m virtual  0:00:04``. Only on a
+    terminal: redirected to a file or a pipe, it would leave blank lines behind."""
 
     def __init__(self, console: Console, label: str) -> None:
         self._console = console
@@ -109,7 +110,7 @@ class ProgressBar:
 
     def __call__(self, now: float, total: float) -> None:
         wall = time.perf_counter()
-        if wall - self._started < 1.0 or wall - self._last < 0.1:
+        if not self._console.is_terminal or wall - self._started < 1.0 or wall - self._last < 0.1:
             return
         self._last = wall
         if self._progress is None:

@@ -187,3 +187,23 @@ def test_a_missing_optional_package_is_one_line_naming_what_to_install(tmp_path:
     assert proc.returncode == 2
     line = one_line(proc)
     assert f"needs the {blocked} package, which is not installed: {hint}" in line
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_the_progress_bar_shows_only_on_a_terminal(terminal: bool) -> None:
+    """Off a terminal (a pipe, a file) the bar would leave a blank line before the next
+    message, so it does not appear at all."""
+    import io
+
+    from rich.console import Console
+
+    from sim.cli_args import ProgressBar
+
+    buffer = io.StringIO()
+    bar = ProgressBar(Console(file=buffer, force_terminal=terminal, width=80), "long")
+    bar._started -= 5.0  # as if the run had taken five seconds so far
+    bar(30.0, 60.0)
+    bar.close()
+    assert ("virtual" in buffer.getvalue()) is terminal
+    if not terminal:
+        assert buffer.getvalue() == ""

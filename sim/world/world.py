@@ -31,6 +31,7 @@ from sim.consensus.driver import ConsensusDriver
 from sim.consensus.planner import Timeouts
 from sim.engine.clock import VirtualClock
 from sim.engine.determinism import seed_trio_scheduler
+from sim.engine.gc_policy import run_gc_policy
 from sim.engine.kernel import Kernel
 from sim.engine.rng import RngStreams
 from sim.engine.trace import Trace
@@ -235,7 +236,8 @@ class World:
     def run(self) -> None:
         started = wallclock.perf_counter()
         seed_trio_scheduler(self.seed)
-        trio.run(self._main, clock=self.clock, strict_exception_groups=True)
+        with run_gc_policy():
+            trio.run(self._main, clock=self.clock, strict_exception_groups=True)
         self.wall_seconds = wallclock.perf_counter() - started
 
     def close(self) -> None:

@@ -1,0 +1,27 @@
+"""How the cyclic garbage collector runs while a world runs.
+
+A run allocates many small objects that live for the whole run (blocks, records, resolutions);
+with CPython's default thresholds the collector walks them again and again, which profiles
+showed as up to a third of a large run. During a run the youngest generation is collected
+less often and the older ones much less; the thresholds in force before are restored after.
+Collection never changes what a run does, only when memory is reclaimed.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+RUN_THRESHOLDS = (50_000, 50, 100)
+
+
+@contextmanager
+def run_gc_policy() -> Iterator[None]:
+    """Collect with ``RUN_THRESHOLDS`` inside the block."""
+    before = gc.get_threshold()
+    gc.set_threshold(*RUN_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)

@@ -1,0 +1,31 @@
+"""The collector policy of a run: tuned while the world runs, restored after, and never a
+change in what the run does."""
+
+from __future__ import annotations
+
+import gc
+from contextlib import nullcontext
+
+import pytest
+
+import sim.world.world as world_module
+from sim.engine.gc_policy import RUN_THRESHOLDS, run_gc_policy
+from tests.worlds import one_note, run_text
+
+
+def test_thresholds_are_tuned_inside_and_restored_after() -> None:
+    before = gc.get_threshold()
+    with run_gc_policy():
+        assert gc.get_threshold() == RUN_THRESHOLDS
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), run_gc_policy():
+        raise RuntimeError("a run that fails")
+    assert gc.get_threshold() == before
+
+
+def test_the_policy_does_not_change_the_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Collecting less often must not move a single trace record."""
+    tuned = run_text(one_note(20), duration="2m").trace_hash
+    monkeypatch.setattr(world_module, "run_gc_policy", nullcontext)
+    plain = run_text(one_note(20), duration="2m").trace_hash
+    assert tuned == plain
