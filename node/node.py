@@ -252,6 +252,8 @@ class Node:
         self._update_listeners_now(reason)
 
     def _listeners_should_change(self) -> bool:
+        if not self.listeners.registered:
+            return False  # nothing to start or stop
         return self._should_listen() != self.listeners.active
 
     def _should_listen(self) -> bool:

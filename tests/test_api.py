@@ -95,3 +95,14 @@ seen_by = ["v0", "v1", "v2", "v3"]
     final = world.chain.state_after(world.chain.height)
     assert {n: final.balance_of(n) for n in ("v0", "v1", "v2", "v3")} == dict.fromkeys(
         ("v0", "v1", "v2", "v3"), 100_000)
+
+
+def test_importing_sim_leaves_the_test_libraries_unloaded() -> None:
+    """Fault kinds draw their keys with hypothesis only in property tests; a run, a sweep
+    worker or the CLI must not pay for importing it (or pandas, needed only by frames)."""
+    import subprocess
+    import sys
+
+    code = "import sys, sim, sim.cli; print(sorted(m for m in ('hypothesis', 'pandas') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
 from sim.faults import readers
@@ -146,14 +145,17 @@ apply_drop, apply_duplicate, apply_reorder = (_chance_fault(t) for t in ("drop",
 
 # -- how property tests draw them ---------------------------------------------------------------
 def _some_nodes(draw: DrawFn, ctx: GenContext) -> list[str]:
+    from hypothesis import strategies as st  # only property tests draw faults
     return [draw(st.sampled_from(ctx.targets))]
 
 
 def _window(draw: DrawFn, ctx: GenContext) -> float:
+    from hypothesis import strategies as st  # only property tests draw faults
     return draw(st.sampled_from(ctx.options.windows))
 
 
 def gen_partition(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    from hypothesis import strategies as st  # only property tests draw faults
     if len(ctx.nodes) < 2:
         return None
     cut = draw(st.sets(st.sampled_from(ctx.targets), min_size=1, max_size=len(ctx.nodes) - 1))
@@ -174,11 +176,13 @@ def gen_heal(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
 
 
 def gen_delay(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
+    from hypothesis import strategies as st  # only property tests draw faults
     return {"nodes": _some_nodes(draw, ctx), "extra": draw(st.sampled_from(ctx.options.extra_delays)),
             "duration": _window(draw, ctx)}
 
 
 def gen_chance(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
+    from hypothesis import strategies as st  # only property tests draw faults
     return {"nodes": _some_nodes(draw, ctx), "probability": draw(st.sampled_from(ctx.options.drop_probabilities)),
             "duration": _window(draw, ctx)}
 

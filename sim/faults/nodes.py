@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hypothesis import strategies as st
-
 from sim.faults import readers
 from sim.faults.catalog import FaultKind, GenContext, register_fault_kind
 from sim.scenario_model import duration_text
@@ -59,15 +57,18 @@ def apply_nonce_gap(world: FaultWorld, spec: FaultSpec) -> None:
 
 # -- how property tests draw them ---------------------------------------------------------------
 def gen_node(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
+    from hypothesis import strategies as st  # only property tests draw faults
     return {"node": draw(st.sampled_from(ctx.targets))}
 
 
 def gen_restart(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    from hypothesis import strategies as st  # only property tests draw faults
     crashed = [n for n in ctx.crashed if n in ctx.targets]
     return {"node": draw(st.sampled_from(crashed))} if crashed else None
 
 
 def gen_clock_skew(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
+    from hypothesis import strategies as st  # only property tests draw faults
     offset = draw(st.sampled_from(ctx.options.skews))
     text = duration_text(abs(offset))
     return {"node": draw(st.sampled_from(ctx.targets)), "offset": ("-" if offset < 0 else "") + text}

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hypothesis import strategies as st
-
 from sim.faults.catalog import FaultKind, GenContext, register_fault_kind
 from sim.tables import TableReader
 
@@ -59,6 +57,7 @@ def apply_leave(world: FaultWorld, spec: FaultSpec) -> None:
 
 # -- how property tests draw them ---------------------------------------------------------------
 def gen_promote(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    from hypothesis import strategies as st  # only property tests draw faults
     outside = [n for n in ctx.outside if n in ctx.targets]
     return {"node": draw(st.sampled_from(outside))} if outside else None
 
@@ -71,6 +70,7 @@ def _removable(ctx: GenContext) -> list[str]:
 
 
 def gen_demote(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    from hypothesis import strategies as st  # only property tests draw faults
     removable = _removable(ctx)
     if ctx.demotions >= ctx.options.max_demotions or not removable:
         return None
@@ -78,6 +78,7 @@ def gen_demote(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
 
 
 def gen_leave(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    from hypothesis import strategies as st  # only property tests draw faults
     removable = _removable(ctx)
     return {"node": draw(st.sampled_from(removable))} if removable else None
 
