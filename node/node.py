@@ -244,6 +244,8 @@ class Node:
     def update_listeners(self, reason: str) -> None:
         """Start or stop the listeners to follow the node's status: at once (0.8.4), or at the
         listener manager's next poll (0.7.6 polls every second from the node's start)."""
+        if not self.listeners.registered:
+            return
         if self._listener_poll and self._nursery is not None and self._listeners_should_change():
             if not self._poll_pending:
                 self._poll_pending = True

@@ -116,6 +116,22 @@ def _sources() -> dict[str, Any]:
     return _table(tables)
 
 
+def _load() -> dict[str, Any]:
+    from sim.load_model import MIN_TX_BYTES, SIZE_DISTS
+
+    size = {"type": "integer", "minimum": MIN_TX_BYTES}
+    return _table({
+        "rate": RATE,
+        "accounts": {"oneOf": [{"type": "integer", "minimum": 1},
+                               {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}],
+                     "default": 10},
+        "size": {"oneOf": [{**size, "default": 300},
+                           _table({"dist": {"enum": list(SIZE_DISTS)}, "value": size, "low": size, "high": size,
+                                   "median": size, "sigma": {"type": "number", "minimum": 0}})]},
+        "fee": {"type": "integer", "minimum": 0, "default": 0},
+    }, ("rate",))
+
+
 def _faults() -> dict[str, Any]:
     from sim.faults.kinds import fault_kinds
 
@@ -185,6 +201,7 @@ def scenario_schema() -> dict[str, Any]:
             "sources": _sources(),
             "faults": _faults(),
             "checks": checks,
+            "load": _load(),
             "limits": _of(LimitsConfig().to_table()),
         }, ("scenario",)),
     }

@@ -2,7 +2,7 @@
 
 ``verdict(summary)`` is the one line ``nodesim run -q`` prints; ``summary_lines(summary)``
 the grouped table ``nodesim run`` prints: verdict first, then consensus, resolutions,
-sources, faults and the run's identity. Times read ``1.26 s`` or ``3 h 59 m``, counts get
+users (with ``[load]``), sources, faults and the run's identity. Times read ``1.26 s`` or ``3 h 59 m``, counts get
 thousands separators, a missing value is ``–``, the trace hash is printed whole, and lines are
 plain text (nothing wraps at 80 columns in a CI log). ``--json`` prints summary.json instead.
 """
@@ -18,8 +18,11 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("consensus", ("blocks", "block_time_p50", "block_time_p99", "rounds_above_zero")),
     ("resolutions", ("events_observed", "resolutions_passed", "resolutions_expired",
                      "resolutions_refunded", "resolve_errors", "resolution_latency_p50",
-                     "resolution_latency_p99", "votes_per_resolution_mean", "rebroadcasts")),
-    ("faults", ("faults_injected", "node_shutdowns", "listener_starts", "listener_cancellations")),
+                     "resolution_latency_p99", "votes_per_resolution_mean", "rebroadcasts",
+                     "fabricated_passed")),
+    ("users", ("user_txs_sent", "user_txs_committed", "user_txs_rejected")),
+    ("faults", ("faults_injected", "node_shutdowns", "listener_starts", "listener_cancellations",
+                "gossip_duplicates_rejected")),
     ("run", ("seed", "virtual_seconds", "wall_seconds", "trace_hash")),
 )
 SOURCE_PREFIXES = ("deposits_", "credit", "evm_", "watcher_", "pubsub_", "script_")
@@ -81,7 +84,7 @@ def summary_lines(summary: dict[str, Any], name: str = "") -> list[str]:
     lines = [verdict(summary, name)]
     shown: set[str] = set(NOT_IN_TABLE)
     sources = [k for k in sorted(summary) if k.startswith(SOURCE_PREFIXES)]
-    groups = list(GROUPS[:2]) + [("sources", tuple(sources))] + list(GROUPS[2:])
+    groups = list(GROUPS[:3]) + [("sources", tuple(sources))] + list(GROUPS[3:])
     for title, keys in groups:
         present = [k for k in keys if k in summary]
         if not present:

@@ -53,6 +53,16 @@ def test_full_blocks_push_votes_out_and_delay_resolutions() -> None:
     assert loaded.summary["resolution_latency_p50"] > quiet.summary["resolution_latency_p50"]
 
 
+def test_the_summary_table_shows_users_in_their_own_group() -> None:
+    from sim.summary_text import summary_lines
+
+    lines = summary_lines(busy("20/s").summary)
+    headers = [line for line in lines if line.endswith(":") and not line.startswith(" ")]
+    assert "users:" in headers and "other:" not in headers
+    users = lines[lines.index("users:") + 1:lines.index("users:") + 4]
+    assert [line.split()[0] for line in users] == ["user_txs_sent", "user_txs_committed", "user_txs_rejected"]
+
+
 def test_a_light_load_leaves_resolution_timing_alone() -> None:
     """A few small user txs a second fit beside the votes: resolutions pass in the same
     blocks as on a quiet chain (the latency figures do not move)."""

@@ -84,6 +84,8 @@ class ListenerLifecycle(Checker):
             self._check(node)
 
     def _check(self, node: NodeView) -> None:
+        if not node.has_listeners:
+            return  # nothing that could run or should
         active, running = node.listeners_active, node.listeners_running
         should = node.online and node.synced and node.is_validator and node.shut_down is None
         now = self.view.now
