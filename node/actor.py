@@ -121,22 +121,44 @@ class BlockActor:
         self.skip_nonce = False
         self._inbox: deque[Message] = deque()
         self._wake: trio.Event | None = None
+        self._drain_deferred = False
+        self._failure: Exception | None = None
         self.open = False
 
     # -- the mailbox (called from world callbacks) ---------------------------------------
     def post(self, message: Message) -> None:
-        """Queue ``message``; the actor handles it at this instant, after earlier ones."""
+        """Queue ``message``; the actor handles it at this instant, after earlier ones.
+
+        An idle actor (parked on an empty mailbox) does not need its task woken to handle
+        messages: the host runs the drain at the end of the world's current step, as the
+        woken task would have, without a trip through trio's scheduler (the hot path: one
+        per node per commit). A handler that raises hands the error to the task, which
+        raises it in the node's nursery as if it had handled the message itself."""
         if not self.open:
             return  # a crashed node hears nothing
         self._inbox.append(message)
-        wake = self._wake
-        if wake is not None:
-            self._wake = None
-            wake.set()
+        if self._drain_deferred or self._wake is None:
+            return  # a drain is due, or the task is awake and will find the message
+        self._drain_deferred = True
+        self.node.host.defer(self._drain)
+
+    def _drain(self) -> None:
+        self._drain_deferred = False
+        if not self.open:
+            return
+        try:
+            while self._inbox:
+                self._handle(self._inbox.popleft())
+        except Exception as exc:  # raised in the node's nursery by the task, below
+            self._failure = exc
+            wake, self._wake = self._wake, None
+            if wake is not None:
+                wake.set()
 
     def close(self) -> None:
         """The node crashed: the mailbox and the mempool are gone at this instant."""
         self.open = False
+        self._drain_deferred = False
         self._inbox.clear()
         self.mempool.clear()
 
@@ -154,11 +176,15 @@ class BlockActor:
                 if not self._inbox:
                     self._wake = trio.Event()
                     await self._wake.wait()
+                if self._failure is not None:
+                    failure, self._failure = self._failure, None
+                    raise failure
                 while self._inbox:
                     self._handle(self._inbox.popleft())
         finally:
             self.open = False
             self._wake = None
+            self._drain_deferred = False
             self._inbox.clear()
             self.mempool.clear()
 
@@ -230,8 +256,7 @@ class BlockActor:
         height = finalized.block.height
         if self.outstanding:
             # Matched by the tx itself: a later tx may reuse an evicted one's nonce.
-            executed = {o.tx for o in finalized.result.txs if o.tx.sender == node.name
-                        and not (o.error or "").startswith("nonce")}
+            executed = finalized.result.executed_by(node.name)
             self.outstanding = [o for o in self.outstanding if o.tx not in executed]
         self._recheck(finalized)
         self._repair_lost_votes(height)
@@ -249,7 +274,7 @@ class BlockActor:
         senders = None if node.settings.gas else {tx.sender for tx in finalized.block.txs}
         if senders is not None and not senders:
             return
-        included = set(finalized.block.txs)
+        included = finalized.result.included()
 
         def still_valid(tx: Tx) -> bool:
             return app.check_tx(tx, self.mempool, recheck=True).ok

@@ -55,6 +55,25 @@ class BlockResult:
     delete_everywhere: list[str] = attrs.Factory(list)
     # (voter, id) pairs whose vote was counted in this block
     votes: list[tuple[str, str]] = attrs.Factory(list)
+    # every node's actor asks these after each commit: built once per block, on first use
+    _executed: dict[str, set[Tx]] | None = None
+    _included: frozenset[Tx] | None = None
+
+    def executed_by(self, sender: str) -> set[Tx]:
+        """``sender``'s txs that this block executed (a nonce error did not execute them)."""
+        if self._executed is None:
+            executed: dict[str, set[Tx]] = {}
+            for outcome in self.txs:
+                if not (outcome.error or "").startswith("nonce"):
+                    executed.setdefault(outcome.tx.sender, set()).add(outcome.tx)
+            self._executed = executed
+        return self._executed.get(sender, set())
+
+    def included(self) -> frozenset[Tx]:
+        """Every tx of the block."""
+        if self._included is None:
+            self._included = frozenset(outcome.tx for outcome in self.txs)
+        return self._included
 
 
 class BlockFailed(Exception):

@@ -8,6 +8,7 @@ sync) goes through here, and the host knows which node it serves.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from node.app import AppState
@@ -28,6 +29,9 @@ class NodeHost(Protocol):
         """The seeded random stream called ``name``."""
     def dial(self, address: str) -> Any:
         """This node's endpoint of the external system at ``address``."""
+    def defer(self, work: Callable[[], None]) -> None:
+        """Run ``work()`` at this instant, once the world's current step is done and before
+        anything later happens."""
 
     # -- the chain -----------------------------------------------------------------------
     def execute(self, pre: AppState, block: Block) -> tuple[AppState, BlockResult, str]:

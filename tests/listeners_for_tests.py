@@ -42,3 +42,10 @@ class Contrarian(Behaviour):
 def failing_resolve(ctx: Any) -> None:
     """A resolve function that always raises."""
     raise RuntimeError(f"cannot resolve {ctx.resolution_id}")
+
+
+class BrokenVoter(Behaviour):
+    """A user's behaviour with a bug: it raises when asked what to vote."""
+
+    def vote_ids(self, ctx: BehaviourContext, votes: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        raise ValueError("broken voter")

@@ -138,3 +138,13 @@ def test_clock_skew_shows_in_the_proposers_block_time() -> None:
     honest = [r for r in trace_events(result, "follower.block", node="v0") if r["proposer"] == "v1"]
     assert skewed and all(r["t"] - r["block_time"] > 85 for r in skewed)
     assert honest and all(0 <= r["t"] - r["block_time"] < 1 for r in honest)
+
+
+def test_an_error_in_the_actors_work_is_raised_not_swallowed() -> None:
+    """The actor handles an idle node's messages without waking its task; an error in that
+    work (here a user's behaviour that raises when asked what to vote) still ends the run
+    with that error, as an error in the task would."""
+    body = NOTE_EVENT + '\n[nodes.v2]\nbyzantine = "tests.listeners_for_tests:BrokenVoter"\n'
+    with pytest.raises(BaseExceptionGroup) as caught:
+        run_text(body, duration="30s")
+    assert caught.group_contains(ValueError, match="broken voter")

@@ -5,6 +5,11 @@ ordered by ``(time, priority, insertion counter)``. The loop runs them without a
 timer each: it advances the virtual clock itself while no trio task is runnable and no trio
 deadline comes first, and only yields to trio when a callback has woken a task or a task's
 own sleep is due. That keeps per-message cost near a bare ``heapq`` loop.
+
+Work that must happen at this instant but after the current callback (an idle actor's
+mailbox, see ``node.actor``) is ``defer``red: the loop runs it once the callback returns and
+before anything else, which costs a function call where waking a trio task costs a trip
+through trio's scheduler.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +53,7 @@ class Kernel:
         self._counter = itertools.count()
         self._sleep_scope: trio.CancelScope | None = None
         self.events_run = 0
+        self._deferred: deque[Callable[[], None]] = deque()
         self._stopped = False
         # called with the virtual time every few thousand callbacks (progress bars)
         self.progress: Callable[[float], None] | None = None
@@ -67,6 +74,16 @@ class Kernel:
             scope.deadline = time
         return timer
 
+    def defer(self, work: Callable[[], None]) -> None:
+        """Run ``work()`` at this instant, once the running callback (or task step) is
+        done and before the next callback; deferred work runs in the order it was deferred."""
+        self._deferred.append(work)
+
+    def _run_deferred(self) -> None:
+        deferred = self._deferred
+        while deferred:
+            deferred.popleft()()
+
     def stop(self) -> None:
         """Stop running callbacks: ``run_until`` returns at once (the run is over)."""
         self._stopped = True
@@ -83,8 +100,7 @@ class Kernel:
         runnable, next_trio_deadline = _scheduler_probe()
         await self._settle()  # the caller was just scheduled by trio: flush its batch-mates
         while not self._stopped:
-            if runnable():
-                await self._settle()
+            await self._quiesce(runnable)
             next_deadline = next_trio_deadline()
             next_event = heap[0][0] if heap else math.inf
             if next_event > end and next_deadline > end:
@@ -102,10 +118,22 @@ class Kernel:
                 finally:
                     self._sleep_scope = None
             await self._settle()
+            await self._quiesce(runnable)
             self._run_due(runnable)
         if clock.now < end and not self._stopped:
             await trio.sleep_until(end)
             await self._settle()
+            await self._quiesce(runnable)
+
+    async def _quiesce(self, runnable: Callable[[], int]) -> None:
+        """Run deferred work and let woken tasks run, until neither is left at this instant."""
+        while True:
+            if self._deferred:
+                self._run_deferred()
+            elif runnable():
+                await self._settle()
+            else:
+                return
 
     async def _settle(self) -> None:
         """Let every other task run until it blocks, without moving virtual time.
@@ -133,6 +161,8 @@ class Kernel:
             timer.callback = None
             self.events_run += 1
             callback(*timer.args)
+            if self._deferred:
+                self._run_deferred()
             if not self.events_run & 0xFFF and self.progress is not None:
                 self.progress(now)
             if runnable():

@@ -8,6 +8,7 @@ recorder, sources).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from node.actor import ForgetTx
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from sim.consensus.chain import Chain
     from sim.consensus.driver import ConsensusDriver
     from sim.engine.clock import VirtualClock
+    from sim.engine.kernel import Kernel
     from sim.engine.rng import RngStreams
     from sim.engine.trace import Trace
     from sim.world.gossip import Gossip
@@ -35,6 +37,7 @@ class HostedWorld(Protocol):
     """The parts of the world a host adapter forwards to (``sim.world.world.World``)."""
 
     clock: VirtualClock
+    kernel: Kernel
     trace: Trace
     rng: RngStreams
     sources: Sources
@@ -71,6 +74,9 @@ class NodeHostAdapter:
 
     def dial(self, address: str) -> Any:
         return self._world.sources.endpoint(address, self._name)
+
+    def defer(self, work: Callable[[], None]) -> None:
+        self._world.kernel.defer(work)
 
     # -- the chain -----------------------------------------------------------------------
     def execute(self, pre: AppState, block: Block) -> tuple[AppState, BlockResult, str]:
