@@ -124,7 +124,8 @@ class RefundsExact(Checker):
 class OneVotePerValidator(Checker):
     """No validator's vote on the same id is executed twice: two vote-ids txs, or its
     proposer's vote-bodies tx and then a vote-ids tx (ids before the body is kwil 0.7's
-    normal order and is not a second vote)."""
+    normal order and is not a second vote). A validator's removal deletes its votes, so a
+    vote after it rejoins starts afresh."""
 
     name = "one-vote-per-validator"
 
@@ -150,6 +151,12 @@ class OneVotePerValidator(Checker):
                     self.report((tx.sender,), f"{tx.sender}'s vote on {rid} executed twice (its "
                                 f"{first} first, vote-ids again at height {committed.block.height})")
                 self._seen.add(key)
+        # Removing a validator deletes its votes (kwil): voting again after it rejoins is a
+        # first vote, not a second one.
+        removed = {validator for validator, power in committed.result.validator_updates if power <= 0}
+        if removed:
+            self._seen = {key for key in self._seen if key[0] not in removed}
+            self._bodies = {key for key in self._bodies if key[0] not in removed}
 
 
 class NoFakeResolution(Checker):

@@ -1,8 +1,10 @@
-"""Link faults in force: each active delay, loss, duplication or reordering fault with its links
-and value, and the network's own settings under them.
+"""Link faults in force: each active partition, delay, loss, duplication or reordering fault
+with its links and value, and the network's own settings under them.
 
 A link's state is recomputed from the network's own settings plus every fault still active on
-it: delays add up; loss, duplication and reordering chances combine as independent events.
+it: a link is cut while any partition cuts it (so one partition ending never reopens a link
+another still cuts); delays add up; loss, duplication and reordering chances combine as
+independent events.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 
 @attrs.define(eq=False)
 class _LinkFault:
-    table: str  # "extra" | "drop" | "duplicate" | "reorder"
+    table: str  # "blocked" | "extra" | "drop" | "duplicate" | "reorder"
     mask: np.ndarray  # bool [src, dst]
     value: float
 
@@ -54,12 +56,15 @@ class LinkFaults:
 
     def _apply(self) -> None:
         epoch = self._change_network()
+        epoch.blocked[:] = False
         epoch.extra[:] = self._base["extra"]
         for table in ("drop", "duplicate", "reorder"):
             getattr(epoch, table)[:] = self._base[table]
         for fault in self._active.values():
             values = getattr(epoch, fault.table)
-            if fault.table == "extra":
+            if fault.table == "blocked":
+                values[fault.mask] = True
+            elif fault.table == "extra":
                 values[fault.mask] += fault.value
             else:  # independent chances: 1 - (1 - a)(1 - b)
                 values[fault.mask] = 1.0 - (1.0 - values[fault.mask]) * (1.0 - fault.value)

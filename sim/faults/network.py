@@ -58,26 +58,22 @@ def _partition_links(world: FaultWorld, spec: FaultSpec) -> list[tuple[int, int]
 
 def apply_partition(world: FaultWorld, spec: FaultSpec) -> None:
     links = _partition_links(world, spec)
-    epoch = world.change_network()
+    n = len(world.names)
+    mask = np.zeros((n, n), dtype=bool)
     for i, j in links:
-        epoch.blocked[i, j] = True
-    world.network_changed()
+        mask[i, j] = True
+    fault_id = world.link_faults.add("blocked", mask, 1.0)
     if spec.duration:
-        world.call_later(spec.duration, _unblock, world, links)
+        world.call_later(spec.duration, _end_partition, world, fault_id, len(links))
 
 
-def _unblock(world: FaultWorld, links: list[tuple[int, int]]) -> None:
-    epoch = world.change_network()
-    for i, j in links:
-        epoch.blocked[i, j] = False
-    world.trace.emit("fault", kind="heal", links=len(links))
-    world.network_changed()
+def _end_partition(world: FaultWorld, fault_id: int, links: int) -> None:
+    world.trace.emit("fault", kind="heal", links=links)
+    world.link_faults.end(fault_id)  # links another partition still cuts stay cut
 
 
 def apply_heal(world: FaultWorld, spec: FaultSpec) -> None:
     """End every network fault: partitions, and every delay, drop, duplicate and reorder."""
-    epoch = world.change_network()
-    epoch.blocked[:] = False
     world.link_faults.end_all()
 
 

@@ -157,12 +157,26 @@ class WorldView:
                    for g in group if g != name) or group == {name}
 
     def connected_majority(self) -> set[str] | None:
-        """Online validators holding more than 2/3 of the consensus power that reach each
-        other (a connected group, links both ways), or None when there is no such group."""
+        """Online validators holding more than 2/3 of the consensus power that all reach each
+        other directly, links both ways, or None when there is no such group. Directly:
+        the simulated network does not relay, so a group joined only through a third node
+        cannot agree (the heaviest such group is found exactly up to 12 validators, greedily
+        beyond)."""
         powers = self.consensus_powers()
         total = sum(powers.values())
         if total <= 0:
             return None
+        names = [v.name for v in self.nodes if v.online and powers.get(v.name, 0) > 0]
+        net = self._network
+        index = {n: self.by_name[n].index for n in names}
+
+        def linked(a: str, b: str) -> bool:
+            i, j = index[a], index[b]
+            return net.reachable(i, j) and net.reachable(j, i)
+
+        missing = {a: {b for b in names if b != a and not linked(a, b)} for a in names}
+        group = _heaviest_clique(names, missing, powers)
+        return set(group) if 3 * sum(powers[n] for n in group) > 2 * total else None
         online = [v for v in self.nodes if v.online and powers.get(v.name, 0) > 0]
         net = self._network
         unseen = {v.name for v in online}
@@ -189,3 +203,26 @@ class WorldView:
             if view.online:
                 pending.update((view.name, rid) for rid in view.pending_vote_ids())
         return pending
+
+
+def _heaviest_clique(names: list[str], missing: dict[str, set[str]], powers: dict[str, int]) -> list[str]:
+    """The heaviest set of ``names`` in which no two miss a link to each other."""
+    if not any(missing.values()):
+        return names  # the usual case: nobody is cut off
+    if len(names) <= 12:
+        best: list[str] = []
+        best_power = -1
+        for bits in range(1, 1 << len(names)):
+            chosen = [n for k, n in enumerate(names) if bits >> k & 1]
+            if any(missing[a] & set(chosen) for a in chosen):
+                continue
+            power = sum(powers[n] for n in chosen)
+            if power > best_power:
+                best, best_power = chosen, power
+        return best
+    group = list(names)
+    while any(missing[a] & set(group) for a in group):
+        # drop the member cut off from the most others (ties: the lighter, then the later)
+        worst = max(group, key=lambda a: (len(missing[a] & set(group)), -powers[a], names.index(a)))
+        group.remove(worst)
+    return group
