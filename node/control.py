@@ -57,9 +57,11 @@ class NodeControl:
     def fail_listener(self, listener: str | None) -> None:
         """A listener raises (the node shuts down, as kwil does)."""
         node = self._node
-        if node.listeners.active:
-            node.listeners.stop("listener error")
-            node.listener_failed(RuntimeError(f"injected error in listener {listener or '*'}"))
+        if not node.listeners.active:
+            node.trace("fault.no_effect", kind="listener_error", why="no listener is running")
+            return
+        node.listeners.stop("listener error")
+        node.listener_failed(RuntimeError(f"injected error in listener {listener or '*'}"))
 
     # -- validator-set txs (operator actions) ------------------------------------------------
     def send_join(self, power: int) -> None:

@@ -172,9 +172,11 @@ class Node:
             return
         best = self.host.best_peer_height()
         if best is None:
-            if self.height > 0:
+            if self.height > 0 and not self._only_validator():
                 return  # no peer reachable: the world calls peers_changed() when that changes
-            best = 0  # genesis: every node starts at height 0 together
+            # genesis (every node starts at height 0 together), or the only validator, which
+            # CometBFT starts in consensus without block sync (node.go onlyValidatorIsUs)
+            best = self.height
         if self.height >= best - 1:
             self.mark_synced()
         if self.height < best:
@@ -183,6 +185,9 @@ class Node:
             return
         self.phase = IN_CONSENSUS
         self.host.enter_consensus(self.height + 1)
+
+    def _only_validator(self) -> bool:
+        return [name for name, power in self.app.state.validators.items() if power > 0] == [self.name]
 
     def block_fetched(self, block: Block | None) -> None:
         """Block sync delivered ``block`` (None: the peer had nothing new after all)."""

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import sim
-from tests.worlds import run_text, scenario_text, trace_events, violations
+from tests.worlds import one_note, run_text, scenario_text, trace_events, violations
 
 
 def fault(at: str, kind: str, node: str | None = None, **keys: Any) -> str:
@@ -223,3 +223,24 @@ def test_a_group_joined_only_through_a_third_node_is_not_a_connected_majority() 
     missing = {"v0": {"v3"}, "v1": set(), "v2": set(), "v3": {"v0"}}
     assert _heaviest_clique(names, missing, {"v0": 1, "v1": 1, "v2": 1, "v3": 5}) == ["v1", "v2", "v3"]
     assert _heaviest_clique(names, {n: set() for n in names}, dict.fromkeys(names, 1)) == names
+
+
+@pytest.mark.parametrize("down", ["listener_error", "crash"])
+def test_the_only_validator_restarted_later_commits_again(down: str) -> None:
+    """A lone validator that went down (a listener error shut it down, or a crash) and is
+    restarted ten seconds later has no peer to block-sync from: CometBFT starts the only
+    validator in consensus without block sync (node.go onlyValidatorIsUs), so the chain goes on."""
+    body = (f'\n[[faults]]\nat = "30s"\nkind = "{down}"\nnode = "v0"\n'
+            '\n[[faults]]\nat = "40s"\nkind = "restart"\nnode = "v0"\n')
+    note = one_note(50).replace('seen_by = ["v0", "v1", "v2", "v3"]', 'seen_by = ["v0"]')
+    result = run_text(note + body, count=1, duration="2m")
+    times = [b.time for b in result.records.blocks]
+    assert max(times) > 110 and not [t for t in times if 30 < t < 40]
+    assert violations(result) == []
+
+
+def test_a_listener_error_on_a_node_without_listeners_says_it_did_nothing() -> None:
+    """Nothing is silent: a fault that finds nothing to act on leaves a trace record."""
+    result = run_text('\n[[faults]]\nat = "5s"\nkind = "listener_error"\nnode = "v1"\n', duration="20s")
+    assert trace_events(result, "fault.no_effect", node="v1", kind="listener_error")
+    assert result.summary["node_shutdowns"] == 0

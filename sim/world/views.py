@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from node.app import AppState
 from node.resolutions import ResolutionTypes
 from node.txs import VoteIDs
@@ -166,16 +168,19 @@ class WorldView:
         total = sum(powers.values())
         if total <= 0:
             return None
-        names = [v.name for v in self.nodes if v.online and powers.get(v.name, 0) > 0]
-        net = self._network
-        index = {n: self.by_name[n].index for n in names}
-
-        def linked(a: str, b: str) -> bool:
-            i, j = index[a], index[b]
-            return net.reachable(i, j) and net.reachable(j, i)
-
-        missing = {a: {b for b in names if b != a and not linked(a, b)} for a in names}
-        group = _heaviest_clique(names, missing, powers)
+        members = [v for v in self.nodes if v.online and powers.get(v.name, 0) > 0]
+        names = [v.name for v in members]
+        epoch = self._network.current
+        index = np.array([v.index for v in members], dtype=np.intp)
+        up = epoch.online[index]
+        cut = epoch.blocked[np.ix_(index, index)]
+        cut = cut | cut.T | ~(up[:, None] & up[None, :])
+        np.fill_diagonal(cut, False)
+        if not cut.any():
+            group = names  # the usual case: nobody is cut off
+        else:
+            missing = {a: {names[j] for j in np.flatnonzero(cut[k])} for k, a in enumerate(names)}
+            group = _heaviest_clique(names, missing, powers)
         return set(group) if 3 * sum(powers[n] for n in group) > 2 * total else None
         online = [v for v in self.nodes if v.online and powers.get(v.name, 0) > 0]
         net = self._network
