@@ -9,7 +9,16 @@ from hypothesis import strategies as st
 
 from sim.scenario import parse_scenario, scenario_to_toml
 from sim.scenario_model import PROTOCOLS
-from sim.testing import WorldConfig, WorldPlan, fault_schedules, run_machine, run_world, scenarios, world_machine
+from sim.testing import (
+    WorldConfig,
+    WorldPlan,
+    fault_schedules,
+    run_machine,
+    run_world,
+    scenario_dicts,
+    scenarios,
+    world_machine,
+)
 
 WORLD_SETTINGS = settings(deadline=None, database=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -143,3 +152,28 @@ def test_bad_machine_options_are_named() -> None:
         world_machine(action_kinds=("explode",))
     with pytest.raises(ValueError, match="advance: expected seconds > 0"):
         _repair_world("kwil-0.7").advance(0)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(data=scenario_dicts())
+def test_generated_byzantine_nodes_hold_less_than_a_third_of_the_power(data: dict) -> None:  # type: ignore[type-arg]
+    """In every generated world the byzantine validators hold less than a third of the
+    starting validators' power: the fault tolerance BFT consensus assumes, so that a fake
+    resolution passing is a defect and not the attack succeeding by design."""
+    count = data["validators"]["count"]
+    power = data["validators"]["power"]
+    powers = power if isinstance(power, list) else [power] * count
+    nodes = data.get("nodes", {})
+    validators = [i for i in range(count) if nodes.get(f"v{i}", {}).get("start") != "non-validator"]
+    byzantine = [i for i in validators if "byzantine" in nodes.get(f"v{i}", {})]
+    assert 3 * sum(powers[i] for i in byzantine) < sum(powers[i] for i in validators)
+
+
+def test_the_machine_turns_byzantine_only_while_they_stay_a_minority() -> None:
+    """Of powers 4, 1, 1, 1, 2 (9 in all) a node may turn byzantine while the byzantine hold
+    less than 3: v0 never; after v4 (2), nobody else."""
+    plan = WorldPlan(WorldConfig(powers=(4, 1, 1, 1, 2)))
+    assert plan.byzantine_candidates(limit=2) == ["v1", "v2", "v3", "v4"]
+    plan.turn_byzantine("v4", "silent")
+    assert plan.byzantine_candidates(limit=2) == []
+    assert WorldPlan(WorldConfig(powers=(1, 1, 1, 1))).byzantine_candidates(limit=1) == ["v0", "v1", "v2", "v3"]

@@ -111,7 +111,9 @@ class ListenerLifecycle(Checker):
 
 class VotesSent(Checker):
     """No event stays broadcasted on a node for more than ``rebroadcast_after`` blocks
-    without that node's vote being pending or committed."""
+    without that node's vote being pending or committed, or sent again within the last
+    ``rebroadcast_after`` blocks (a re-vote its mempool rejected for a nonce gap is still
+    the node doing its part)."""
 
     name = "votes-sent"
 
@@ -135,10 +137,13 @@ class VotesSent(Checker):
         for node in self.view.nodes:
             if not (node.online and node.is_validator):
                 continue
+            # a vote sent within the last rebroadcast_after blocks, even one its own mempool
+            # rejected (a nonce gap), is the node doing its part: the repair comes after it
+            awaited = node.awaited_vote_ids(height - self._limit)
             for rid in node.broadcasted_ids():
                 key = (node.name, rid)
                 current[key] = self._since.get(key, height)
-                if key in pending or key in self._committed or node.state.is_processed(rid):
+                if key in pending or rid in awaited or key in self._committed or node.state.is_processed(rid):
                     current[key] = height
                 elif height - current[key] > self._limit + 2:
                     self.report((node.name,), f"event {rid} has stayed broadcasted on {node.name} "

@@ -98,13 +98,14 @@ class WorldMachine(RuleBasedStateMachine):
         if keys is not None:
             plan.inject(kind, keys, later=lead)
 
-    @precondition(lambda self: BYZANTINE_ACTION in self.kinds
-                  and len(self.world.byzantine) < self.options.byzantine_limit(len(self.world.config.nodes)))
+    def _byzantine_candidates(self) -> list[str]:
+        return self.world.byzantine_candidates(self.options.byzantine_limit(len(self.world.config.nodes)))
+
+    @precondition(lambda self: BYZANTINE_ACTION in self.kinds and bool(self._byzantine_candidates()))
     @rule(data=st.data())
     def turn_byzantine(self, data: st.DataObject) -> None:
-        nodes = [n for n in self.world.config.nodes if n not in self.world.byzantine]
         kind = data.draw(st.sampled_from(self.options.byzantine_kinds))
-        self.world.turn_byzantine(data.draw(st.sampled_from(nodes)), kind)
+        self.world.turn_byzantine(data.draw(st.sampled_from(self._byzantine_candidates())), kind)
 
     # -- the run -------------------------------------------------------------------------
     def teardown(self) -> None:

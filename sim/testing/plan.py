@@ -182,6 +182,19 @@ class WorldPlan:
     def nonce_gap(self, node: str) -> None:
         self.fault("nonce_gap", node=node)
 
+    def byzantine_candidates(self, limit: int) -> list[str]:
+        """Nodes that may turn byzantine while the byzantine stay a minority: at most
+        ``limit`` nodes, holding less than a third of the starting validators' power (the
+        fault tolerance BFT consensus assumes; beyond it a fake passes by design)."""
+        if len(self.byzantine) >= limit:
+            return []
+        config = self.config
+        validators = [n for n in config.nodes if n not in config.non_validators]
+        total = config.power_of(validators)
+        held = config.power_of([n for n in self.byzantine if n in validators])
+        return [n for n in config.nodes if n not in self.byzantine
+                and 3 * (held + (config.power_of([n]) if n in validators else 0)) < total]
+
     def turn_byzantine(self, node: str, kind: str) -> None:
         """``[nodes.vN] byzantine``: the node behaves so from the start of the run."""
         self.byzantine[node] = kind

@@ -135,6 +135,21 @@ def fault_schedules(draw: st.DrawFn, nodes: Sequence[str], duration: str | float
     return faults
 
 
+def _minority(config: WorldConfig, chosen: Sequence[str]) -> list[str]:
+    """The first of ``chosen`` while together they hold less than a third of the starting
+    validators' power (the fault tolerance BFT consensus assumes)."""
+    validators = [n for n in config.nodes if n not in config.non_validators]
+    total = config.power_of(validators)
+    kept: list[str] = []
+    held = 0
+    for node in chosen:
+        power = config.power_of([node]) if node in validators else 0
+        if 3 * (held + power) < total:
+            kept.append(node)
+            held += power
+    return kept
+
+
 def _core(powers: Sequence[int], outside: Sequence[str]) -> list[str]:
     """The smallest prefix of validators (by address) holding more than 2/3 of the power."""
     names = [f"v{i}" for i in range(len(powers))]
@@ -184,7 +199,7 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
         candidates = [n for n in nodes if n not in spare]
         chosen = draw(st.lists(st.sampled_from(candidates), max_size=limit, unique=True)) if candidates and limit \
             else []
-        for node in chosen:
+        for node in _minority(config, chosen):
             data.setdefault("nodes", {}).setdefault(node, {})["byzantine"] = draw(
                 st.sampled_from(options.byzantine_kinds))
     events = []

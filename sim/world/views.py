@@ -105,6 +105,13 @@ class NodeView:
         return {rid for tx in self._node.actor.mempool.of_sender(self.name) if isinstance(tx, VoteIDs)
                 for rid in tx.ids}
 
+    def awaited_vote_ids(self, since_height: int) -> set[str]:
+        """Ids of the vote-ids txs this node sent at ``since_height`` or later and has not
+        seen executed (a tx its mempool rejected included): it votes them again if they
+        are not executed within ``rebroadcast_after`` blocks."""
+        return {rid for vote in self._node.actor.outstanding if vote.height >= since_height
+                for rid in vote.tx.ids}
+
     @property
     def rebroadcasts(self) -> int:
         return self._node.stats.rebroadcasts
