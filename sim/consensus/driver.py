@@ -155,8 +155,23 @@ class ConsensusDriver:
     def enter_consensus(self, i: int, height: int) -> None:
         """Node ``i`` caught up and takes part in ``height`` from now on."""
         self._joins.setdefault(height, {})[i] = self.kernel.now
+        self._catch_up_laggers(i, height)
         if self.plans:  # at genesis, start() plans height 1 once every node has entered
             self.request_replan()
+
+    def _catch_up_laggers(self, i: int, height: int) -> None:
+        """Nodes still in consensus at a height node ``i`` has already committed, with no
+        commit of it coming (its decision was lost with a peer that crashed right after
+        committing), get that block from ``i``: CometBFT's consensus reactor sends a peer
+        at a lower height the block and its commit (gossipDataForCatchup); here the lagger
+        block-syncs it."""
+        for node in self.nodes:
+            if node.index == i or not node.online or node.phase != IN_CONSENSUS:
+                continue
+            waiting_for = node.height + 1
+            if waiting_for < height and node.index not in self._commit_timers.get(waiting_for, {}):
+                self._forget_node(node.index)
+                node.fell_behind()
 
     def node_down(self, i: int) -> None:
         """Node ``i`` crashed: it takes part in no height until it enters one again."""

@@ -4,7 +4,8 @@ The defaults draw the wide worlds: 1 to 10 validators of unequal power, both pro
 ``rebroadcast_after`` from 1 to 20 blocks, byzantine validators of every built-in kind (up
 to ⌊(n−1)/3⌋ of them, holding less than a third of the power), and every fault kind the
 catalog can draw, including one-way and unhealed partitions, clock skew, total loss
-windows, repeated demotions, joins, leaves and removals. Narrow them for a focused property (``WorldOptions(validators=(4, 4))``).
+windows, repeated demotions, joins, leaves and removals. Narrow them for a focused
+property (``WorldOptions(validators=(4, 4))``).
 """
 
 from __future__ import annotations
