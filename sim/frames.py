@@ -46,7 +46,8 @@ from typing import Any
 
 import pandas as pd
 
-BLOCK_COLUMNS = ["height", "round", "proposer", "time", "interval", "txs", "vote_ids", "vote_bodies"]
+BLOCK_COLUMNS = ["height", "round", "proposer", "time", "interval", "txs", "vote_ids", "vote_bodies", "user_txs",
+                 "bytes"]
 VOTE_COLUMNS = ["resolution", "type", "voter", "power", "height", "time"]
 RESOLUTION_COLUMNS = [
     "id", "type", "first_seen", "first_seen_by", "created_height", "created_time", "status",
@@ -79,7 +80,7 @@ def blocks_frame(records: Any) -> pd.DataFrame:
     previous = NAN
     for b in records.blocks:
         rows.append([b.height, b.round, b.proposer, b.time, b.time - previous, b.txs, b.vote_ids,
-                     b.vote_bodies])
+                     b.vote_bodies, b.user_txs, b.bytes])
         previous = b.time
     return pd.DataFrame(rows, columns=BLOCK_COLUMNS)
 

@@ -81,6 +81,9 @@ class LoadConfig:
     @classmethod
     def from_table(cls, reader: TableReader) -> LoadConfig:
         rate = reader.rate("rate")
+        if rate <= 0:
+            raise reader.error("rate", 'a rate > 0, like "50/s" (leave [load] out for no users)',
+                               reader.raw("rate"))
         raw = reader.raw("accounts", 10)
         if isinstance(raw, list):
             if not raw or not all(isinstance(a, str) and a for a in raw) or len(set(raw)) != len(raw):

@@ -117,8 +117,13 @@ def user_load_summary(world: World) -> dict[str, Any]:
     """What became of the users' txs (``[load]``)."""
     committed = sum(record.user_txs for record in world.records.blocks)
     assert world.load is not None
-    return {"user_txs_sent": world.load.sent, "user_txs_committed": committed,
-            "user_txs_rejected": sum(node.user_txs_rejected for node in world.views.nodes)}
+    rejected = sum(node.user_txs_rejected for node in world.views.nodes)
+    pending = len(world.views.pending_user_txs())
+    # The rest left every mempool unexecuted: its nonce was taken by another tx of the same
+    # account that a different node admitted first, or it was lost in a crash.
+    dropped = world.load.sent - committed - rejected - pending
+    return {"user_txs_sent": world.load.sent, "user_txs_committed": committed, "user_txs_rejected": rejected,
+            "user_txs_dropped": dropped, "user_txs_pending": pending}
 
 
 def fabricated_passed(view: Any) -> int:

@@ -20,7 +20,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
                      "resolutions_refunded", "resolve_errors", "resolution_latency_p50",
                      "resolution_latency_p99", "votes_per_resolution_mean", "rebroadcasts",
                      "fabricated_passed")),
-    ("users", ("user_txs_sent", "user_txs_committed", "user_txs_rejected")),
+    ("users", ("user_txs_sent", "user_txs_committed", "user_txs_rejected", "user_txs_dropped", "user_txs_pending")),
     ("faults", ("faults_injected", "node_shutdowns", "listener_starts", "listener_cancellations",
                 "gossip_duplicates_rejected")),
     ("run", ("seed", "virtual_seconds", "wall_seconds", "trace_hash")),

@@ -129,6 +129,10 @@ class Gossip:
         """When the oldest tx still travelling was sent (its links' history is still needed)."""
         return min((f.submitted for f in self._flights.values()), default=None)
 
+    def in_flight(self) -> list[Tx]:
+        """Every tx still travelling."""
+        return [f.tx for f in self._flights.values()]
+
     def pending_votes(self) -> set[tuple[str, str]]:
         """(sender, id) of every vote-ids tx still travelling."""
         return {(f.tx.sender, rid) for f in self._flights.values() if isinstance(f.tx, VoteIDs)

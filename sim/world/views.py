@@ -13,7 +13,7 @@ import numpy as np
 
 from node.app import AppState
 from node.resolutions import ResolutionTypes
-from node.txs import VoteIDs
+from node.txs import Tx, UserTx, VoteIDs
 
 if TYPE_CHECKING:
     from node.node import Node
@@ -104,6 +104,10 @@ class NodeView:
         """Ids in this node's own vote-ids txs still in its mempool."""
         return {rid for tx in self._node.actor.mempool.of_sender(self.name) if isinstance(tx, VoteIDs)
                 for rid in tx.ids}
+
+    def mempool_txs(self) -> list[Tx]:
+        """The txs in this node's mempool, in admission order."""
+        return list(self._node.actor.mempool)
 
     def awaited_vote_ids(self, since_height: int) -> set[str]:
         """Ids of the vote-ids txs this node sent at ``since_height`` or later and has not
@@ -207,6 +211,14 @@ class WorldView:
             if 3 * sum(powers[n] for n in group) > 2 * total:
                 return group
         return None
+
+    def pending_user_txs(self) -> set[UserTx]:
+        """Users' txs still travelling or waiting in an online node's mempool."""
+        pending = {tx for tx in self._gossip.in_flight() if isinstance(tx, UserTx)}
+        for view in self.nodes:
+            if view.online:
+                pending.update(tx for tx in view.mempool_txs() if isinstance(tx, UserTx))
+        return pending
 
     def pending_votes(self) -> set[tuple[str, str]]:
         """(sender, id) of every vote-ids tx still travelling or waiting in its sender's mempool."""
