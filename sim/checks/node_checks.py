@@ -22,20 +22,23 @@ class NoLostEvents(Checker):
 
     def __init__(self, view: Any, report: Any) -> None:
         super().__init__(view, report)
-        self._voted: set[tuple[str, str]] = set()
+        self._voted: dict[str, set[str]] = {}  # id -> nodes whose vote or body on it committed
         # (node, id) pairs stored and not yet covered for good by a vote or a processed id
         self._watch: dict[tuple[str, str], None] = {}
         self._cursor = 0
 
     def on_block(self, committed: Committed) -> None:
+        voted = self._voted
         for outcome in committed.result.txs:
             tx = outcome.tx
             if isinstance(tx, VoteIDs):
-                self._voted.update((tx.sender, rid) for rid in tx.ids)
+                for rid in tx.ids:
+                    voted.setdefault(rid, set()).add(tx.sender)
             elif isinstance(tx, VoteBodies):  # a committed body covers its proposer's events
-                self._voted.update((tx.sender, event_id(t, b)) for t, b in tx.events)
+                for t, b in tx.events:
+                    voted.setdefault(event_id(t, b), set()).add(tx.sender)
         for voter, rid in committed.result.votes:
-            self._voted.add((voter, rid))
+            voted.setdefault(rid, set()).add(voter)
         if committed.block.height % SWEEP_EVERY == 0:
             self._sweep()
 
@@ -51,7 +54,8 @@ class NoLostEvents(Checker):
         for key in list(self._watch):
             node_name, rid = key
             node = self.view.node(node_name)
-            if key in self._voted or node.state.is_processed(rid) or chain_state.is_processed(rid):
+            if node_name in self._voted.get(rid, ()) or node.state.is_processed(rid) or \
+                    chain_state.is_processed(rid):
                 del self._watch[key]  # covered for good
                 continue
             if node.has_event(rid):
@@ -61,6 +65,9 @@ class NoLostEvents(Checker):
             del self._watch[key]
             self.report((node_name,), f"event {rid} stored by {node_name} is gone without a vote, "
                         "a resolution or an expiry")
+        # a processed id covers every node for good: its votes need not be remembered
+        for rid in [r for r in self._voted if chain_state.is_processed(r)]:
+            del self._voted[rid]
 
 
 class ListenerLifecycle(Checker):
@@ -120,18 +127,24 @@ class VotesSent(Checker):
     def __init__(self, view: Any, report: Any) -> None:
         super().__init__(view, report)
         self._since: dict[tuple[str, str], int] = {}
-        self._committed: set[tuple[str, str]] = set()
+        self._committed: dict[str, set[str]] = {}  # id -> nodes whose vote on it committed
         self._limit = view.scenario.validators.rebroadcast_after
 
     def on_block(self, committed: Committed) -> None:
         height = committed.block.height
+        voted = self._committed
         for voter, rid in committed.result.votes:
-            self._committed.add((voter, rid))
+            voted.setdefault(rid, set()).add(voter)
         for outcome in committed.result.txs:
             if isinstance(outcome.tx, VoteIDs):
-                self._committed.update((outcome.tx.sender, rid) for rid in outcome.tx.ids)
+                for rid in outcome.tx.ids:
+                    voted.setdefault(rid, set()).add(outcome.tx.sender)
         if height % max(1, self._limit // 2) != 0:
             return
+        state = committed.state
+        if state is not None:  # a processed id needs no vote any more
+            for rid in [r for r in voted if state.is_processed(r)]:
+                del voted[rid]
         pending = self.view.pending_votes()
         current: dict[tuple[str, str], int] = {}
         for node in self.view.nodes:
@@ -143,7 +156,8 @@ class VotesSent(Checker):
             for rid in node.broadcasted_ids():
                 key = (node.name, rid)
                 current[key] = self._since.get(key, height)
-                if key in pending or rid in awaited or key in self._committed or node.state.is_processed(rid):
+                if key in pending or rid in awaited or node.name in voted.get(rid, ()) or \
+                        node.state.is_processed(rid):
                     current[key] = height
                 elif height - current[key] > self._limit + 2:
                     self.report((node.name,), f"event {rid} has stayed broadcasted on {node.name} "

@@ -157,6 +157,12 @@ class OneVotePerValidator(Checker):
         if removed:
             self._seen = {key for key in self._seen if key[0] not in removed}
             self._bodies = {key for key in self._bodies if key[0] not in removed}
+        # A resolution that left the chain takes its votes along: a vote on its id later is
+        # dropped (processed) or starts a new resolution (0.7 after an expiry).
+        gone = {outcome.id for outcome in committed.result.outcomes}
+        if gone:
+            self._seen = {key for key in self._seen if key[1] not in gone}
+            self._bodies = {key for key in self._bodies if key[1] not in gone}
 
 
 class NoFakeResolution(Checker):

@@ -20,6 +20,7 @@ from node.proposer import ProposerRotation
 from node.txs import Block
 
 KEEP_RECENT_STATES = 64
+_SPENT = BlockResult()  # the result an old height keeps once its own was dropped
 CHECKPOINT_EVERY = 256
 
 
@@ -128,7 +129,8 @@ class Chain:
         on the same parent state, otherwise a fresh execution."""
         known = self.committed.get(block.height)
         block_hash = known.block_hash if known is not None and known.block is block else block.hash
-        if known is not None and known.block_hash == block_hash and known.state is not None:
+        if (known is not None and known.block_hash == block_hash and known.state is not None
+                and known.result is not _SPENT):
             parent = self.committed.get(block.height - 1)
             parent_hash = parent.state_hash if parent is not None else self.genesis.hash
             if parent_hash == pre.hash:
@@ -141,6 +143,10 @@ class Chain:
         entry = Committed(block, block_hash, state, state.hash, dict(state.validators), result, time)
         self.committed[block.height] = entry
         old = self.committed.get(block.height - KEEP_RECENT_STATES)
-        if old is not None and old.block.height % CHECKPOINT_EVERY != 0:
-            old.state = None
+        if old is not None:
+            # Old heights keep their block (peers block-sync it) but not what executing it
+            # did: every reader of a result has seen it by now, and memory stays flat.
+            old.result = _SPENT
+            if old.block.height % CHECKPOINT_EVERY != 0:
+                old.state = None
         return entry
