@@ -7,6 +7,7 @@ the node's tasks, never a committed row. Names follow kwil's (snake_case).
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Callable
 
 import attrs
@@ -106,7 +107,10 @@ class EventStore:
         sql = f"SELECT id, data, event_type, received, broadcasted FROM events {where} ORDER BY rowid"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [StoredEvent(r[0], r[1], r[2], bool(r[3]), bool(r[4]))
+        # Ids and types read back are interned: votes, blocks and records then share one
+        # string per event instead of one per node and query.
+        intern = sys.intern
+        return [StoredEvent(intern(r[0]), r[1], intern(r[2]), bool(r[3]), bool(r[4]))
                 for r in self._db.execute(sql, args)]
 
     def get_unreceived_events(self, limit: int | None = None) -> list[StoredEvent]:

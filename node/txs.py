@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import sys
 import uuid
 from typing import Any
 
@@ -35,7 +36,8 @@ def event_id(event_type: str, body: bytes) -> str:
     digest = bytearray(hashlib.sha1(EVENT_NAMESPACE.bytes + event_type.encode() + body).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50
     digest[8] = (digest[8] & 0x3F) | 0x80
-    return str(uuid.UUID(bytes=bytes(digest)))
+    # Every node computes the id of every event it sees: one shared string, not one per node.
+    return sys.intern(str(uuid.UUID(bytes=bytes(digest))))
 
 
 @attrs.frozen(cache_hash=True)

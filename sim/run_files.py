@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import gc
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sim.errors import NodesimError
+from sim.world.columns import ColumnLog
 from sim.world.records import BlockRecord, ResolutionRecord, RunRecords
 
 RECORDS_DIR = "records"
@@ -27,8 +29,10 @@ _RESOLUTION_FIELDS = ["id", "type", "first_seen", "first_seen_by", "created_heig
 _BLOCK_FIELDS = ["height", "round", "proposer", "time", "txs", "vote_ids", "vote_bodies", "user_txs", "bytes"]
 
 
-def _columns(rows: list[Any], names: list[str]) -> dict[str, list[Any]]:
+def _columns(rows: Sequence[Any], names: list[str]) -> dict[str, Sequence[Any]]:
     """Rows of tuples as named columns (an empty table keeps its columns)."""
+    if isinstance(rows, ColumnLog):
+        return {name: rows.column(i) for i, name in enumerate(names)}
     # One pass per column: zip(*rows) would make an iterator per row.
     return {name: [row[i] for row in rows] for i, name in enumerate(names)}
 
@@ -39,7 +43,7 @@ def _tables(result: Any) -> dict[str, Any]:
     records: RunRecords = result.records
     string, f64, i64 = pa.string(), pa.float64(), pa.int64()
 
-    def table(columns: dict[str, list[Any]], types: dict[str, Any]) -> Any:
+    def table(columns: dict[str, Sequence[Any]], types: dict[str, Any]) -> Any:
         return pa.table({name: pa.array(values, type=types[name]) for name, values in columns.items()})
 
     resolutions = [[getattr(r, name) for name in _RESOLUTION_FIELDS] for r in records.resolutions.values()]
@@ -138,9 +142,10 @@ def _read_records(folder: Path) -> tuple[RunRecords, list[float]]:
     blocks = _read(folder, "blocks")
     records.blocks = [BlockRecord(*row) for row in zip(*(blocks[f] for f in _BLOCK_FIELDS), strict=True)]
     votes = _read(folder, "votes")
-    records.votes = list(zip(votes["resolution"], votes["voter"], votes["power"], votes["height"], strict=True))
+    records.votes = ColumnLog("ooqq", zip(votes["resolution"], votes["voter"], votes["power"], votes["height"],
+                                          strict=True))
     observed = _read(folder, "observations")
-    records.observations = list(zip(observed["node"], observed["id"], observed["time"], strict=True))
+    records.observations = ColumnLog("ood", zip(observed["node"], observed["id"], observed["time"], strict=True))
     sent = _read(folder, "votes_sent")
     records.votes_sent = dict(zip(zip(sent["node"], sent["id"], strict=True), sent["time"], strict=True))
     table = _read(folder, "resolutions")

@@ -17,7 +17,7 @@ async def script(service: Any, eventstore: Any) -> None:
     done = 0
     while True:
         while done < len(feed.shown):
-            _time, event_type, data = feed.shown[done]
+            event_type, data = feed.shown[done]
             await eventstore.broadcast(event_type, data)
             done += 1
         await feed.wait_beyond(done)

@@ -140,7 +140,10 @@ class Chain:
 
     def record(self, block: Block, block_hash: str, state: AppState, result: BlockResult,
                time: float) -> Committed:
-        entry = Committed(block, block_hash, state, state.hash, dict(state.validators), result, time)
+        previous = self.committed.get(block.height - 1)
+        validators = previous.validators if previous is not None and \
+            previous.validators == state.validators else dict(state.validators)  # shared while unchanged
+        entry = Committed(block, block_hash, state, state.hash, validators, result, time)
         self.committed[block.height] = entry
         old = self.committed.get(block.height - KEEP_RECENT_STATES)
         if old is not None:

@@ -17,6 +17,7 @@ network has moved past it (``fell_behind``) so that it block-syncs.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -74,7 +75,7 @@ class ConsensusDriver:
         self.commit_times: dict[int, np.ndarray] = {}
         self._last_consensus_commit = np.full(n, -1, dtype=np.int64)
         self._last_commit_time = np.full(n, INF)
-        self.block_intervals: list[float] = []
+        self.block_intervals = array("d")  # one per node per block: kept compact
         self._replan_timer: Timer | None = None
 
     # -- planning ----------------------------------------------------------------------

@@ -23,11 +23,11 @@ class ScriptFeed:
     """What one node has been shown, in order, and a way to wait for more."""
 
     def __init__(self) -> None:
-        self.shown: list[tuple[float, str, bytes]] = []
+        self.shown: list[tuple[str, bytes]] = []  # (event type, data), shared between feeds
         self._changed = trio.Event()
 
-    def show(self, time: float, event_type: str, data: bytes) -> None:
-        self.shown.append((time, event_type, data))
+    def show(self, event: tuple[str, bytes]) -> None:
+        self.shown.append(event)
         self._changed.set()
 
     async def wait_beyond(self, count: int) -> None:
@@ -48,7 +48,7 @@ class ScriptSource:
         self.nodes: list[str] = list(ctx.node_names)
         self.feeds = {name: ScriptFeed() for name in self.nodes}
         self.emitted = 0
-        self._heap: list[tuple[float, int, str, str, bytes]] = []
+        self._heap: list[tuple[float, int, str, tuple[str, bytes]]] = []
         self._counter = itertools.count()
 
     def endpoint(self, node: str) -> ScriptFeed:
@@ -64,12 +64,13 @@ class ScriptSource:
               delays: dict[str, float] | None) -> None:
         self.emitted += 1
         self.ctx.trace("script.event", type=event_type, data=data.decode(errors="replace"))
+        event = (event_type, data)  # one object for every feed that shows it
         for node in self._audience(seen_by):
             if delays is not None and node in delays:
                 delay = delays[node]
             else:
                 delay = self.config.delay.sample(self.ctx.rng(f"delay/{node}")) if self.config.delay else 0.0
-            heapq.heappush(self._heap, (time + delay, next(self._counter), node, event_type, data))
+            heapq.heappush(self._heap, (time + delay, next(self._counter), node, event))
 
     async def run(self) -> None:
         cfg = self.config
@@ -97,5 +98,5 @@ class ScriptSource:
                 self._emit(next_generated, cfg.type, data, cfg.seen_by, None)
                 next_generated += generator.expovariate(cfg.rate)
             while self._heap and self._heap[0][0] <= now:
-                time, _n, node, event_type, data = heapq.heappop(self._heap)
-                self.feeds[node].show(time, event_type, data)
+                _time, _n, node, event = heapq.heappop(self._heap)
+                self.feeds[node].show(event)

@@ -10,6 +10,7 @@ import attrs
 
 from node.txs import UserTx, VoteBodies, VoteIDs, event_id
 from sim.engine.trace import Trace
+from sim.world.columns import ColumnLog
 
 if TYPE_CHECKING:
     from sim.consensus.chain import Committed
@@ -52,8 +53,8 @@ class RunRecords:
 
     resolutions: dict[str, ResolutionRecord] = attrs.Factory(dict)
     blocks: list[BlockRecord] = attrs.Factory(list)
-    votes: list[tuple[str, str, int, int]] = attrs.Factory(list)  # (id, voter, power, height)
-    observations: list[tuple[str, str, float]] = attrs.Factory(list)  # (node, id, time)
+    votes: ColumnLog = attrs.Factory(lambda: ColumnLog("ooqq"))  # (id, voter, power, height)
+    observations: ColumnLog = attrs.Factory(lambda: ColumnLog("ood"))  # (node, id, time)
     faults: list[dict[str, object]] = attrs.Factory(list)
     validator_changes: list[tuple[float, int, str, int]] = attrs.Factory(list)  # (t, h, node, power)
     node_shutdowns: list[tuple[str, str]] = attrs.Factory(list)
