@@ -33,6 +33,13 @@ class BehaviourContext:
     trace: Callable[..., None]
 
 
+HOOKS = ("prepare_proposal", "process_proposal", "vote_ids", "vote_bodies", "after_commit")
+
+
+class BehaviourFailed(Exception):
+    """A user's behaviour raised in one of its hooks; the message names node, class and hook."""
+
+
 class Behaviour:
     """The honest validator. Subclass and override a hook to deviate at that stage."""
 
@@ -158,4 +165,22 @@ def load_behaviour(spec: str | None) -> Behaviour:
     behaviour = cls()
     if behaviour.name == Behaviour.name:
         behaviour.name = spec  # a user class that kept the default name is traced by its spec
+    for hook in HOOKS:
+        if behaviour.overrides(hook):
+            setattr(behaviour, hook, _guarded(behaviour, hook))
     return behaviour
+
+
+def _guarded(behaviour: Behaviour, hook: str) -> Callable[..., Any]:
+    """``hook`` of a user's behaviour, with what it raises turned into a ``BehaviourFailed``
+    that says where: user code failing is reported as such, not as a simulator crash."""
+    method = getattr(behaviour, hook)
+
+    def guarded(ctx: BehaviourContext, *args: Any) -> Any:
+        try:
+            return method(ctx, *args)
+        except Exception as exc:
+            raise BehaviourFailed(f"{ctx.node}: byzantine behaviour {behaviour.name!r} raised in {hook}: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+
+    return guarded

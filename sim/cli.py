@@ -29,7 +29,7 @@ from typing import Any
 
 from rich.console import Console
 
-from sim.errors import NodesimError
+from sim.errors import HookFailed, NodesimError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_HOOK_ERROR, EXIT_STOPPED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=bool(getattr(args, "json", False)), soft_wrap=True)
     try:
         return _dispatch(args, console)
+    except HookFailed as exc:  # the run could not go on: nothing is written
+        print(f"nodesim: {exc}", file=sys.stderr)
+        return EXIT_HOOK_ERROR
     except NodesimError as exc:
         print(f"nodesim: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -220,6 +223,7 @@ def _run_one(scenario: Any, seed: int | None, out: Path, args: argparse.Namespac
     from sim.outdir import prepare_out
 
     check_hooks(scenario)  # before the folder is touched: a bad hook changes nothing
+    created = not out.exists()
     prepare_out(out, overwrite=args.overwrite, default=default_out)
     guess = estimate(scenario)
     quiet = args.json or args.quiet
@@ -230,6 +234,10 @@ def _run_one(scenario: Any, seed: int | None, out: Path, args: argparse.Namespac
         try:
             result = sim.run(scenario, seed=seed, out=out, progress=None if quiet else bar,
                              max_wall=args.max_wall, stop_when=interrupt.reason)
+        except HookFailed:
+            if created and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()  # the run wrote nothing: leave no trace of it either
+            raise
         finally:
             bar.close()
     summary = result.summary

@@ -24,3 +24,8 @@ class ScenarioError(NodesimError):
 
 class SimulationError(NodesimError):
     """The world was asked to do something impossible at run time (e.g. a bad broadcast)."""
+
+
+class HookFailed(NodesimError):
+    """User code the scenario names (a byzantine behaviour) raised and the run cannot go on;
+    the message names the node, the code and what it raised."""

@@ -110,6 +110,19 @@ def test_a_resolve_hook_that_raises_is_counted_traced_printed_and_not_a_clean_pa
     assert any(line.startswith("resolve error note ") and "TypeError" in line for line in proc.stdout.splitlines())
 
 
+def test_a_byzantine_class_that_raises_stops_the_run_with_one_line_and_exit_3(tmp_path: Path) -> None:
+    """A user's behaviour raising is user code failing: one line naming node, class and hook,
+    exit 3, no traceback, no output folder (the run could not go on)."""
+    module = ("from node.behaviours import Behaviour\n\nclass Broken(Behaviour):\n"
+              "    def vote_ids(self, ctx, votes):\n        raise KeyError('oops')\n")
+    path = write(tmp_path, module, listeners='[nodes.v2]\nbyzantine = "myhooks:Broken"\n')
+    proc = nodesim("run", str(path), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert proc.stderr.strip() == ("nodesim: v2: byzantine behaviour 'myhooks:Broken' raised in vote_ids: "
+                                   "KeyError: 'oops'")
+    assert not (tmp_path / "out").exists()
+
+
 def test_sim_run_checks_hooks_too(tmp_path: Path) -> None:
     path = write(tmp_path, "def listen(service, eventstore):\n    pass\n",
                  listeners='[app.listeners]\nmine = "myhooks:listen"\n')

@@ -18,7 +18,7 @@ import trio
 
 from node.abci import KwilApp
 from node.app import AppState
-from node.behaviours import load_behaviour
+from node.behaviours import BehaviourFailed, load_behaviour
 from node.control import NodeControl
 from node.eventstore import EventStore
 from node.execute import Rules
@@ -35,7 +35,7 @@ from sim.engine.gc_policy import run_gc_policy
 from sim.engine.kernel import Kernel
 from sim.engine.rng import RngStreams
 from sim.engine.trace import Trace
-from sim.errors import ScenarioError, SimulationError
+from sim.errors import HookFailed, ScenarioError, SimulationError
 from sim.faults.context import FaultWorld
 from sim.faults.injector import FaultInjector
 from sim.net.network import Network
@@ -237,9 +237,21 @@ class World:
         started = wallclock.perf_counter()
         seed_trio_scheduler(self.seed)
         with run_gc_policy():
-            trio.run(self._main, clock=self.clock, strict_exception_groups=True)
+            try:
+                trio.run(self._main, clock=self.clock, strict_exception_groups=True)
+            except BaseExceptionGroup as group:
+                failed = group.subgroup(BehaviourFailed)
+                if failed is None:
+                    raise
+                first = _first_leaf(failed)
+                raise HookFailed(str(first)) from first
         self.wall_seconds = wallclock.perf_counter() - started
 
     def close(self) -> None:
         for node in self.nodes:
             node.store.close()
+
+
+def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    inner = group.exceptions[0]
+    return _first_leaf(inner) if isinstance(inner, BaseExceptionGroup) else inner
