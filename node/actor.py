@@ -280,10 +280,9 @@ class BlockActor:
             return app.check_tx(tx, self.mempool, recheck=True).ok
 
         for tx in self.mempool.recheck(senders, finalized.state.nonces, still_valid):
-            self.mempool.forget(tx)
             if tx in included:
-                self.mempool.remember(tx)  # CometBFT keeps committed txs in its cache
-                continue
+                continue  # committed: the cache took it (or dropped it, failed) at Commit
+            self.mempool.forget(tx)
             if tx.sender == node.name:
                 node.trace("tx.rejected", nonce=tx.nonce, kind=type(tx).__name__, why="recheck")
 

@@ -26,13 +26,21 @@ CHECKPOINT_EVERY = 256
 
 @attrs.define(eq=False)
 class Committed:
-    block: Block
+    """One height of the chain: its block, and the state and result executing it gave."""
+
+    _block: Block | None  # None once no node can need it any more (``Chain.release_blocks``)
     block_hash: str
     state: AppState | None  # None once dropped; re-derived by replay from a checkpoint
     state_hash: str
     validators: dict[str, int]
     result: BlockResult
     first_commit: float
+
+    @property
+    def block(self) -> Block:
+        if self._block is None:
+            raise RuntimeError(f"block {self.block_hash[:12]} was released: every node is past it")
+        return self._block
 
 
 class Chain:
@@ -44,6 +52,7 @@ class Chain:
         self.names = names
         self._index = {name: i for i, name in enumerate(names)}
         self.committed: dict[int, Committed] = {}
+        self._released = 0  # blocks at heights up to this one are gone
         self._rotations: dict[int, ProposerRotation] = {}
         self._round0: dict[int, str] = {}
         self._power_arrays: dict[int, tuple[np.ndarray, int]] = {}
@@ -123,12 +132,24 @@ class Chain:
             self._power_arrays.pop(height - 8, None)
         return cached
 
+    def release_blocks(self, lowest_node_height: int) -> None:
+        """Forget the blocks no node can ask for again: every node (down ones included) has
+        committed them, and they are older than the recent window kept for execution.
+        A real node keeps its block store; the world keeps one chain for all, so a block
+        is needed only while some node is below it, and memory stays flat in duration."""
+        upto = min(lowest_node_height, self.height - KEEP_RECENT_STATES)
+        for height in range(self._released + 1, upto + 1):
+            entry = self.committed.get(height)
+            if entry is not None:
+                entry._block = None
+        self._released = max(self._released, upto)
+
     # -- execution ---------------------------------------------------------------------
     def execute(self, pre: AppState, block: Block) -> tuple[AppState, BlockResult, str]:
         """The state after ``block`` on ``pre``: the recorded one when it is the same block
         on the same parent state, otherwise a fresh execution."""
         known = self.committed.get(block.height)
-        block_hash = known.block_hash if known is not None and known.block is block else block.hash
+        block_hash = known.block_hash if known is not None and known._block is block else block.hash
         if (known is not None and known.block_hash == block_hash and known.state is not None
                 and known.result is not _SPENT):
             parent = self.committed.get(block.height - 1)
@@ -150,6 +171,6 @@ class Chain:
             # Old heights keep their block (peers block-sync it) but not what executing it
             # did: every reader of a result has seen it by now, and memory stays flat.
             old.result = _SPENT
-            if old.block.height % CHECKPOINT_EVERY != 0:
+            if (block.height - KEEP_RECENT_STATES) % CHECKPOINT_EVERY != 0:
                 old.state = None
         return entry

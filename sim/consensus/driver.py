@@ -297,6 +297,7 @@ class ConsensusDriver:
             if node.phase == IN_CONSENSUS and node.height < height:
                 self._forget_node(node.index)
                 node.fell_behind()
+        self.chain.release_blocks(min(node.height for node in self.nodes))
         # No message of a retired height will be sent again: older network epochs can go.
         entries = [float(np.min(p.entry)) for p in self.plans.values()]
         pending = self.gossip.oldest_submission()
