@@ -11,9 +11,8 @@ for a recheck against the new state.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 
-from node.blockresult import TxOutcome
 from node.txs import Tx, VoteBodies
 
 CACHE_SIZE = 10_000  # CometBFT's default mempool cache: txs it has seen recently
@@ -28,48 +27,16 @@ class Mempool:
         self._txs: dict[Tx, float] = {}  # tx -> when it was admitted (insertion ordered)
         self._pending: dict[str, int] = {}  # sender -> nonce of its last admitted tx
         self._cache: OrderedDict[Tx, None] = OrderedDict()
-        # committed blocks' tx outcomes the cache has not taken in yet (see ``committed``)
-        self._unpushed: list[Sequence[TxOutcome]] = []
-        self._unpushed_count = 0
 
     def seen(self, tx: Tx) -> bool:
         """Whether this mempool saw ``tx`` recently (CometBFT rejects it again as a duplicate)."""
-        return tx in self._take_committed()
+        return tx in self._cache
 
     def remember(self, tx: Tx) -> None:
-        cache = self._take_committed()
-        cache[tx] = None
-        cache.move_to_end(tx)
-        if len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-
-    def committed(self, outcomes: Sequence[TxOutcome]) -> None:
-        """CometBFT's Update at Commit, its cache half: every tx the block executed successfully
-        is pushed to the back of the cache (whether this mempool had it or not), every failed
-        one leaves it. Kept as a list and applied in order the next time the cache is read, so a
-        commit costs the mempool nothing until then (at most two caches' worth waits)."""
-        self._unpushed.append(outcomes)
-        self._unpushed_count += len(outcomes)
-        if self._unpushed_count > 2 * CACHE_SIZE:
-            self._take_committed()
-
-    def _take_committed(self) -> OrderedDict[Tx, None]:
-        cache = self._cache
-        if self._unpushed:
-            for outcomes in self._unpushed:
-                for outcome in outcomes:
-                    tx = outcome.tx
-                    if not outcome.ok:
-                        cache.pop(tx, None)
-                    elif tx in cache:
-                        cache.move_to_end(tx)
-                    else:
-                        cache[tx] = None
-                        if len(cache) > CACHE_SIZE:
-                            cache.popitem(last=False)
-            self._unpushed.clear()
-            self._unpushed_count = 0
-        return cache
+        self._cache[tx] = None
+        self._cache.move_to_end(tx)
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._txs)
@@ -92,7 +59,7 @@ class Mempool:
     def remove(self, tx: Tx) -> bool:
         """Drop ``tx`` and forget having seen it (CometBFT's RemoveTxByKey), so the same tx can
         be admitted again; True when it was here. The sender's pending nonce is recomputed."""
-        self._take_committed().pop(tx, None)
+        self._cache.pop(tx, None)
         if self._txs.pop(tx, None) is None:
             return False
         self._recount(tx.sender)
@@ -100,7 +67,7 @@ class Mempool:
 
     def forget(self, tx: Tx) -> None:
         """A tx that failed its recheck leaves the cache too (CometBFT keeps only valid ones)."""
-        self._take_committed().pop(tx, None)
+        self._cache.pop(tx, None)
 
     def of_sender(self, sender: str) -> list[Tx]:
         return [tx for tx in self._txs if tx.sender == sender]
@@ -135,8 +102,6 @@ class Mempool:
         self._txs.clear()
         self._pending.clear()
         self._cache.clear()
-        self._unpushed.clear()
-        self._unpushed_count = 0
 
     def _recount(self, sender: str) -> None:
         nonces = [tx.nonce for tx in self._txs if tx.sender == sender]

@@ -227,7 +227,6 @@ class Node:
         was_validator = self.app.is_validator
         finalized = self.app.finalize_block(block)
         self.app.commit(finalized)
-        self.actor.mempool.committed(finalized.result.txs)  # CometBFT updates it inside Commit
         if self.app.is_validator != was_validator:
             self.trace("node.validator", validator=self.app.is_validator,
                        power=self.app.state.power_of(self.name))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from node.blockresult import TxOutcome
-from node.mempool import CACHE_SIZE, Mempool, admissible_run, assemble_block
+from node.mempool import admissible_run, assemble_block
 from node.txs import VoteBodies, VoteIDs
 
 
@@ -67,17 +66,3 @@ node = "v1"
     passed = next(r for r in result.records.resolutions.values() if r.status == "passed")
     assert "v1" not in passed.voters
 
-
-def test_commit_pushes_every_executed_tx_into_the_cache_and_drops_failed_ones() -> None:
-    """CometBFT clist_mempool.go Update: each tx of the committed block with an OK result is
-    pushed to the back of the LRU cache (LRUTxCache.Push) whether this mempool had it or not;
-    a failed one is removed (KeepInvalidTxsInCache off). The cache holds CACHE_SIZE txs."""
-    pool = Mempool()
-    mine, theirs, failed = vote("a", 1), vote("b", 1), vote("c", 1)
-    pool.remember(mine)
-    pool.remember(failed)
-    pool.committed([TxOutcome(theirs, True), TxOutcome(failed, False), TxOutcome(mine, True)])
-    assert pool.seen(theirs) and pool.seen(mine) and not pool.seen(failed)
-    pool.committed([TxOutcome(vote("z", n), True) for n in range(1, CACHE_SIZE)])
-    # the block pushed ``mine`` after ``theirs``: the oldest entry, ``theirs``, goes first
-    assert not pool.seen(theirs) and pool.seen(mine)

@@ -177,3 +177,26 @@ def test_blocks_every_node_has_passed_are_released_and_a_long_absence_still_sync
     assert released and max(released) >= 100 and max(released) < min(n.height for n in world.nodes)
     with pytest.raises(RuntimeError, match="was released"):
         world.chain.committed[released[0]].block  # noqa: B018
+
+
+def test_committed_txs_leave_every_mempool_cache() -> None:
+    """A committed tx never travels again in the world (gossip drops it at the commit), so no
+    mempool cache keeps it: caches hold only txs still pending, and a long run's memory does
+    not grow with every node's own votes (CometBFT would keep them; nothing could tell)."""
+    scenario = sim.parse_scenario(scenario_text(NOTE_EVENT, duration="1m"))
+    world = World(scenario, seed=1)
+    cached: dict[str, set[Any]] = {}
+
+    def look() -> None:  # before the run's end cancels the actors (and empties their mempools)
+        cached.update({node.name: set(node.actor.mempool._cache) for node in world.nodes})
+
+    world.kernel.call_at(50.0, look)
+    try:
+        world.run()
+    finally:
+        world.close()
+    committed = {outcome.tx for entry in world.chain.committed.values() for outcome in entry.result.txs
+                 if entry.first_commit < 50.0}
+    assert committed and len(cached) == 4
+    for name, txs in cached.items():
+        assert not txs & committed, name
