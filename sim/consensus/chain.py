@@ -21,7 +21,6 @@ from node.txs import Block
 
 KEEP_RECENT_STATES = 64
 _SPENT = BlockResult()  # the result an old height keeps once its own was dropped
-CHECKPOINT_EVERY = 256
 
 
 @attrs.define(eq=False)
@@ -30,7 +29,7 @@ class Committed:
 
     _block: Block | None  # None once no node can need it any more (``Chain.release_blocks``)
     block_hash: str
-    state: AppState | None  # None once dropped; re-derived by replay from a checkpoint
+    state: AppState | None  # None once dropped (older than the recent window); see state_after
     state_hash: str
     validators: dict[str, int]
     result: BlockResult
@@ -62,7 +61,8 @@ class Chain:
         return max(self.committed, default=0)
 
     def state_after(self, height: int) -> AppState:
-        """The state after ``height``, replayed from the last kept state when dropped."""
+        """The state after ``height``: kept for the recent heights, replayed from genesis for
+        older ones while their blocks are still kept (``release_blocks``)."""
         if height <= 0:
             return self.genesis
         entry = self.committed[height]
@@ -171,6 +171,5 @@ class Chain:
             # Old heights keep their block (peers block-sync it) but not what executing it
             # did: every reader of a result has seen it by now, and memory stays flat.
             old.result = _SPENT
-            if (block.height - KEEP_RECENT_STATES) % CHECKPOINT_EVERY != 0:
-                old.state = None
+            old.state = None
         return entry

@@ -59,8 +59,22 @@ class RunRecords:
     validator_changes: list[tuple[float, int, str, int]] = attrs.Factory(list)  # (t, h, node, power)
     node_shutdowns: list[tuple[str, str]] = attrs.Factory(list)
     bodies: dict[str, bytes] = attrs.Factory(dict)  # resolution id -> body, from vote-bodies txs
-    # (node, id) -> when that node first sent a vote-ids tx for the id
-    votes_sent: dict[tuple[str, str], float] = attrs.Factory(dict)
+    # every vote-ids tx a node sent, one row per id: (node, id, time); a rebroadcast adds rows
+    sends: ColumnLog = attrs.Factory(lambda: ColumnLog("ood"))
+    _first_sent: dict[tuple[str, str], float] = attrs.field(factory=dict, init=False, eq=False, repr=False)
+    _first_sent_rows: int = attrs.field(default=0, init=False, eq=False, repr=False)
+
+    @property
+    def votes_sent(self) -> dict[tuple[str, str], float]:
+        """(node, id) -> when that node first sent a vote-ids tx for the id. Built from ``sends``
+        when read (after the run): a dict keyed by pairs cost ~100 bytes a vote all run long."""
+        sends = self.sends
+        if self._first_sent_rows != len(sends):
+            first = self._first_sent
+            for node, rid, time in sends[self._first_sent_rows:]:
+                first.setdefault((node, rid), time)
+            self._first_sent_rows = len(sends)
+        return self._first_sent
 
     def resolution(self, rid: str, event_type: str | None) -> ResolutionRecord:
         record = self.resolutions.get(rid)
@@ -93,8 +107,9 @@ class Recorder:
 
     def votes_sent(self, node: str, ids: tuple[str, ...]) -> None:
         now = self._now()
+        sends = self.records.sends
         for rid in ids:
-            self.records.votes_sent.setdefault((node, rid), now)
+            sends.append((node, rid, now))
 
     def node_shutdown(self, node: str, reason: str) -> None:
         self.records.node_shutdowns.append((node, reason))
