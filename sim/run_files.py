@@ -147,6 +147,7 @@ def _read_records(folder: Path) -> tuple[RunRecords, list[float]]:
     observed = _read(folder, "observations")
     records.observations = ColumnLog("ood", zip(observed["node"], observed["id"], observed["time"], strict=True))
     sent = _read(folder, "votes_sent")
+    # the file keeps each (node, id)'s first send only: enough for ``votes_sent`` and the frames
     records.sends = ColumnLog("ood", zip(sent["node"], sent["id"], sent["time"], strict=True))
     table = _read(folder, "resolutions")
     for values in zip(*(table[f] for f in _RESOLUTION_FIELDS), strict=True):

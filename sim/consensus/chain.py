@@ -136,7 +136,7 @@ class Chain:
         """Forget the blocks no node can ask for again: every node (down ones included) has
         committed them, and they are older than the recent window kept for execution.
         A real node keeps its block store; the world keeps one chain for all, so a block
-        is needed only while some node is below it, and memory stays flat in duration."""
+        is needed only while some node is below it, and blocks do not pile up in a long run."""
         upto = min(lowest_node_height, self.height - KEEP_RECENT_STATES)
         for height in range(self._released + 1, upto + 1):
             entry = self.committed.get(height)
@@ -150,8 +150,7 @@ class Chain:
         on the same parent state, otherwise a fresh execution."""
         known = self.committed.get(block.height)
         block_hash = known.block_hash if known is not None and known._block is block else block.hash
-        if (known is not None and known.block_hash == block_hash and known.state is not None
-                and known.result is not _SPENT):
+        if known is not None and known.block_hash == block_hash and known.state is not None:
             parent = self.committed.get(block.height - 1)
             parent_hash = parent.state_hash if parent is not None else self.genesis.hash
             if parent_hash == pre.hash:
@@ -168,8 +167,8 @@ class Chain:
         self.committed[block.height] = entry
         old = self.committed.get(block.height - KEEP_RECENT_STATES)
         if old is not None:
-            # Old heights keep their block (peers block-sync it) but not what executing it
-            # did: every reader of a result has seen it by now, and memory stays flat.
+            # Past the recent window a height keeps its block (until ``release_blocks``) but
+            # not what executing it gave: every reader of its result and state has had them.
             old.result = _SPENT
             old.state = None
         return entry
