@@ -87,6 +87,25 @@ def test_lognormal_latency_draws_depend_only_on_link_and_message() -> None:
     assert np.median(network(50, model).arrivals(np.arange(50), np.zeros(50), 7)) == pytest.approx(0.08, rel=0.1)
 
 
+
+def test_worlds_share_one_read_only_quantile_table_per_lognormal() -> None:
+    """The 2^16-entry table is built once per (median, sigma) and shared by every world (it was
+    half of a short sweep run); shared, it must be read-only, and it is the exact quantiles."""
+    from statistics import NormalDist
+
+    from sim.net.network import LatencySampler
+
+    model = types.SimpleNamespace(dist="lognormal", median=0.08, sigma=0.6)
+    first, second = LatencySampler(model), LatencySampler(types.SimpleNamespace(**vars(model)))
+    assert first.table is second.table and first.table is not None
+    with pytest.raises(ValueError, match="read-only"):
+        first.table[0] = 1.0
+    size = len(first.table)
+    for i in (0, 1234, size // 2, size - 1):
+        assert first.table[i] == pytest.approx(0.08 * math.exp(0.6 * NormalDist().inv_cdf((i + 0.5) / size)),
+                                               rel=1e-12)
+
+
 def _same_plan(a: object, b: object) -> bool:
     return (np.array_equal(a.commit, b.commit) and a.decided_round == b.decided_round  # type: ignore[attr-defined]
             and [(r.round, r.proposer, r.proposal_time) for r in a.rounds]  # type: ignore[attr-defined]
