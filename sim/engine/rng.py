@@ -27,6 +27,21 @@ def stable_hash64(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
 
 
+def stable_hash64_grid(prefix: tuple[object, ...], rows: list[str], cols: list[str]) -> np.ndarray:
+    """``stable_hash64(*prefix, a, b)`` for every ``a`` in ``rows`` and ``b`` in ``cols``, as a
+    uint64 matrix: the same bits, without a Python call per cell (a world of 1,000 nodes has a
+    million links)."""
+    sha256 = hashlib.sha256
+    tails = [str(b).encode() for b in cols]
+    digests = bytearray()
+    for a in rows:
+        head = "\x1f".join([*(str(p) for p in prefix), str(a), ""]).encode()
+        for tail in tails:
+            digests += sha256(head + tail).digest()[:8]
+    grid = np.frombuffer(bytes(digests), dtype=">u8").astype(np.uint64)
+    return grid.reshape(len(rows), len(cols))
+
+
 def splitmix64(x: np.ndarray) -> np.ndarray:
     """The splitmix64 finalizer over a uint64 array (wrapping arithmetic)."""
     with np.errstate(over="ignore"):

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from sim.engine.rng import RngStreams, keyed_uniform, splitmix64, splitmix64_int, stable_hash64
+from sim.engine.rng import RngStreams, keyed_uniform, splitmix64, splitmix64_int, stable_hash64, stable_hash64_grid
 
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 GOSSIP_RETRY = 0.1  # seconds before a dropped consensus message is sent again
@@ -133,10 +133,7 @@ class Network:
         self._fast: tuple[bool, bool] | None = None
         self._kind_keys: dict[str, int] = {}
         self._seed = rng.seed
-        self._link_keys = np.array(
-            [[stable_hash64(rng.seed, "link", a, b) for b in names] for a in names],
-            dtype=np.uint64,
-        )
+        self._link_keys = stable_hash64_grid((rng.seed, "link"), names, names)
         self._link_key_rows: list[list[int]] = self._link_keys.tolist()
         self.epochs: list[Epoch] = [Epoch(
             0.0,
