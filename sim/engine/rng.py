@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -21,10 +22,14 @@ _C3 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 1.0 / float(1 << 53)
 
 
+def _parts_text(parts: Iterable[object]) -> bytes:
+    """The text ``stable_hash64`` hashes: the parts as text, separated by a unit separator."""
+    return "\x1f".join(str(p) for p in parts).encode()
+
+
 def stable_hash64(*parts: object) -> int:
     """A 64-bit hash of the parts' text that is the same in every process."""
-    text = "\x1f".join(str(p) for p in parts).encode()
-    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
+    return int.from_bytes(hashlib.sha256(_parts_text(parts)).digest()[:8], "big")
 
 
 def stable_hash64_grid(prefix: tuple[object, ...], rows: list[str], cols: list[str]) -> np.ndarray:
@@ -35,7 +40,7 @@ def stable_hash64_grid(prefix: tuple[object, ...], rows: list[str], cols: list[s
     tails = [str(b).encode() for b in cols]
     digests = bytearray()
     for a in rows:
-        head = "\x1f".join([*(str(p) for p in prefix), str(a), ""]).encode()
+        head = _parts_text((*prefix, a, ""))  # ends with the separator before ``b``
         for tail in tails:
             digests += sha256(head + tail).digest()[:8]
     grid = np.frombuffer(bytes(digests), dtype=">u8").astype(np.uint64)
