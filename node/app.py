@@ -12,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import MutableMapping
 from typing import Any
 
 import attrs
+
+from node.processed import ProcessedTable, as_processed_table
 
 
 @attrs.frozen
@@ -41,13 +44,13 @@ class AppState:
     nonces: dict[str, int] = attrs.Factory(dict)
     balances: dict[str, int] = attrs.Factory(dict)
     resolutions: dict[str, Resolution] = attrs.Factory(dict)
-    processed: dict[str, int] = attrs.Factory(dict)
+    processed: ProcessedTable = attrs.field(factory=ProcessedTable, converter=as_processed_table)
     kv: dict[str, bytes] = attrs.Factory(dict)
     hash: str = "genesis"
 
     def clone(self) -> AppState:
         return AppState(self.height, dict(self.validators), dict(self.nonces),
-                        dict(self.balances), dict(self.resolutions), dict(self.processed),
+                        dict(self.balances), dict(self.resolutions), self.processed.copy(),
                         dict(self.kv), self.hash)
 
     @property
@@ -80,9 +83,9 @@ class StateChanges:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.writes: list[tuple[Any, ...]] = []
-        self._undo: list[tuple[dict[str, Any], str, Any]] | None = None
+        self._undo: list[tuple[MutableMapping[str, Any], str, Any]] | None = None
 
-    def _set(self, table: dict[str, Any], name: str, key: str, value: Any) -> None:
+    def _set(self, table: MutableMapping[str, Any], name: str, key: str, value: Any) -> None:
         if self._undo is not None:
             self._undo.append((table, key, table.get(key, _ABSENT)))
         if value is _ABSENT:
