@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from array import array
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -26,7 +27,7 @@ class Result:
     trace: list[dict[str, Any]]
     scenario: Any
     node_names: list[str]
-    commit_intervals: list[float]
+    commit_intervals: array[float]  # each validator's successive commits, pooled (8 bytes each)
 
     def __getattr__(self, name: str) -> Any:
         """Summary fields read as attributes: ``result.blocks``, ``result.trace_hash``."""
@@ -137,4 +138,4 @@ def fabricated_passed(view: Any) -> int:
 
 def make_result(world: World) -> Result:
     return Result(summarize(world), world.records, world.trace.records, world.scenario,
-                  list(world.names), list(world.driver.block_intervals))
+                  list(world.names), world.driver.block_intervals)

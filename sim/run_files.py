@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import json
+from array import array
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,16 @@ def _columns(rows: Sequence[Any], names: list[str]) -> dict[str, Sequence[Any]]:
 
 
 def _tables(result: Any) -> dict[str, Any]:
+    import numpy as np
     import pyarrow as pa
 
     records: RunRecords = result.records
     string, f64, i64 = pa.string(), pa.float64(), pa.int64()
 
     def table(columns: dict[str, Sequence[Any]], types: dict[str, Any]) -> Any:
-        return pa.table({name: pa.array(values, type=types[name]) for name, values in columns.items()})
+        # a typed array goes in through the buffer protocol (no Python float per row)
+        return pa.table({name: pa.array(np.asarray(values) if isinstance(values, array) else values,
+                                        type=types[name]) for name, values in columns.items()})
 
     resolutions = [[getattr(r, name) for name in _RESOLUTION_FIELDS] for r in records.resolutions.values()]
     sent = [(node, rid, time) for (node, rid), time in records.votes_sent.items()]
@@ -68,7 +72,7 @@ def _tables(result: Any) -> dict[str, Any]:
         "node_shutdowns": table(_columns(records.node_shutdowns, ["node", "reason"]),
                                 {"node": string, "reason": string}),
         "bodies": table(_columns(list(records.bodies.items()), ["id", "body"]), {"id": string, "body": pa.binary()}),
-        "commit_intervals": table({"interval": list(result.commit_intervals)}, {"interval": f64}),
+        "commit_intervals": table({"interval": result.commit_intervals}, {"interval": f64}),
     }
 
 
@@ -124,7 +128,7 @@ def _read(folder: Path, name: str) -> dict[str, list[Any]]:
     return columns
 
 
-def read_records(folder: Path) -> tuple[RunRecords, list[float]]:
+def read_records(folder: Path) -> tuple[RunRecords, array[float]]:
     """The ``RunRecords`` and pooled commit intervals stored under ``folder`` (a records/ dir)."""
     # A million tuples of plain values hold no cycles; the collector scanning them as they are
     # made would cost more than reading the files.
@@ -137,7 +141,7 @@ def read_records(folder: Path) -> tuple[RunRecords, list[float]]:
             gc.enable()
 
 
-def _read_records(folder: Path) -> tuple[RunRecords, list[float]]:
+def _read_records(folder: Path) -> tuple[RunRecords, array[float]]:
     records = RunRecords()
     blocks = _read(folder, "blocks")
     records.blocks = [BlockRecord(*row) for row in zip(*(blocks[f] for f in _BLOCK_FIELDS), strict=True)]
@@ -162,7 +166,7 @@ def _read_records(folder: Path) -> tuple[RunRecords, list[float]]:
     records.node_shutdowns = list(zip(shutdowns["node"], shutdowns["reason"], strict=True))
     bodies = _read(folder, "bodies")
     records.bodies = dict(zip(bodies["id"], bodies["body"], strict=True))
-    return records, list(_read(folder, "commit_intervals")["interval"])
+    return records, array("d", _read(folder, "commit_intervals")["interval"])
 
 
 def read_trace(path: Path) -> list[dict[str, Any]]:

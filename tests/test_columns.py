@@ -23,3 +23,50 @@ def test_a_row_of_the_wrong_shape_is_refused() -> None:
     with pytest.raises(ValueError, match="a row of 3 values for 2 columns"):
         log.append(("v1", 1, 2))
     assert len(log) == 0
+
+
+def _rows(n: int) -> list[tuple[str, str, float]]:
+    return [(f"v{i % 7}", f"id-{i // 3}", i * 0.25) for i in range(n)]
+
+
+def test_rows_moved_to_the_file_read_back_exactly_in_every_way() -> None:
+    rows = _rows(1000)
+    log = ColumnLog("ood", rows, chunk_rows=64)
+    assert len(log) == 1000 and list(log) == rows
+    assert log[0] == rows[0] and log[-1] == rows[-1] and log[700] == rows[700]
+    assert log[60:200] == rows[60:200] and log[990:] == rows[990:] and log[5:900:7] == rows[5:900:7]
+    assert list(log.column(1)) == [r[1] for r in rows] and list(log.column(2)) == [r[2] for r in rows]
+    assert log == ColumnLog("ood", rows) and pickle.loads(pickle.dumps(log)) == log
+    with pytest.raises(IndexError):
+        log[1000]
+
+
+def test_a_long_log_keeps_only_its_newest_rows_in_memory() -> None:
+    """Memory of a log grows with its distinct values, not with its rows, once they pass a
+    chunk (a row per node per event); kept in lists, these 200,000 rows held ~5 MB."""
+    import tracemalloc
+
+    rows = [(f"v{i % 100}", f"id-{i // 100}", i * 0.25) for i in range(200_000)]  # 100 nodes
+    tracemalloc.start()
+    try:
+        log = ColumnLog("ood", chunk_rows=4096)
+        before = tracemalloc.get_traced_memory()[0]
+        for row in rows:
+            log.append(row)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 1_000_000, f"200,000 rows kept {grown} bytes in memory"
+    assert log[123_456] == rows[123_456]
+
+
+def test_without_temporary_space_the_rows_stay_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    def no_space(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_space)
+    rows = _rows(300)
+    log = ColumnLog("ood", rows, chunk_rows=16)
+    assert list(log) == rows and log[250] == rows[250]

@@ -1,41 +1,129 @@
-"""Append-only record tables kept column by column, for the records a run grows fastest."""
+"""Append-only record tables kept column by column, for the records a run grows fastest.
+
+A long run appends a row per node per event it stores and per vote it casts, hundreds of
+thousands an hour, and keeps them all for its results. So that a run's memory stays flat in
+virtual duration, a ``ColumnLog`` keeps only its newest rows in memory and moves older ones,
+a chunk at a time, to an anonymous temporary file (unlinked on creation: nothing is left
+behind, whatever ends the process). Reading the rows back streams them chunk by chunk.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, overload
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from typing import IO, Any, overload
+
+# Rows kept in memory before they move to the file: ~1 MB for a three-column log.
+CHUNK_ROWS = 1 << 16
 
 
 class ColumnLog(Sequence[tuple[Any, ...]]):
-    """Rows of one shape, read back as tuples, stored as one column each.
+    """Rows of one shape, read back as tuples, stored as one typed array per column.
 
-    A run appends a row per node per event it stores and per vote it casts: as a list of
-    tuples that costs ~90 bytes a row and was most of a long run's memory. Here a number
-    column is a typed array (8 bytes a row) and any other column a list of references to
-    values the run shares anyway (node names, interned ids): ~24 bytes a row.
+    A number column is a typed array (8 bytes a row); any other column holds a code (4
+    bytes a row) into the distinct values it has seen (node names, event ids: few per row).
     """
 
-    def __init__(self, kinds: str, rows: Iterable[Sequence[Any]] = ()) -> None:
-        """``kinds`` has one letter per column: ``d`` float, ``q`` int, ``o`` any object."""
-        self._columns: list[Any] = [[] if kind == "o" else array(kind) for kind in kinds]
+    def __init__(self, kinds: str, rows: Iterable[Sequence[Any]] = (), chunk_rows: int = CHUNK_ROWS) -> None:
+        """``kinds`` has one letter per column: ``d`` float, ``q`` int, ``o`` any hashable."""
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+        self._kinds = kinds
+        self._codes: list[dict[Hashable, int] | None] = [{} if kind == "o" else None for kind in kinds]
+        self._values: list[list[Any]] = [[] for _ in kinds]
+        self._tail: list[array[Any]] = self._empty()
+        self._chunk_rows = chunk_rows
+        self._file: IO[bytes] | None = None
+        self._chunks: list[tuple[int, int]] = []  # (file offset, rows) of each chunk moved out
+        self._spilled = 0
         for row in rows:
             self.append(row)
 
+    def _empty(self) -> list[array[Any]]:
+        return [array("I" if kind == "o" else kind) for kind in self._kinds]
+
     def append(self, row: Sequence[Any]) -> None:
-        if len(row) != len(self._columns):
-            raise ValueError(f"a row of {len(row)} values for {len(self._columns)} columns")
-        for column, value in zip(self._columns, row, strict=True):
+        if len(row) != len(self._tail):
+            raise ValueError(f"a row of {len(row)} values for {len(self._tail)} columns")
+        for index, (column, value) in enumerate(zip(self._tail, row, strict=True)):
+            codes = self._codes[index]
+            if codes is not None:
+                code = codes.get(value)
+                if code is None:
+                    code = codes[value] = len(codes)
+                    self._values[index].append(value)
+                value = code
             column.append(value)
+        if len(self._tail[0]) >= self._chunk_rows:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self._file is None:
+            try:
+                # lives as long as the log; closing (at garbage collection) frees its space
+                self._file = tempfile.TemporaryFile(prefix="nodesim-records-")  # noqa: SIM115
+            except OSError:
+                self._chunk_rows = 1 << 62  # no temporary space: the rows stay in memory
+                return
+        offset = self._file.seek(0, 2)
+        try:
+            for column in self._tail:
+                column.tofile(self._file)
+        except OSError:
+            self._file.truncate(offset)  # a full disk: keep this chunk and the next in memory
+            self._chunk_rows = 1 << 62
+            return
+        rows = len(self._tail[0])
+        self._chunks.append((offset, rows))
+        self._spilled += rows
+        self._tail = self._empty()
+
+    def _read_chunk(self, index: int) -> list[array[Any]]:
+        assert self._file is not None
+        offset, rows = self._chunks[index]
+        self._file.seek(offset)
+        columns = self._empty()
+        for column in columns:
+            column.fromfile(self._file, rows)
+        return columns
+
+    def _decoded(self, columns: list[array[Any]], start: int = 0, stop: int | None = None) -> list[Sequence[Any]]:
+        out: list[Sequence[Any]] = []
+        for index, column in enumerate(columns):
+            part = column[start:stop]
+            if self._codes[index] is not None:
+                values = self._values[index]
+                out.append([values[code] for code in part])
+            else:
+                out.append(part)
+        return out
+
+    def _parts(self, start: int, stop: int) -> Iterator[list[Sequence[Any]]]:
+        """Decoded columns of rows ``start..stop``, one piece per chunk they cross."""
+        base = 0
+        for index, (_offset, rows) in enumerate(self._chunks):
+            if base + rows > start and base < stop:
+                yield self._decoded(self._read_chunk(index), max(start - base, 0), min(stop - base, rows))
+            base += rows
+        if stop > base:
+            yield self._decoded(self._tail, max(start - base, 0), stop - base)
 
     def column(self, index: int) -> Sequence[Any]:
-        return self._columns[index]  # type: ignore[no-any-return]
+        """Every value of one column, in row order (read back from the file if moved out):
+        a typed array for a number column, a list otherwise."""
+        kind = self._kinds[index]
+        values: list[Any] | array[Any] = [] if kind == "o" else array(kind)
+        for part in self._parts(0, len(self)):
+            values.extend(part[index])
+        return values
 
     def __len__(self) -> int:
-        return len(self._columns[0])
+        return self._spilled + len(self._tail[0])
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        return zip(*self._columns, strict=True)
+        for part in self._parts(0, len(self)):
+            yield from zip(*part, strict=True)
 
     @overload
     def __getitem__(self, index: int) -> tuple[Any, ...]: ...
@@ -45,13 +133,25 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
 
     def __getitem__(self, index: int | slice) -> tuple[Any, ...] | list[tuple[Any, ...]]:
         if isinstance(index, slice):
-            return list(zip(*(column[index] for column in self._columns), strict=True))
-        return tuple(column[index] for column in self._columns)
+            start, stop, step = index.indices(len(self))
+            rows = [row for part in self._parts(start, max(stop, start)) for row in zip(*part, strict=True)]
+            return rows if step == 1 else rows[::step]
+        position = index + len(self) if index < 0 else index
+        if not 0 <= position < len(self):
+            raise IndexError(f"row {index} of {len(self)}")
+        part = next(self._parts(position, position + 1))
+        return tuple(column[0] for column in part)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ColumnLog):
-            return self._columns == other._columns
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
         return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the temporary file cannot travel: a copy carries the rows themselves
+        return (ColumnLog, (self._kinds, list(self), self._chunk_rows))
 
     def __repr__(self) -> str:
         return f"ColumnLog({len(self)} rows)"
