@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -24,7 +25,7 @@ class Result:
 
     summary: dict[str, Any]
     records: RunRecords
-    trace: list[dict[str, Any]]
+    trace: Sequence[dict[str, Any]]  # TraceRecords for a run; a list when loaded from its folder
     scenario: Any
     node_names: list[str]
     commit_intervals: array[float]  # each validator's successive commits, pooled (8 bytes each)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sim.engine.trace import canonical_line
+from sim.engine.trace import TraceRecords, canonical_line
 from sim.errors import NodesimError
 from sim.hooks import check_hooks
 from sim.results import Result, make_result
@@ -110,8 +110,10 @@ def write_outputs(result: Result, out_dir: Path) -> None:
                   lambda h: h.write(json.dumps(result.summary, indent=2, sort_keys=True) + "\n"))
 
     def write_trace(handle: Any) -> None:
-        for record in result.trace:
-            handle.write(canonical_line(record))
+        trace = result.trace
+        lines = trace.lines() if isinstance(trace, TraceRecords) else map(canonical_line, trace)
+        for line in lines:
+            handle.write(line)
             handle.write("\n")
 
     _atomic_write(out_dir / "trace.jsonl", write_trace)

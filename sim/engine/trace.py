@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, overload
 
 import structlog
+
+from sim.engine.spill import SpillList
 
 
 def canonical_line(record: dict[str, Any]) -> str:
@@ -28,12 +30,57 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
+class TraceRecords(Sequence[dict[str, Any]]):
+    """The trace's records, kept as their canonical lines (a ``SpillList``: older lines live
+    in a temporary file, so a long run's trace costs no memory); each record read back is
+    the line decoded, so it holds what ``trace.jsonl`` holds (tuples as lists, bytes as hex)."""
+
+    def __init__(self, lines: Iterable[str] = ()) -> None:
+        self._lines: SpillList[str] = SpillList(lines)
+
+    def append_line(self, line: str) -> None:
+        self._lines.append(line)
+
+    def lines(self) -> Iterator[str]:
+        return iter(self._lines)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(json.loads, self._lines)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [json.loads(line) for line in self._lines[index]]
+        return json.loads(self._lines[index])  # type: ignore[no-any-return]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TraceRecords):
+            return self._lines == other._lines
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TraceRecords, (list(self._lines),))
+
+    def __repr__(self) -> str:
+        return f"TraceRecords({len(self)} records)"
+
+
 class Trace:
     """Structured records of one run, each stamped ``t`` (virtual seconds)."""
 
     def __init__(self, now: Callable[[], float]) -> None:
         self._now = now
-        self.records: list[dict[str, Any]] = []
+        self.records = TraceRecords()
         self._logger = structlog.wrap_logger(
             None,
             processors=[self._file_record],
@@ -44,7 +91,8 @@ class Trace:
     def _file_record(self, _logger: object, _method: str, event_dict: Any) -> Any:
         record = {"t": round(self._now(), 9)}
         record.update(event_dict)
-        self.records.append(record)
+        # made a line now: what the record says is fixed when it happens
+        self.records.append_line(canonical_line(record))
         raise structlog.DropEvent
 
     def emit(self, event: str, **fields: Any) -> None:
@@ -52,8 +100,7 @@ class Trace:
         self._logger.info(event, **fields)
 
     def lines(self) -> Iterator[str]:
-        for record in self.records:
-            yield canonical_line(record)
+        return self.records.lines()
 
     def hash(self) -> str:
         digest = hashlib.sha256()

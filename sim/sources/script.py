@@ -16,14 +16,19 @@ from typing import Any
 
 import trio
 
+from sim.engine.spill import ChunkFile, SpillList
+
 ADDRESS = "script://events"
+SHOWN_CHUNK = 1024  # events a feed keeps in memory: a feed per node, so kept small
 
 
 class ScriptFeed:
     """What one node has been shown, in order, and a way to wait for more."""
 
-    def __init__(self) -> None:
-        self.shown: list[tuple[str, bytes]] = []  # (event type, data), shared between feeds
+    def __init__(self, file: ChunkFile | None = None) -> None:
+        # (event type, data), the tuples shared between feeds; a restarted node reads it all
+        # again, so a long run keeps all of it: older events live in a temporary file
+        self.shown: SpillList[tuple[str, bytes]] = SpillList(chunk_items=SHOWN_CHUNK, file=file)
         self._changed = trio.Event()
 
     def show(self, event: tuple[str, bytes]) -> None:
@@ -46,7 +51,8 @@ class ScriptSource:
         self.config = config
         self.ctx = ctx
         self.nodes: list[str] = list(ctx.node_names)
-        self.feeds = {name: ScriptFeed() for name in self.nodes}
+        spill = ChunkFile()  # one file for every feed's older events
+        self.feeds = {name: ScriptFeed(spill) for name in self.nodes}
         self.emitted = 0
         self._heap: list[tuple[float, int, str, tuple[str, bytes]]] = []
         self._counter = itertools.count()

@@ -3,16 +3,17 @@
 A long run appends a row per node per event it stores and per vote it casts, hundreds of
 thousands an hour, and keeps them all for its results. So that a run's memory stays flat in
 virtual duration, a ``ColumnLog`` keeps only its newest rows in memory and moves older ones,
-a chunk at a time, to an anonymous temporary file (unlinked on creation: nothing is left
-behind, whatever ends the process). Reading the rows back streams them chunk by chunk.
+a chunk at a time, to a ``ChunkFile`` (sim/engine/spill.py). Reading the rows back streams
+them chunk by chunk.
 """
 
 from __future__ import annotations
 
-import tempfile
 from array import array
 from collections.abc import Hashable, Iterable, Iterator, Sequence
-from typing import IO, Any, overload
+from typing import Any, overload
+
+from sim.engine.spill import ChunkFile
 
 # Rows kept in memory before they move to the file: ~1 MB for a three-column log.
 CHUNK_ROWS = 1 << 16
@@ -25,8 +26,9 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
     bytes a row) into the distinct values it has seen (node names, event ids: few per row).
     """
 
-    def __init__(self, kinds: str, rows: Iterable[Sequence[Any]] = (), chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(self, kinds: str, rows: Iterable[Sequence[Any]] = (), chunk_rows: int | None = None) -> None:
         """``kinds`` has one letter per column: ``d`` float, ``q`` int, ``o`` any hashable."""
+        chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
         self._kinds = kinds
@@ -34,8 +36,9 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
         self._values: list[list[Any]] = [[] for _ in kinds]
         self._tail: list[array[Any]] = self._empty()
         self._chunk_rows = chunk_rows
-        self._file: IO[bytes] | None = None
-        self._chunks: list[tuple[int, int]] = []  # (file offset, rows) of each chunk moved out
+        self._file = ChunkFile()
+        self._chunk_ids: list[int] = []  # chunks moved to the file, in order
+        self._rows: list[int] = []  # and their rows
         self._spilled = 0
         for row in rows:
             self.append(row)
@@ -59,33 +62,22 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
             self._spill()
 
     def _spill(self) -> None:
-        if self._file is None:
-            try:
-                # lives as long as the log; closing (at garbage collection) frees its space
-                self._file = tempfile.TemporaryFile(prefix="nodesim-records-")  # noqa: SIM115
-            except OSError:
-                self._chunk_rows = 1 << 62  # no temporary space: the rows stay in memory
-                return
-        offset = self._file.seek(0, 2)
-        try:
-            for column in self._tail:
-                column.tofile(self._file)
-        except OSError:
-            self._file.truncate(offset)  # a full disk: keep this chunk and the next in memory
-            self._chunk_rows = 1 << 62
-            return
-        rows = len(self._tail[0])
-        self._chunks.append((offset, rows))
-        self._spilled += rows
-        self._tail = self._empty()
+        chunk = self._file.add(b"".join(column.tobytes() for column in self._tail))
+        if chunk is not None:
+            self._chunk_ids.append(chunk)
+            self._rows.append(len(self._tail[0]))
+            self._spilled += self._rows[-1]
+            self._tail = self._empty()
+        else:
+            self._chunk_rows = 1 << 62  # no temporary space: the rows stay in memory
 
     def _read_chunk(self, index: int) -> list[array[Any]]:
-        assert self._file is not None
-        offset, rows = self._chunks[index]
-        self._file.seek(offset)
+        data, rows = memoryview(self._file.read(self._chunk_ids[index])), self._rows[index]
         columns = self._empty()
         for column in columns:
-            column.fromfile(self._file, rows)
+            size = rows * column.itemsize
+            column.frombytes(data[:size])
+            data = data[size:]
         return columns
 
     def _decoded(self, columns: list[array[Any]], start: int = 0, stop: int | None = None) -> list[Sequence[Any]]:
@@ -102,7 +94,7 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
     def _parts(self, start: int, stop: int) -> Iterator[list[Sequence[Any]]]:
         """Decoded columns of rows ``start..stop``, one piece per chunk they cross."""
         base = 0
-        for index, (_offset, rows) in enumerate(self._chunks):
+        for index, rows in enumerate(self._rows):
             if base + rows > start and base < stop:
                 yield self._decoded(self._read_chunk(index), max(start - base, 0), min(stop - base, rows))
             base += rows

@@ -6,7 +6,7 @@ run's records, the sources, one ``NodeView`` per node) and report violations.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -133,7 +133,7 @@ class WorldView:
     """What checkers may read of a running world."""
 
     def __init__(self, *, now: Callable[[], float], scenario: Any, types: ResolutionTypes,
-                 records: RunRecords, trace_records: list[dict[str, Any]], chain: Chain,
+                 records: RunRecords, trace_records: Sequence[dict[str, Any]], chain: Chain,
                  sources: Sources, nodes: list[Node], gossip: Gossip, network: Network) -> None:
         self._now = now
         self.scenario = scenario
