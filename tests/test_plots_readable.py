@@ -18,7 +18,7 @@ SCRIPT = """
 name = "lanes"
 duration = "{duration}"
 [consensus]
-timeout_commit = "1s"
+timeout_commit = "{timeout_commit}"
 [validators]
 count = {count}
 [resolutions.note]
@@ -30,7 +30,8 @@ type = "note"
 
 @pytest.fixture(scope="module")
 def hundred() -> Any:
-    scenario = sim.parse_scenario(SCRIPT.format(duration="2h", count=100))
+    # long enough for an hour tick; slow blocks keep a 100-validator run short to compute
+    scenario = sim.parse_scenario(SCRIPT.format(duration="80m", count=100, timeout_commit="10s"))
     scenario = sim.with_faults(scenario, {"at": "10m", "kind": "crash", "node": "v5"},
                                {"at": "20m", "kind": "restart", "node": "v5"},
                                {"at": "30m", "kind": "demote", "node": "v9", "override": True},
@@ -66,7 +67,7 @@ def test_both_sides_of_a_one_way_partition_are_spans(hundred: Any) -> None:
 
 
 def test_node_faults_and_outages_are_drawn() -> None:
-    text = SCRIPT.format(duration="30m", count=4).replace("[resolutions.note]", "")
+    text = SCRIPT.format(duration="30m", count=4, timeout_commit="1s").replace("[resolutions.note]", "")
     text = text.replace('[sources.script]\nrate = "2/min"\ntype = "note"\n', "")
     text += ('[app.extensions.pubsub_events]\nevent_name = "price"\n[sources.pubsub]\n'
              '[[faults]]\nat = "5m"\nkind = "hub_outage"\nduration = "5m"\n'
