@@ -16,8 +16,7 @@ async def script(service: Any, eventstore: Any) -> None:
     feed = service.dial(config.get("address", ADDRESS))
     done = 0
     while True:
-        while done < len(feed.shown):
-            event_type, data = feed.shown[done]
+        for event_type, data in feed.shown[done:]:  # what arrives meanwhile: next time round
             await eventstore.broadcast(event_type, data)
             done += 1
         await feed.wait_beyond(done)

@@ -126,6 +126,8 @@ class SpillList(Sequence[T], Generic[T]):
             start, stop, step = index.indices(len(self))
             if step != 1:
                 return list(self)[index]
+            if start >= self._spilled:  # the common read: the newest items
+                return self._tail[start - self._spilled:stop - self._spilled]
             return list(self._range(start, max(stop, start)))
         position = index + len(self) if index < 0 else index
         if not 0 <= position < len(self):

@@ -49,15 +49,15 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
     def append(self, row: Sequence[Any]) -> None:
         if len(row) != len(self._tail):
             raise ValueError(f"a row of {len(row)} values for {len(self._tail)} columns")
-        for index, (column, value) in enumerate(zip(self._tail, row, strict=True)):
-            codes = self._codes[index]
-            if codes is not None:
-                code = codes.get(value)
-                if code is None:
-                    code = codes[value] = len(codes)
-                    self._values[index].append(value)
-                value = code
-            column.append(value)
+        for column, codes, values, value in zip(self._tail, self._codes, self._values, row):  # noqa: B905
+            if codes is None:
+                column.append(value)
+                continue
+            code = codes.get(value)
+            if code is None:
+                code = codes[value] = len(values)
+                values.append(value)
+            column.append(code)
         if len(self._tail[0]) >= self._chunk_rows:
             self._spill()
 
