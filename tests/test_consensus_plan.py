@@ -148,3 +148,16 @@ def test_the_plain_python_planner_gives_the_numpy_planners_plan_to_the_bit(data:
         if data.draw(st.booleans()) else None
     args = (7, entry, powers, int(powers.sum()), lambda r: r % n, Timeouts(), net)
     assert _same_plan(plan_height(*args, accepts=accepts), plan_height_scalar(*args, accepts=accepts))
+
+
+def test_block_sync_peers_are_the_nodes_reachable_both_ways() -> None:
+    """``both_ways`` agrees with ``reachable`` in both directions for every pair, under a
+    one-way partition and a crash (block sync asks a peer and needs its answer back)."""
+    net = network(5)
+    epoch = net.change(10.0)
+    epoch.blocked[1, 2] = True  # 1 cannot send to 2: 2 cannot sync from 1, nor 1 from 2
+    epoch.online[4] = False
+    for i in range(5):
+        expected = [j for j in range(5) if j != i and net.reachable(i, j) and net.reachable(j, i)]
+        assert net.both_ways(i).tolist() == expected
+    assert net.both_ways(2).tolist() == [0, 3] and net.both_ways(4).tolist() == []

@@ -30,9 +30,8 @@ class BlockSync:
         self._fetches: dict[int, Timer] = {}
 
     def _peers(self, i: int) -> list[Node]:
-        network = self._network
-        return [peer for j, peer in enumerate(self._nodes)
-                if j != i and peer.online and network.reachable(i, j) and network.reachable(j, i)]
+        nodes = self._nodes
+        return [peer for j in self._network.both_ways(i).tolist() if (peer := nodes[j]).online]
 
     def best_peer_height(self, i: int) -> int | None:
         """The best committed height among the peers node ``i`` can reach (None: none)."""

@@ -166,6 +166,8 @@ class ConsensusDriver:
         committing), get that block from ``i``: CometBFT's consensus reactor sends a peer
         at a lower height the block and its commit (gossipDataForCatchup); here the lagger
         block-syncs it."""
+        if height <= 1:
+            return  # no node can be a height behind the first (and at genesis all enter it)
         for node in self.nodes:
             if node.index == i or not node.online or node.phase != IN_CONSENSUS:
                 continue

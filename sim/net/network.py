@@ -192,6 +192,15 @@ class Network:
         epoch = self.epochs[-1]
         return bool(epoch.online[src] and epoch.online[dst] and not epoch.blocked[src, dst])
 
+    def both_ways(self, node: int) -> np.ndarray:
+        """Indices of the nodes that ``node`` reaches and that reach it (itself excluded)."""
+        epoch = self.epochs[-1]
+        if not epoch.online[node]:
+            return np.empty(0, dtype=np.intp)
+        mask = epoch.online & ~epoch.blocked[node] & ~epoch.blocked[:, node]
+        mask[node] = False
+        return np.flatnonzero(mask)
+
     # -- arrival times ---------------------------------------------------------------
     def message_key(self, kind: str, height: int, round_: int) -> int:
         """The key of one consensus message: (kind, height, round) mixed under the seed.
