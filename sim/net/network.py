@@ -114,7 +114,8 @@ class LatencySampler:
     def sample(self, bits: np.ndarray) -> np.ndarray:
         """Latencies (seconds) for uint64 draws ``bits``."""
         if self.table is not None:
-            return self.table[(bits >> np.uint64(64 - _TABLE_BITS)).astype(np.intp)]
+            # indices below 2**16 read the same as intp: a view, not a converted copy
+            return np.take(self.table, (bits >> np.uint64(64 - _TABLE_BITS)).view(np.intp))
         if self.dist == "fixed":
             return np.full(bits.shape, self.constant)
         unit = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / float(1 << 53))
