@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from node.processed import ProcessedTable, as_processed_table
+from node.layered import LayeredTable, as_layered_table
 
 
 @attrs.frozen
@@ -44,14 +44,14 @@ class AppState:
     nonces: dict[str, int] = attrs.Factory(dict)
     balances: dict[str, int] = attrs.Factory(dict)
     resolutions: dict[str, Resolution] = attrs.Factory(dict)
-    processed: ProcessedTable = attrs.field(factory=ProcessedTable, converter=as_processed_table)
-    kv: dict[str, bytes] = attrs.Factory(dict)
+    processed: LayeredTable[int] = attrs.field(factory=LayeredTable, converter=as_layered_table)
+    kv: LayeredTable[bytes] = attrs.field(factory=LayeredTable, converter=as_layered_table)
     hash: str = "genesis"
 
     def clone(self) -> AppState:
         return AppState(self.height, dict(self.validators), dict(self.nonces),
                         dict(self.balances), dict(self.resolutions), self.processed.copy(),
-                        dict(self.kv), self.hash)
+                        self.kv.copy(), self.hash)
 
     @property
     def total_power(self) -> int:
