@@ -55,7 +55,6 @@ def run_chunk(scenario_text: str, file: str, tasks: list[Task], keep_dir: str | 
 
     import sim
     from sim.scenario import parse_scenario
-    from sim.sweep_store import run_folder_name
 
     outcomes: list[Outcome] = []
     parsed: dict[tuple[tuple[str, str], ...], Any] = {}
@@ -65,7 +64,11 @@ def run_chunk(scenario_text: str, file: str, tasks: list[Task], keep_dir: str | 
             if key not in parsed:
                 parsed[key] = parse_scenario(scenario_text, file=file, overrides=overrides)
             with _RUN_LOCK:
-                out = Path(keep_dir) / run_folder_name(overrides, seed) if keep_dir is not None else None
+                out = None
+                if keep_dir is not None:
+                    from sim.sweep_store import run_folder_name  # brings pandas: only when runs are kept
+
+                    out = Path(keep_dir) / run_folder_name(overrides, seed)
                 result = sim.run(parsed[key], seed=seed, out=out)
             outcomes.append((overrides, seed, summary_row(result.summary), None))
         except Exception as exc:  # reported per run by the caller; the sweep goes on
@@ -83,6 +86,10 @@ def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: 
     """Chunks on a pool of ``workers`` processes (forkserver: no inherited threads or state)."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        # The fork server imports nodesim once and outlives this pool, so every later worker
+        # (of this sweep and of the next) starts as a fork of it, not as a fresh interpreter.
+        context.set_forkserver_preload(["sim.sweep_exec", "sim.scenario", "sim.runner", "sim.world.world"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_sigint)
     index: dict[Future[list[Outcome]], int] = {}  # submission order, to handle done ones in it
 
