@@ -12,9 +12,12 @@ block, about 30 µs on a 2-core machine):
 - ``listener_wakeups``: polls and deliveries that wake a listener without an event for it
   (EVM heads, watcher long polls).
 
-Memory grows with the same counts (about 135 bytes per node-block and 1.5 kB per observation,
-over a 60 MB base). The figures were fitted on ``bench/scale.py``'s scenarios; they are meant
-to be right within a factor of two, which is enough to refuse a run that would take days.
+Memory: a 60 MB base, about 250 kB per node (its event store, mempool and tasks), 16 bytes
+per node-block (commit intervals, block records), 2 kB per event (its resolution record and
+body) and 60 bytes per observation (what a run keeps of its records moves to a temporary file
+as it grows; what stays is the newest chunk and the events still in flight). The figures were
+fitted on ``bench/scale.py``'s scenarios; they are meant to be right within a factor of two,
+which is enough to refuse a run that would take days.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ STEP_SECONDS = 30e-6
 STARTUP_SECONDS = 1.0
 OBSERVATION_STEPS = 8.0
 BASE_MB = 60.0
-NODE_BLOCK_BYTES = 135.0
-OBSERVATION_BYTES = 1500.0
-EVENT_BYTES = 1000.0
+NODE_BYTES = 250e3
+NODE_BLOCK_BYTES = 16.0
+OBSERVATION_BYTES = 60.0
+EVENT_BYTES = 2000.0
 
 
 @attrs.frozen
@@ -122,7 +126,8 @@ def estimate(scenario: Scenario) -> Estimate:
     duration = scenario.duration
     interval = block_interval(scenario)
     blocks = duration / interval if interval > 0 else math.inf
-    terms = [Term("node-blocks", nodes * blocks, nodes * blocks, nodes * blocks * NODE_BLOCK_BYTES,
+    terms = [Term("nodes", nodes, 0.0, nodes * NODE_BYTES, "validators.count"),
+             Term("node-blocks", nodes * blocks, nodes * blocks, nodes * blocks * NODE_BLOCK_BYTES,
                   "scenario.duration")]
     events = 0.0
     for kind in sorted(scenario.sources):
