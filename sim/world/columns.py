@@ -58,18 +58,16 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
                 code = codes[value] = len(values)
                 values.append(value)
             column.append(code)
-        if len(self._tail[0]) >= self._chunk_rows:
+        if len(self._tail[0]) >= self._chunk_rows and not self._file.broken:
             self._spill()
 
     def _spill(self) -> None:
         chunk = self._file.add(b"".join(column.tobytes() for column in self._tail))
-        if chunk is not None:
+        if chunk is not None:  # None: no temporary space, the rows stay in memory
             self._chunk_ids.append(chunk)
             self._rows.append(len(self._tail[0]))
             self._spilled += self._rows[-1]
             self._tail = self._empty()
-        else:
-            self._chunk_rows = 1 << 62  # no temporary space: the rows stay in memory
 
     def _read_chunk(self, index: int) -> list[array[Any]]:
         data, rows = memoryview(self._file.read(self._chunk_ids[index])), self._rows[index]
