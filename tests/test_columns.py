@@ -5,6 +5,7 @@ import pickle
 import pytest
 
 from sim.world.columns import ColumnLog
+from tests.memory import retained
 
 
 def test_rows_read_back_as_appended() -> None:
@@ -44,18 +45,15 @@ def test_rows_moved_to_the_file_read_back_exactly_in_every_way() -> None:
 def test_a_long_log_keeps_only_its_newest_rows_in_memory() -> None:
     """Memory of a log grows with its distinct values, not with its rows, once they pass a
     chunk (a row per node per event); kept in lists, these 200,000 rows held ~5 MB."""
-    import tracemalloc
-
     rows = [(f"v{i % 100}", f"id-{i // 100}", i * 0.25) for i in range(200_000)]  # 100 nodes
-    tracemalloc.start()
-    try:
+
+    def fill() -> ColumnLog:
         log = ColumnLog("ood", chunk_rows=4096)
-        before = tracemalloc.get_traced_memory()[0]
         for row in rows:
             log.append(row)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+        return log
+
+    log, grown = retained(fill)
     assert grown < 1_000_000, f"200,000 rows kept {grown} bytes in memory"
     assert log[123_456] == rows[123_456]
 

@@ -3,12 +3,11 @@ and they share their bulk."""
 
 from __future__ import annotations
 
-import tracemalloc
-
 import pytest
 
 from node.app import AppState, StateChanges
 from node.layered import COMPACT_AFTER, LayeredTable
+from tests.memory import retained
 
 
 def test_a_copy_never_sees_writes_made_after_it_or_in_another_copy() -> None:
@@ -59,20 +58,19 @@ def test_the_states_a_chain_keeps_share_their_growing_tables() -> None:
     each; shared, they cost about one."""
     state = AppState(processed={f"resolution-{i}": i for i in range(20_000)},
                      kv={f"resolved/note/resolution-{i}": b"body" for i in range(20_000)})
-    state = state.clone()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        kept = []
+    first = state.clone()
+
+    def keep_64() -> list[AppState]:
+        kept, current = [], first
         for height in range(64):
-            state = state.clone()
-            changes = StateChanges(state)
+            current = current.clone()
+            changes = StateChanges(current)
             for k in range(6):
                 changes.mark_processed(f"new-{height}-{k}", height)
                 changes.put(f"resolved/note/new-{height}-{k}", b"body")
-            kept.append(state)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+            kept.append(current)
+        return kept
+
+    _kept, grown = retained(keep_64)
     one_table = 20_000 * 50  # a dict entry is ~50 bytes at this size
     assert grown < 2 * one_table, f"64 states grew memory by {grown} bytes"

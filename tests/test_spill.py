@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pickle
-import tracemalloc
 
 import pytest
 
 from sim.engine.spill import SpillList
 from sim.engine.trace import Trace, canonical_line
+from tests.memory import retained
 
 
 def test_items_moved_to_the_file_read_back_in_every_way() -> None:
@@ -28,15 +28,14 @@ def test_a_long_list_keeps_only_its_newest_items_in_memory() -> None:
     these 100,000 lines of ~100 characters held ~15 MB."""
     lines = [f'{{"event":"block","height":{i},"proposer":"v{i % 100}","t":{i * 0.75}}}' + "x" * 40
              for i in range(100_000)]
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    def fill() -> SpillList[str]:
         spilled: SpillList[str] = SpillList(chunk_items=1024)
         for line in lines:
             spilled.append(line)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
+        return spilled
+
+    spilled, grown = retained(fill)
     assert grown < 1_000_000, f"100,000 lines kept {grown} bytes in memory"
     assert spilled[54_321] == lines[54_321]
 
