@@ -22,6 +22,7 @@ from node.behaviours import BehaviourFailed, load_behaviour
 from node.control import NodeControl
 from node.eventstore import EventStore
 from node.execute import Rules
+from node.memstore import MemoryEventStore
 from node.node import Node, NodeSettings
 from node.protocols import protocol_flow
 from sim.checks import Checks, Violation
@@ -117,9 +118,10 @@ class World:
             path.unlink(missing_ok=True)
             db_path = str(path)
         else:
-            db_path = ":memory:"
+            db_path = None
         apps: list[KwilApp] = []
-        store = EventStore(db_path, lambda t: t in self.types, lambda rid: apps[0].state.is_processed(rid))
+        known, processed = (lambda t: t in self.types), (lambda rid: apps[0].state.is_processed(rid))
+        store = EventStore(db_path, known, processed) if db_path else MemoryEventStore(known, processed)
         s = self.scenario
         settings = NodeSettings(
             protocol=s.protocol, bugs=frozenset(s.bug_compat), gas=s.validators.gas,
