@@ -271,7 +271,7 @@ class BlockActor:
             return
         node = self.node
         app = node.app
-        senders = None if node.settings.gas else {tx.sender for tx in finalized.block.txs}
+        senders = None if node.settings.gas else finalized.result.senders()
         if senders is not None and not senders:
             return
         included = finalized.result.included()

@@ -58,6 +58,7 @@ class BlockResult:
     # every node's actor asks these after each commit: built once per block, on first use
     _executed: dict[str, set[Tx]] | None = None
     _included: frozenset[Tx] | None = None
+    _senders: frozenset[str] | None = None
 
     def executed_by(self, sender: str) -> set[Tx]:
         """``sender``'s txs that this block executed (a nonce error did not execute them)."""
@@ -74,6 +75,12 @@ class BlockResult:
         if self._included is None:
             self._included = frozenset(outcome.tx for outcome in self.txs)
         return self._included
+
+    def senders(self) -> frozenset[str]:
+        """The senders of the block's txs."""
+        if self._senders is None:
+            self._senders = frozenset(outcome.tx.sender for outcome in self.txs)
+        return self._senders
 
 
 class BlockFailed(Exception):

@@ -84,7 +84,7 @@ class Mempool:
         block consumed fails here: it was included, or another tx took its nonce. Senders the
         block did not touch keep their txs: checking them again would give the same answers."""
         failed: list[Tx] = []
-        touched = set(self._pending) if senders is None else set(senders) & set(self._pending)
+        touched = set(self._pending) if senders is None else {s for s in self._pending if s in senders}
         for sender in touched:
             self._pending[sender] = committed_nonce.get(sender, 0)
         for tx in [t for t in self._txs if t.sender in touched]:
