@@ -183,9 +183,17 @@ class Network:
         k = key & _MASK64
         sampler = self.sampler
         table = sampler.table_list
-        if table is not None:  # the common case inlined: a lognormal table lookup
+        if table is not None:
+            # The common case, splitmix64_int inlined: a lognormal table lookup reads only the
+            # top bits, which splitmix64's last step (z ^ z >> 31) leaves as they are.
             shift = 64 - _TABLE_BITS
-            return [send_time + table[splitmix64_int(link ^ k) >> shift] for link in self._link_key_rows[sender]]
+            row = []
+            for link in self._link_key_rows[sender]:
+                z = ((link ^ k) + 0x9E3779B97F4A7C15) & _MASK64
+                z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+                z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+                row.append(send_time + table[z >> shift])
+            return row
         one = sampler.one
         return [send_time + one(splitmix64_int(link ^ k)) for link in self._link_key_rows[sender]]
 
