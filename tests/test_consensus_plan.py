@@ -161,3 +161,29 @@ def test_block_sync_peers_are_the_nodes_reachable_both_ways() -> None:
         expected = [j for j in range(5) if j != i and net.reachable(i, j) and net.reachable(j, i)]
         assert net.both_ways(i).tolist() == expected
     assert net.both_ways(2).tolist() == [0, 3] and net.both_ways(4).tolist() == []
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(n=st.sampled_from([1, 3, 40, 300]), dist=st.sampled_from(["fixed", "uniform", "lognormal"]),
+       seed=st.integers(0, 99), per_row=st.booleans(), subset=st.booleans())
+def test_plain_arrivals_drawn_in_blocks_are_the_whole_matrix_draws(n: int, dist: str, seed: int,
+                                                                   per_row: bool, subset: bool) -> None:
+    """Invariant: on a plain network, arrivals drawn a block of rows at a time (in place, the
+    lognormal from splitmix64's top bits only) equal send time + ``sample(splitmix64(link
+    key ^ message key))`` over the whole matrix, bit for bit: any size (one block or many),
+    latency model, one key or a key per row, all receivers or some."""
+    from sim.engine.rng import splitmix64
+
+    latency = types.SimpleNamespace(dist=dist, value=0.05, low=0.01, high=0.2, median=0.08, sigma=0.7)
+    net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(seed))
+    rng = np.random.default_rng(seed)
+    senders = np.sort(rng.choice(n, size=max(1, n // 2), replace=False))
+    receivers = np.sort(rng.choice(n, size=max(1, n // 3), replace=False)) if subset else None
+    send = rng.uniform(0, 100, size=len(senders))
+    key: int | np.ndarray = rng.integers(0, 2**63, size=len(senders), dtype=np.uint64) if per_row \
+        else int(rng.integers(0, 2**63)) * 2 + 1
+    keys = net._link_keys[senders] if receivers is None else net._link_keys[np.ix_(senders, receivers)]
+    with np.errstate(over="ignore"):
+        mixed = keys ^ (key[:, None] if isinstance(key, np.ndarray) else np.uint64(key))
+    expected = send[:, None] + net.sampler.sample(splitmix64(mixed))
+    assert np.array_equal(net.arrivals(senders, send, key, receivers), expected)

@@ -140,7 +140,7 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
             break
         arrivals = network.arrivals(voters, prevote_time[voters],
                                     network.message_key("prevote", height, r))
-        arrivals = np.maximum(arrivals, round_entry[None, :])
+        np.maximum(arrivals, round_entry[None, :], out=arrivals)  # arrivals is a fresh array
         arrivals[np.arange(len(voters)), voters] = prevote_time[voters]
         pv_block, pv_nil, pv_any = _split_quorums(arrivals, powers[voters], total_power,
                                                   prevote_block[voters])
@@ -157,7 +157,7 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
             break
         arrivals = network.arrivals(senders, precommit_time[senders],
                                     network.message_key("precommit", height, r))
-        arrivals = np.maximum(arrivals, round_entry[None, :])
+        np.maximum(arrivals, round_entry[None, :], out=arrivals)  # arrivals is a fresh array
         arrivals[np.arange(len(senders)), senders] = precommit_time[senders]
         pc_block, _pc_nil, pc_any = _split_quorums(arrivals, powers[senders], total_power,
                                                    precommit_block[senders])

@@ -58,6 +58,9 @@ class Epoch:
 
 
 _TABLE_BITS = 16
+_DRAW_BLOCK = 1 << 15  # latency draws made at once: 256 kB temporaries, which stay in cache
+_SPLITMIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+_SHIFT_30, _SHIFT_27 = np.uint64(30), np.uint64(27)
 
 
 @functools.cache
@@ -111,6 +114,26 @@ class LatencySampler:
             return self.constant
         return self.low + self.span * ((float(bits >> 11) + 0.5) * (1.0 / float(1 << 53)))
 
+    def keyed(self, link_keys: np.ndarray, key: np.ndarray | np.uint64, out: np.ndarray) -> None:
+        """``out[...] = sample(splitmix64(link_keys ^ key))``, with in-place steps: the blocks
+        a thousand-node world draws (a million a message) then stay in cache. A table lookup
+        reads only splitmix64's top bits, which its last step leaves as they are."""
+        with np.errstate(over="ignore"):
+            z = np.bitwise_xor(link_keys, key)
+            if self.table is None:
+                out[...] = self.sample(splitmix64(z))
+                return
+            t = np.empty_like(z)
+            z += _SPLITMIX[0]
+            np.right_shift(z, _SHIFT_30, out=t)
+            z ^= t
+            z *= _SPLITMIX[1]
+            np.right_shift(z, _SHIFT_27, out=t)
+            z ^= t
+            z *= _SPLITMIX[2]
+            z >>= np.uint64(64 - _TABLE_BITS)
+            np.take(self.table, z.view(np.intp), out=out)
+
     def sample(self, bits: np.ndarray) -> np.ndarray:
         """Latencies (seconds) for uint64 draws ``bits``."""
         if self.table is not None:
@@ -136,6 +159,7 @@ class Network:
         self._seed = rng.seed
         self._link_keys = stable_hash64_grid((rng.seed, "link"), names, names)
         self._link_key_rows: list[list[int]] = self._link_keys.tolist()
+        self._link_keys_t: np.ndarray | None = None
         self.epochs: list[Epoch] = [Epoch(
             0.0,
             np.zeros((n, n), dtype=bool),
@@ -233,25 +257,51 @@ class Network:
 
         ``key`` names the message (one for all rows, or one per row as a uint64 array).
         """
-        keys = self._link_keys[senders] if receivers is None else \
-            self._link_keys[np.ix_(senders, receivers)]
-        with np.errstate(over="ignore"):
-            per_row = isinstance(key, np.ndarray)
-            mixed = keys ^ (key[:, None] if per_row else np.uint64(key & 0xFFFFFFFFFFFFFFFF))  # type: ignore[index,operator]
-        base = self.sampler.sample(splitmix64(mixed))
-        cols = slice(None) if receivers is None else receivers
-        send = send_times[:, None]
+        per_row = isinstance(key, np.ndarray)
         epochs = self.epochs
         last = epochs[-1]
         if self._fast is None:
             # (plain, all online) of a lone epoch, cached until the next change()
             self._fast = (len(epochs) == 1 and last.plain, last.all_online)
         if self._fast[0]:
-            out = send + base
+            out = self._plain_arrivals(senders, send_times, key, receivers)
             if not self._fast[1]:
                 out[~last.online[senders]] = math.inf
             return out
+        keys = self._link_keys[senders] if receivers is None else \
+            self._link_keys[np.ix_(senders, receivers)]
+        with np.errstate(over="ignore"):
+            mixed = keys ^ (key[:, None] if per_row else np.uint64(key & _MASK64))  # type: ignore[index,operator]
+        base = self.sampler.sample(splitmix64(mixed))
+        cols = slice(None) if receivers is None else receivers
         return self._walk(senders, send_times, cols, mixed, base)
+
+    def _plain_arrivals(self, senders: np.ndarray, send_times: np.ndarray, key: int | np.ndarray,
+                        receivers: np.ndarray | None) -> np.ndarray:
+        """Send time plus latency for every (sender, receiver), drawn a block of receivers at a
+        time. Built receiver by receiver and returned as its transpose (a view indexed [sender,
+        receiver] like any other): the quorum of each receiver is then an order statistic
+        over contiguous memory, twice as fast for a thousand nodes."""
+        out = np.empty((len(self.names) if receivers is None else len(receivers), len(senders)))
+        step = max(1, _DRAW_BLOCK // max(len(senders), 1))
+        every_sender = len(senders) == len(self.names) and bool((senders == np.arange(len(senders))).all())
+        mixer = key[None, :] if isinstance(key, np.ndarray) else np.uint64(key & _MASK64)
+        keys_by_receiver = self._keys_by_receiver()
+        for start in range(0, len(out), step):
+            links = keys_by_receiver[start:start + step] if receivers is None else \
+                keys_by_receiver[receivers[start:start + step]]
+            if not every_sender:
+                links = links[:, senders]
+            block = out[start:start + step]
+            self.sampler.keyed(links, mixer, block)
+            block += send_times[None, :]
+        return out.T
+
+    def _keys_by_receiver(self) -> np.ndarray:
+        """The link keys transposed ([receiver, sender]), made once."""
+        if self._link_keys_t is None:
+            self._link_keys_t = np.ascontiguousarray(self._link_keys.T)
+        return self._link_keys_t
 
     def _walk(self, senders: np.ndarray, send_times: np.ndarray, cols: Any, mixed: np.ndarray,
               base: np.ndarray) -> np.ndarray:
