@@ -187,3 +187,20 @@ def test_plain_arrivals_drawn_in_blocks_are_the_whole_matrix_draws(n: int, dist:
         mixed = keys ^ (key[:, None] if isinstance(key, np.ndarray) else np.uint64(key))
     expected = send[:, None] + net.sampler.sample(splitmix64(mixed))
     assert np.array_equal(net.arrivals(senders, send, key, receivers), expected)
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(n=st.integers(1, 12), dist=st.sampled_from(["fixed", "uniform", "lognormal"]), seed=st.integers(0, 99),
+       low=st.floats(0.0, 0.1), width=st.floats(0.001, 5.0), send=st.floats(0.0, 1e6))
+def test_a_row_in_plain_python_is_the_arrivals_row_bit_for_bit(n: int, dist: str, seed: int, low: float,
+                                                                width: float, send: float) -> None:
+    """Invariant: ``Network.row`` (the scalar planner's draws, inlined per distribution) gives
+    exactly the floats ``Network.arrivals`` gives for that sender and message, for every
+    latency model and parameter."""
+    latency = types.SimpleNamespace(dist=dist, value=low, low=low, high=low + width, median=low + width,
+                                    sigma=0.7)
+    net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(seed))
+    for sender in range(n):
+        key = net.message_key("prevote", seed + 1, sender)
+        expected = net.arrivals(np.array([sender]), np.array([send]), key)[0]
+        assert net.row(sender, send, key) == expected.tolist()

@@ -218,6 +218,17 @@ class Network:
                 z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
                 row.append(send_time + table[z >> shift])
             return row
+        if sampler.dist == "fixed":
+            return [send_time + sampler.constant] * len(self.names)
+        if sampler.dist == "uniform":  # inlined too (property worlds): the whole splitmix64
+            low, span, unit = sampler.low, sampler.span, 1.0 / float(1 << 53)
+            row = []
+            for link in self._link_key_rows[sender]:
+                z = ((link ^ k) + 0x9E3779B97F4A7C15) & _MASK64
+                z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+                z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+                row.append(send_time + (low + span * ((float((z ^ (z >> 31)) >> 11) + 0.5) * unit)))
+            return row
         one = sampler.one
         return [send_time + one(splitmix64_int(link ^ k)) for link in self._link_key_rows[sender]]
 
