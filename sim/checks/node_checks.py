@@ -93,12 +93,16 @@ class ListenerLifecycle(Checker):
     def _check(self, node: NodeView) -> None:
         if not node.has_listeners:
             return  # nothing that could run or should
-        active, running = node.listeners_active, node.listeners_running
+        active = node.listeners_active
         should = node.online and node.synced and node.is_validator and node.shut_down is None
         now = self.view.now
         previous = self._should.get(node.name)
         if previous is None or previous[0] != should:
             self._should[node.name] = (should, now)
+        if active and should:
+            self._cancelled_at.pop(node.name, None)
+            return  # running as it should (every validator at every commit): nothing to report
+        running = node.listeners_running
         settled = not node.online or now - self._should[node.name][1] > self._lag + 1e-6
         if active and not should and settled:
             self.report((node.name,), f"listeners of {node.name} run while it is not a synced, online validator")
