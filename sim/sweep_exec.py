@@ -14,6 +14,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from sim.errors import NodesimError
@@ -23,6 +24,8 @@ Task = tuple[dict[str, str], int]  # (overrides, seed)
 Outcome = tuple[dict[str, str], int, dict[str, Any] | None, str | None]  # ..., row, error
 WALL_COLUMNS = ("wall_seconds",)
 CONNECT_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before saying it cannot be reached
+UNGUARDED = ('a script that runs a sweep must do it under `if __name__ == "__main__":` '
+             "(each worker process imports the script again)")
 
 # trio's scheduler RNG is process-global (sim/determinism.py seeds it before each run), so two
 # runs must never interleave in one process, as they could on a threaded Dask worker.
@@ -84,6 +87,10 @@ def _ignore_sigint() -> None:
 def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: int,
               keep_dir: str | None = None) -> Iterator[list[Outcome]]:
     """Chunks on a pool of ``workers`` processes (forkserver: no inherited threads or state)."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # A worker importing the caller's script (as multiprocessing does) reached its sweep:
+        # one line, not multiprocessing's traceback; the caller's pool reports the cause.
+        raise SystemExit(f"nodesim: {UNGUARDED}")
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
@@ -110,6 +117,10 @@ def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: 
                 if len(index) > before:
                     pending.add(next(reversed(index)))
                 yield future.result()
+    except BrokenProcessPool:
+        _stop_workers(pool)
+        raise NodesimError(f"a sweep worker process died before its runs were done: killed (out of memory?), "
+                           f"or {UNGUARDED}") from None
     except BaseException:
         _stop_workers(pool)  # interrupted: runs in flight are not waited for; a resume reruns them
         raise

@@ -156,3 +156,21 @@ def test_param_specs() -> None:
 def test_split_values_round_trips(values: list[str]) -> None:
     """Joining comma-free values with commas and splitting gives back the same values."""
     assert split_values(",".join(values)) == values
+
+
+def test_a_script_that_sweeps_without_the_main_guard_gets_one_clear_error(scenario: Path, tmp_path: Path) -> None:
+    """Each worker imports the calling script again: without ``if __name__ == "__main__":``
+    the workers start sweeps of their own. The caller gets one error naming the guard, not
+    multiprocessing's bootstrapping tracebacks from every worker and a broken pool."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(f"from sim.sweep import sweep\nsweep({str(scenario)!r}, seeds=2, workers=2)\n",
+                      encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode != 0
+    assert 'NodesimError: a sweep worker process died' in proc.stderr
+    assert 'under `if __name__ == "__main__":`' in proc.stderr
+    assert "RuntimeError" not in proc.stderr and "bootstrapping" not in proc.stderr
