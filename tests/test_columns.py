@@ -68,3 +68,28 @@ def test_without_temporary_space_the_rows_stay_in_memory(monkeypatch: pytest.Mon
     rows = _rows(300)
     log = ColumnLog("ood", rows, chunk_rows=16)
     assert list(log) == rows and log[250] == rows[250]
+
+
+def test_rows_read_back_the_same_whenever_they_are_read() -> None:
+    """Appended rows wait to be encoded in batches: reads between appends, across batch and
+    chunk boundaries, see every row so far, in order."""
+    log = ColumnLog("ood", chunk_rows=700)
+    rows = _rows(2500)
+    for count, row in enumerate(rows, start=1):
+        log.append(row)
+        if count % 333 == 0 or count == 2500:
+            assert len(log) == count
+            assert log[count - 1] == row and log[-1] == row
+            assert list(log) == rows[:count]
+    assert list(log.column(0)) == [r[0] for r in rows]
+    assert log[650:760] == rows[650:760]
+
+
+def test_a_value_of_the_wrong_kind_fails_every_read_and_loses_no_row() -> None:
+    log = ColumnLog("od")
+    log.append(("v1", 1.0))
+    log.append(("v2", "not a number"))
+    for _ in range(2):
+        with pytest.raises(TypeError):
+            list(log)
+    assert len(log) == 2

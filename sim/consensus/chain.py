@@ -51,6 +51,7 @@ class Chain:
         self.names = names
         self._index = {name: i for i, name in enumerate(names)}
         self.committed: dict[int, Committed] = {}
+        self._height = 0  # the highest key of ``committed`` (max() over it each height was quadratic)
         self._released = 0  # blocks at heights up to this one are gone
         self._rotations: dict[int, ProposerRotation] = {}
         self._round0: dict[int, str] = {}
@@ -58,7 +59,7 @@ class Chain:
 
     @property
     def height(self) -> int:
-        return max(self.committed, default=0)
+        return self._height
 
     def state_after(self, height: int) -> AppState:
         """The state after ``height``: kept for the recent heights, replayed from genesis for
@@ -165,6 +166,7 @@ class Chain:
             previous.validators == state.validators else dict(state.validators)  # shared while unchanged
         entry = Committed(block, block_hash, state, state.hash, validators, result, time)
         self.committed[block.height] = entry
+        self._height = max(self._height, block.height)
         old = self.committed.get(block.height - KEEP_RECENT_STATES)
         if old is not None:
             # Past the recent window a height keeps its block (until ``release_blocks``) but

@@ -17,6 +17,8 @@ from sim.engine.spill import ChunkFile
 
 # Rows kept in memory before they move to the file: ~1 MB for a three-column log.
 CHUNK_ROWS = 1 << 16
+# Rows kept as the appended tuples until they are encoded, a column at a time
+FRESH_ROWS = 1024
 
 
 class ColumnLog(Sequence[tuple[Any, ...]]):
@@ -40,6 +42,7 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
         self._chunk_ids: list[int] = []  # chunks moved to the file, in order
         self._rows: list[int] = []  # and their rows
         self._spilled = 0
+        self._fresh: list[Sequence[Any]] = []  # appended, not yet in the column arrays
         for row in rows:
             self.append(row)
 
@@ -47,19 +50,52 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
         return [array("I" if kind == "o" else kind) for kind in self._kinds]
 
     def append(self, row: Sequence[Any]) -> None:
-        if len(row) != len(self._tail):
-            raise ValueError(f"a row of {len(row)} values for {len(self._tail)} columns")
-        for column, codes, values, value in zip(self._tail, self._codes, self._values, row):  # noqa: B905
+        """Add a row. Its values are checked against the column kinds when the row is encoded
+        (with the next thousand rows, or at the next read): appending is the hot path of a
+        listener-heavy run, one row per node per event and per vote."""
+        if len(row) != len(self._kinds):
+            raise ValueError(f"a row of {len(row)} values for {len(self._kinds)} columns")
+        fresh = self._fresh
+        fresh.append(row)
+        if len(fresh) >= FRESH_ROWS:
+            self._encode()
+
+    def _encode(self) -> None:
+        """Move the appended rows into the column arrays, spilling each chunk that fills."""
+        rows, start = self._fresh, 0
+        try:
+            while start < len(rows):
+                room = len(rows) if self._file.broken else max(self._chunk_rows - len(self._tail[0]), 1)
+                part = rows[start:start + room]
+                self._encode_part(part)
+                start += len(part)
+                if len(self._tail[0]) >= self._chunk_rows and not self._file.broken:
+                    self._spill()
+        finally:
+            self._fresh = rows[start:]  # a part with a bad value stays, and says so at each read
+
+    def _encode_part(self, rows: list[Sequence[Any]]) -> None:
+        # Every column is converted before any changes: a bad value leaves the log as it was.
+        encoded: list[array[Any]] = []
+        for index, (kind, codes, values) in enumerate(zip(self._kinds, self._codes, self._values, strict=True)):
+            items = [row[index] for row in rows]
             if codes is None:
-                column.append(value)
+                encoded.append(array(kind, items))
                 continue
-            code = codes.get(value)
-            if code is None:
-                code = codes[value] = len(values)
-                values.append(value)
-            column.append(code)
-        if len(self._tail[0]) >= self._chunk_rows and not self._file.broken:
-            self._spill()
+            get = codes.get
+            found = [get(value) for value in items]
+            if None in found:
+                for position, code in enumerate(found):
+                    if code is None:
+                        value = items[position]
+                        code = get(value)
+                        if code is None:
+                            code = codes[value] = len(values)
+                            values.append(value)
+                        found[position] = code
+            encoded.append(array("I", found))
+        for column, part in zip(self._tail, encoded, strict=True):
+            column.extend(part)
 
     def _spill(self) -> None:
         chunk = self._file.add(b"".join(column.tobytes() for column in self._tail))
@@ -91,6 +127,8 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
 
     def _parts(self, start: int, stop: int) -> Iterator[list[Sequence[Any]]]:
         """Decoded columns of rows ``start..stop``, one piece per chunk they cross."""
+        if self._fresh:
+            self._encode()
         base = 0
         for index, rows in enumerate(self._rows):
             if base + rows > start and base < stop:
@@ -109,7 +147,7 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
         return values
 
     def __len__(self) -> int:
-        return self._spilled + len(self._tail[0])
+        return self._spilled + len(self._tail[0]) + len(self._fresh)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         for part in self._parts(0, len(self)):
