@@ -73,8 +73,9 @@ class ConsensusDriver:
         self.proposals: dict[tuple[int, int], tuple[int, float, tuple[Tx, ...]]] = {}
         self._accepts: dict[int, dict[int, np.ndarray]] = {}
         self.commit_times: dict[int, np.ndarray] = {}
-        self._last_consensus_commit = np.full(n, -1, dtype=np.int64)
-        self._last_commit_time = np.full(n, INF)
+        # per node, read and written at each of its commits: lists (a numpy element costs more)
+        self._last_consensus_commit = [-1] * n
+        self._last_commit_time = [INF] * n
         self.block_intervals = array("d")  # one per node per block: kept compact
         self._replan_timer: Timer | None = None
 
