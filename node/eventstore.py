@@ -98,10 +98,14 @@ class EventStore:
         rid = event_id(event_type, data)
         if self._is_processed(rid):
             return None
-        self._db.execute("INSERT OR IGNORE INTO events (id, data, event_type) VALUES (?, ?, ?)",
-                         (rid, bytes(data), event_type))
+        self._insert(rid, bytes(data), event_type)
         self.may_have_unvoted = True
         return rid
+
+    def _insert(self, rid: str, data: bytes, event_type: str) -> None:
+        """A new row for ``rid``; nothing when it is stored already."""
+        self._db.execute("INSERT OR IGNORE INTO events (id, data, event_type) VALUES (?, ?, ?)",
+                         (rid, data, event_type))
 
     def _rows(self, where: str, args: tuple[object, ...] = (), limit: int | None = None) -> list[StoredEvent]:
         sql = f"SELECT id, data, event_type, received, broadcasted FROM events {where} ORDER BY rowid"

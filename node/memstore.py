@@ -13,8 +13,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from node.eventstore import EventStore, StoredEvent, UnknownEventType
-from node.txs import event_id
+from node.eventstore import EventStore, StoredEvent
 
 
 class MemoryEventStore(EventStore):
@@ -73,20 +72,12 @@ class MemoryEventStore(EventStore):
                               event.broadcasted if broadcasted is None else broadcasted))
 
     # -- events ------------------------------------------------------------------------
-    def store(self, data: bytes, event_type: str) -> str | None:
-        if not self._is_known_type(event_type):
-            raise UnknownEventType(f"event type {event_type!r} is not a registered resolution type")
-        rid = event_id(event_type, data)
-        if self._is_processed(rid):
-            return None
+    def _insert(self, rid: str, data: bytes, event_type: str) -> None:
         if rid not in self._events:
-            # interned, as the SQLite store reads them back: votes and records share one string
-            rid = sys.intern(rid)
             self._next_rowid += 1
             self._rowid[rid] = self._next_rowid
-            self._put(StoredEvent(rid, bytes(data), sys.intern(event_type), False, False))
-        self.may_have_unvoted = True
-        return rid
+            # the type interned as the SQLite store reads it back (the id is interned already)
+            self._put(StoredEvent(rid, data, sys.intern(event_type), False, False))
 
     def get_unreceived_events(self, limit: int | None = None) -> list[StoredEvent]:
         if not self._unvoted_sorted:
