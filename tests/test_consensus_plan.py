@@ -93,7 +93,7 @@ def test_worlds_share_one_read_only_quantile_table_per_lognormal() -> None:
     half of a short sweep run); shared, it must be read-only, and it is the exact quantiles."""
     from statistics import NormalDist
 
-    from sim.net.network import LatencySampler
+    from sim.net.latency import LatencySampler
 
     model = types.SimpleNamespace(dist="lognormal", median=0.08, sigma=0.6)
     first, second = LatencySampler(model), LatencySampler(types.SimpleNamespace(**vars(model)))

@@ -11,15 +11,14 @@ the link and the message, so re-planning a height draws the same numbers.
 
 from __future__ import annotations
 
-import functools
 import math
-from statistics import NormalDist
 from typing import Any
 
 import attrs
 import numpy as np
 
 from sim.engine.rng import RngStreams, keyed_uniform, splitmix64, splitmix64_int, stable_hash64, stable_hash64_grid
+from sim.net.latency import DRAW_BLOCK, TABLE_BITS, LatencySampler
 
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 GOSSIP_RETRY = 0.1  # seconds before a dropped consensus message is sent again
@@ -55,94 +54,6 @@ class Epoch:
     @property
     def all_online(self) -> bool:
         return bool(self.online.all())
-
-
-_TABLE_BITS = 16
-_DRAW_BLOCK = 1 << 15  # latency draws made at once: 256 kB temporaries, which stay in cache
-_SPLITMIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
-_SHIFT_30, _SHIFT_27 = np.uint64(30), np.uint64(27)
-
-
-@functools.cache
-def _standard_normal_quantiles() -> np.ndarray:
-    """The 2^16 midpoint quantiles of the standard normal: the same for every lognormal, and
-    65,536 inverse-CDF calls were half of a short run's cost (sweeps run thousands)."""
-    size = 1 << _TABLE_BITS
-    normal = NormalDist()
-    z = np.array([normal.inv_cdf((i + 0.5) / size) for i in range(size)])
-    z.setflags(write=False)
-    return z
-
-
-@functools.lru_cache(maxsize=8)
-def _lognormal_table(median: float, sigma: float) -> tuple[np.ndarray, list[float]]:
-    """One lognormal's quantile table, shared read-only by every world that draws from it."""
-    table = median * np.exp(sigma * _standard_normal_quantiles())
-    table.setflags(write=False)
-    return table, table.tolist()
-
-
-class LatencySampler:
-    """Turns keyed 64-bit draws into latencies of one distribution by table lookup.
-
-    The lognormal's quantiles are tabulated once (2^16 midpoints, exact from the inverse
-    normal CDF), so a draw is one gather instead of Box-Muller's log, sqrt, cos and exp.
-    """
-
-    def __init__(self, model: Any) -> None:
-        self.dist = model.dist
-        self.constant = 0.0
-        self.low = 0.0
-        self.span = 0.0
-        self.table: np.ndarray | None = None
-        self.table_list: list[float] | None = None  # the same table, for draws one at a time
-        if self.dist == "fixed":
-            self.constant = float(model.value)
-        elif self.dist == "uniform":
-            self.low = float(model.low)
-            self.span = float(model.high) - float(model.low)
-        elif self.dist == "lognormal":
-            self.table, self.table_list = _lognormal_table(float(model.median), float(model.sigma))
-        else:
-            raise ValueError(f"unknown latency distribution {self.dist!r}")
-
-    def one(self, bits: int) -> float:
-        """The latency for one uint64 draw, exactly as ``sample`` computes it."""
-        if self.table_list is not None:
-            return self.table_list[bits >> (64 - _TABLE_BITS)]
-        if self.dist == "fixed":
-            return self.constant
-        return self.low + self.span * ((float(bits >> 11) + 0.5) * (1.0 / float(1 << 53)))
-
-    def keyed(self, link_keys: np.ndarray, key: np.ndarray | np.uint64, out: np.ndarray) -> None:
-        """``out[...] = sample(splitmix64(link_keys ^ key))``, with in-place steps: the blocks
-        a thousand-node world draws (a million a message) then stay in cache. A table lookup
-        reads only splitmix64's top bits, which its last step leaves as they are."""
-        with np.errstate(over="ignore"):
-            z = np.bitwise_xor(link_keys, key)
-            if self.table is None:
-                out[...] = self.sample(splitmix64(z))
-                return
-            t = np.empty_like(z)
-            z += _SPLITMIX[0]
-            np.right_shift(z, _SHIFT_30, out=t)
-            z ^= t
-            z *= _SPLITMIX[1]
-            np.right_shift(z, _SHIFT_27, out=t)
-            z ^= t
-            z *= _SPLITMIX[2]
-            z >>= np.uint64(64 - _TABLE_BITS)
-            np.take(self.table, z.view(np.intp), out=out)
-
-    def sample(self, bits: np.ndarray) -> np.ndarray:
-        """Latencies (seconds) for uint64 draws ``bits``."""
-        if self.table is not None:
-            # indices below 2**16 read the same as intp: a view, not a converted copy
-            return np.take(self.table, (bits >> np.uint64(64 - _TABLE_BITS)).view(np.intp))
-        if self.dist == "fixed":
-            return np.full(bits.shape, self.constant)
-        unit = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / float(1 << 53))
-        return self.low + self.span * unit
 
 
 class Network:
@@ -210,7 +121,7 @@ class Network:
         if table is not None:
             # The common case, splitmix64_int inlined: a lognormal table lookup reads only the
             # top bits, which splitmix64's last step (z ^ z >> 31) leaves as they are.
-            shift = 64 - _TABLE_BITS
+            shift = 64 - TABLE_BITS
             row = []
             for link in self._link_key_rows[sender]:
                 z = ((link ^ k) + 0x9E3779B97F4A7C15) & _MASK64
@@ -294,7 +205,7 @@ class Network:
         receiver] like any other): the quorum of each receiver is then an order statistic
         over contiguous memory, twice as fast for a thousand nodes."""
         out = np.empty((len(self.names) if receivers is None else len(receivers), len(senders)))
-        step = max(1, _DRAW_BLOCK // max(len(senders), 1))
+        step = max(1, DRAW_BLOCK // max(len(senders), 1))
         every_sender = len(senders) == len(self.names) and bool((senders == np.arange(len(senders))).all())
         mixer = key[None, :] if isinstance(key, np.ndarray) else np.uint64(key & _MASK64)
         keys_by_receiver = self._keys_by_receiver()
