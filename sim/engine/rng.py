@@ -19,6 +19,7 @@ _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 _C1 = np.uint64(0x9E3779B97F4A7C15)
 _C2 = np.uint64(0xBF58476D1CE4E5B9)
 _C3 = np.uint64(0x94D049BB133111EB)
+SPLITMIX64_CONSTANTS = (_C1, _C2, _C3)  # the finalizer's increment and its two multipliers
 _TO_UNIT = 1.0 / float(1 << 53)
 
 

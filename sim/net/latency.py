@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.rng import splitmix64
+from sim.engine.rng import SPLITMIX64_CONSTANTS, splitmix64
 
 TABLE_BITS = 16
 DRAW_BLOCK = 1 << 15  # latency draws made at once: 256 kB temporaries, which stay in cache
-_SPLITMIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 _SHIFT_30, _SHIFT_27 = np.uint64(30), np.uint64(27)
 
 
@@ -80,14 +79,15 @@ class LatencySampler:
             if self.table is None:
                 out[...] = self.sample(splitmix64(z))
                 return
+            increment, first, second = SPLITMIX64_CONSTANTS
             t = np.empty_like(z)
-            z += _SPLITMIX[0]
+            z += increment
             np.right_shift(z, _SHIFT_30, out=t)
             z ^= t
-            z *= _SPLITMIX[1]
+            z *= first
             np.right_shift(z, _SHIFT_27, out=t)
             z ^= t
-            z *= _SPLITMIX[2]
+            z *= second
             z >>= np.uint64(64 - TABLE_BITS)
             np.take(self.table, z.view(np.intp), out=out)
 
