@@ -47,10 +47,11 @@ class VoteIDs:
     sender: str
     nonce: int
     votes: tuple[tuple[str, str], ...]  # (resolution id, event type)
+    # the resolution ids, in vote order: read by every node's mempool, execution and checks
+    ids: tuple[str, ...] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
-    @property
-    def ids(self) -> tuple[str, ...]:
-        return tuple(v[0] for v in self.votes)
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "ids", tuple(v[0] for v in self.votes))
 
     def size(self) -> int:
         return TX_BASE_BYTES + VOTE_ID_BYTES * len(self.votes)
