@@ -21,7 +21,6 @@ class MemoryEventStore(EventStore):
 
     def __init__(self, is_known_type: Callable[[str], bool], is_processed: Callable[[str], bool]) -> None:
         # no SQLite connection: every method that used one is replaced below
-        self._path = ":memory:"
         self.crashed = False
         self._is_known_type = is_known_type
         self._is_processed = is_processed
