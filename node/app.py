@@ -141,7 +141,8 @@ class StateChanges:
         self._undo = None
 
     def seal(self, block_hash: str) -> None:
-        text = json.dumps(self.writes, sort_keys=True, separators=(",", ":"), default=str)
+        # an empty block writes nothing: "[]" is what json.dumps gives, without its encoder
+        text = json.dumps(self.writes, sort_keys=True, separators=(",", ":"), default=str) if self.writes else "[]"
         self.state.hash = hashlib.sha256(f"{self.state.hash}|{block_hash}|{text}".encode()).hexdigest()
 
 

@@ -46,13 +46,16 @@ class ProposerRotation:
         return sum(self.powers.values())
 
     def copy(self) -> ProposerRotation:
-        return ProposerRotation(dict(self.powers), dict(self.priorities))
+        twin = ProposerRotation(dict(self.powers), dict(self.priorities))
+        twin._order = self._order  # the same powers: the same address order (never mutated)
+        return twin
 
     def _ordered(self) -> list[str]:
         # powers only change through update(), which clears this cache
-        if self._order is None or len(self._order) != len(self.powers):
-            self._order = sorted(self.powers, key=address_key)
-        return self._order
+        order = self._order
+        if order is None or len(order) != len(self.powers):
+            order = self._order = sorted(self.powers, key=address_key)
+        return order
 
     def _rescale_and_shift(self) -> None:
         names = self._ordered()
@@ -73,14 +76,15 @@ class ProposerRotation:
 
     def _step(self) -> str:
         names = self._ordered()
-        total = self.total_power
-        for n in names:
-            self.priorities[n] += self.powers[n]
+        priorities = self.priorities
+        powers = self.powers
         best = names[0]
-        for n in names[1:]:
-            if self.priorities[n] > self.priorities[best]:
-                best = n
-        self.priorities[best] -= total
+        highest = None
+        for n in names:
+            priority = priorities[n] = priorities[n] + powers[n]
+            if highest is None or priority > highest:  # ties: the first (smaller) address
+                best, highest = n, priority
+        priorities[best] -= self.total_power
         return best
 
     def increment(self, times: int) -> str:

@@ -44,3 +44,18 @@ def test_removed_validator_leaves_rotation() -> None:
     rotation = ProposerRotation({"v0": 1, "v1": 1, "v2": 1})
     rotation.update([("v1", 0)])
     assert [rotation.increment(1) for _ in range(4)] == ["v0", "v2", "v0", "v2"]
+
+
+def test_a_copy_rotates_like_its_original_and_apart_from_it() -> None:
+    """A copy (which keeps the address order) gives the same proposers as the original, and
+    stepping either leaves the other as it was."""
+    rotation = ProposerRotation({"v10": 3, "v2": 1, "v1": 2})
+    rotation.increment(2)
+    twin = rotation.copy()
+    assert [twin.increment(1) for _ in range(7)] == [rotation.increment(1) for _ in range(7)]
+    before = dict(rotation.priorities)
+    twin.increment(3)
+    assert rotation.priorities == before
+    twin.update([("v0", 5)])
+    assert rotation.copy().increment(1) == ProposerRotation(dict(rotation.powers),
+                                                            dict(rotation.priorities)).increment(1)

@@ -96,11 +96,14 @@ class Chain:
             rotation = ProposerRotation(self.consensus_powers(1))
         else:
             rotation = self.rotation(height - 1).copy()
-            powers = self.consensus_powers(height)
-            changes = [(n, p) for n, p in sorted(powers.items()) if rotation.powers.get(n) != p]
-            changes += [(n, 0) for n in sorted(rotation.powers) if n not in powers]
-            if changes:
-                rotation.update(changes)
+            # ``record`` shares the validators dict while the set is unchanged: the same
+            # object as the height before means no update (the common case, checked in O(1))
+            if self.validators_after(height - 2) is not self.validators_after(height - 3):
+                powers = self.consensus_powers(height)
+                changes = [(n, p) for n, p in sorted(powers.items()) if rotation.powers.get(n) != p]
+                changes += [(n, 0) for n in sorted(rotation.powers) if n not in powers]
+                if changes:
+                    rotation.update(changes)
         self._round0[height] = rotation.increment(1)
         self._rotations[height] = rotation
         self._rotations.pop(height - 3, None)

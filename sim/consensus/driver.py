@@ -104,12 +104,12 @@ class ConsensusDriver:
         for timer in self._commit_timers.pop(height, {}).values():
             timer.cancel()
         done = self.commit_times.get(height)
+        committed = [False] * len(self.nodes) if done is None else np.isfinite(done).tolist()
         timers: dict[int, Timer] = {}
-        for i in np.flatnonzero(np.isfinite(plan.commit)):
-            if done is not None and math.isfinite(done[i]):
-                continue
-            timers[int(i)] = self.kernel.call_at(max(float(plan.commit[i]), now), self._on_commit,
-                                                 height, int(i), priority=1)
+        call_at, on_commit = self.kernel.call_at, self._on_commit  # once per node per height
+        for i, time in enumerate(plan.commit.tolist()):
+            if time < INF and not committed[i]:
+                timers[i] = call_at(time if time > now else now, on_commit, height, i, priority=1)
         self._commit_timers[height] = timers
         for round_plan in plan.rounds:
             key = (height, round_plan.round)
@@ -234,9 +234,11 @@ class ConsensusDriver:
         node.post(Propose(height, round_))
 
     def _on_commit(self, height: int, i: int) -> None:
-        self._commit_timers.get(height, {}).pop(i, None)
+        timers = self._commit_timers.get(height)
+        if timers is not None:
+            timers.pop(i, None)
         node = self.nodes[i]
-        if not node.online or node.phase != IN_CONSENSUS or node.height != height - 1:
+        if node.phase != IN_CONSENSUS or node.height != height - 1:  # (a node down is not in it)
             return
         committed = self.chain.committed.get(height)
         if committed is None:
@@ -302,7 +304,7 @@ class ConsensusDriver:
                 node.fell_behind()
         self.chain.release_blocks(min(node.height for node in self.nodes))
         # No message of a retired height will be sent again: older network epochs can go.
-        entries = [float(np.min(p.entry)) for p in self.plans.values()]
+        entries = [float(p.entry.min()) for p in self.plans.values()]
         pending = self.gossip.oldest_submission()
         if pending is not None:
             entries.append(pending)
