@@ -78,6 +78,7 @@ class ConsensusDriver:
         self._last_commit_time = [INF] * n
         self.block_intervals = array("d")  # one per node per block: kept compact
         self._replan_timer: Timer | None = None
+        self._voters_of: tuple[np.ndarray, list[int]] | None = None  # (powers array, its voters)
 
     # -- planning ----------------------------------------------------------------------
     @property
@@ -89,13 +90,16 @@ class ConsensusDriver:
         entry = np.full(len(self.nodes), INF) if entry is None else entry.copy()
         for i, t in self._joins.get(height, {}).items():
             entry[i] = min(entry[i], t)
-        online = np.array([node.online for node in self.nodes])
-        entry[~online] = INF
+        online = [node.online for node in self.nodes]
+        offline = None if all(online) else ~np.array(online)
+        if offline is not None:
+            entry[offline] = INF
         powers, total = self.chain.power_array(height)
-        planner = plan_height_scalar if planner_scalar.applies(len(entry), self.network) else plan_height
+        planner = plan_height_scalar if planner_scalar.applies(len(entry), self.network, entry) else plan_height
         plan = planner(height, entry, powers, total, self.chain.proposer_fn(height),
                        self.timeouts, self.network, accepts=self._accepts.get(height))
-        plan.commit[~online] = INF
+        if offline is not None:
+            plan.commit[offline] = INF
         self.plans[height] = plan
         self._schedule(height, plan)
 
@@ -125,12 +129,11 @@ class ConsensusDriver:
 
     def _next_entries(self, height: int) -> np.ndarray:
         """Entry times into ``height + 1``: each node's commit of ``height`` + timeout_commit."""
-        plan = self.plans[height]
-        commits = plan.commit.copy()
+        commits = self.plans[height].commit
         done = self.commit_times.get(height)
         if done is not None:
             commits = np.where(np.isfinite(done), done, commits)
-        return commits + self.timeouts.commit
+        return commits + self.timeouts.commit  # a new array: the plan's stays as it is
 
     def replan(self) -> None:
         """The network, the online set or a verdict changed: re-plan every height in progress."""
@@ -203,18 +206,28 @@ class ConsensusDriver:
         self._on_proposal(i, height)
         self.proposals[(height, round_)] = (i, time, proposal)
         proposer = self.nodes[i].name
-        powers, _total = self.chain.power_array(height)
-        accepts = np.ones(len(self.nodes), dtype=bool)
         shared: dict[str, bool] = {}
-        for j in np.flatnonzero(powers > 0):
-            node = self.nodes[int(j)]
-            if node.online and node.height == height - 1:
-                accepts[j] = node.process_proposal(proposer, proposal, shared=shared)
-        if not accepts.all():
-            rejected = [self.nodes[int(j)].name for j in np.flatnonzero(~accepts)]
+        rejected_by: list[int] = []
+        for j in self._voters(height):
+            node = self.nodes[j]
+            if node.online and node.height == height - 1 and \
+                    not node.process_proposal(proposer, proposal, shared=shared):
+                rejected_by.append(j)
+        if rejected_by:
+            accepts = np.ones(len(self.nodes), dtype=bool)
+            accepts[rejected_by] = False
+            rejected = [self.nodes[j].name for j in rejected_by]
             self._trace("proposal.rejected", height=height, round=round_, proposer=proposer, by=rejected)
             self._accepts.setdefault(height, {})[round_] = accepts
             self._plan(height)
+
+    def _voters(self, height: int) -> list[int]:
+        """Indices of the nodes with consensus power at ``height``, in index order."""
+        powers, _total = self.chain.power_array(height)
+        cached = self._voters_of
+        if cached is None or cached[0] is not powers:  # the powers array is made once per height
+            cached = self._voters_of = (powers, np.flatnonzero(powers > 0).tolist())
+        return cached[1]
 
     # -- kernel events -----------------------------------------------------------------
     def _on_propose(self, height: int, round_: int, proposer: int) -> None:

@@ -5,7 +5,8 @@ worlds on a quiet network are planned here with floats and lists instead. Every 
 step is the one the numpy planner takes, in the same order, and latencies come from the same
 keyed draws (``Network.row``), so the plans are identical to the last bit
 (``tests/test_consensus_plan.py`` checks it over random worlds). Anything else (a large world,
-a network with partitions, loss, delay or reordering in its history) takes the numpy path.
+a height with messages sent while the network had partitions, loss, delay or reordering)
+takes the numpy path.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ MAX_ROUNDS = 64
 SMALL_WORLD = 12  # nodes; above this the numpy planner is faster
 
 
-def applies(n: int, network: Network) -> bool:
-    """Whether this plan can be made here (a small world on a network without faults)."""
-    return n <= SMALL_WORLD and network.plain
+def applies(n: int, network: Network, entry: np.ndarray) -> bool:
+    """Whether this plan can be made here: a small world whose messages of this height all
+    travel a plain network (none is sent before the first node enters the height)."""
+    if n > SMALL_WORLD:
+        return False
+    return network.plain or network.plain_from(float(entry.min()))
 
 
 def _quorum(times: Sequence[float], powers: Sequence[int], total: int) -> float:

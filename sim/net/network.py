@@ -65,7 +65,8 @@ class Network:
         self.names = names
         self.latency = latency
         self.sampler = LatencySampler(latency)
-        self._fast: tuple[bool, bool] | None = None
+        # (a lone plain epoch, the last epoch plain, every node online in it), until change()
+        self._fast: tuple[bool, bool, bool] | None = None
         self._kind_keys: dict[str, int] = {}
         self._seed = rng.seed
         self._link_keys = stable_hash64_grid((rng.seed, "link"), names, names)
@@ -105,10 +106,20 @@ class Network:
     @property
     def plain(self) -> bool:
         """One epoch without partition, extra delay, loss or reordering (crashes allowed)."""
+        return self._shape()[0]
+
+    def plain_from(self, time: float) -> bool:
+        """Whether every message sent at ``time`` or later travels a plain network: the last
+        epoch is plain and starts no later (a healed network whose past is still kept)."""
+        lone_plain, last_plain, _all_online = self._shape()
+        return lone_plain or (last_plain and time >= self.epochs[-1].start)
+
+    def _shape(self) -> tuple[bool, bool, bool]:
         if self._fast is None:
             last = self.epochs[-1]
-            self._fast = (len(self.epochs) == 1 and last.plain, last.all_online)
-        return self._fast[0]
+            plain = last.plain
+            self._fast = (len(self.epochs) == 1 and plain, plain, last.all_online)
+        return self._fast
 
     def row(self, sender: int, send_time: float, key: int) -> list[float]:
         """Arrival times at every node of one message from ``sender`` on a plain network,
@@ -182,12 +193,12 @@ class Network:
         per_row = isinstance(key, np.ndarray)
         epochs = self.epochs
         last = epochs[-1]
-        if self._fast is None:
-            # (plain, all online) of a lone epoch, cached until the next change()
-            self._fast = (len(epochs) == 1 and last.plain, last.all_online)
-        if self._fast[0]:
+        # Messages all sent in a plain last epoch (a healed network whose earlier epochs are
+        # still kept) arrive as on a plain network: ``_walk`` would add zero retries and zero
+        # extra delay to the same draws.
+        if self.plain_from(float(send_times.min()) if len(send_times) else math.inf):
             out = self._plain_arrivals(senders, send_times, key, receivers)
-            if not self._fast[1]:
+            if not self._shape()[2]:
                 out[~last.online[senders]] = math.inf
             return out
         keys = self._link_keys[senders] if receivers is None else \
