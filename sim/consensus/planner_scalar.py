@@ -32,12 +32,12 @@ def applies(n: int, network: Network, entry: np.ndarray) -> bool:
     return network.plain or network.plain_from(float(entry.min()))
 
 
-def _quorum(times: Sequence[float], powers: Sequence[int], total: int) -> float:
-    """The first time the senders' summed power exceeds 2/3 of ``total``."""
+def _quorum(times: Sequence[float], powers: Sequence[int], total: int, k: int | None) -> float:
+    """The first time the senders' summed power exceeds 2/3 of ``total``; ``k``: the senders
+    have equal power and the quorum is the k-th earliest (``_order_index``)."""
     if not times or total <= 0:
         return INF
-    if min(powers) == max(powers):
-        k = (2 * total) // (3 * powers[0]) + 1
+    if k is not None:
         return sorted(times)[k - 1] if k <= len(times) else INF
     cumulative = 0
     for time, power in sorted(zip(times, powers, strict=True), key=lambda tp: tp[0]):
@@ -47,18 +47,30 @@ def _quorum(times: Sequence[float], powers: Sequence[int], total: int) -> float:
     return INF
 
 
+def _order_index(powers: Sequence[int], total: int) -> int | None:
+    """With equal powers the quorum is an order statistic: how many senders it takes (the
+    weighted sum's answer, as the cumulative count crosses 2/3 at that sender)."""
+    if not powers or total <= 0 or min(powers) != max(powers):
+        return None
+    return (2 * total) // (3 * powers[0]) + 1
+
+
 def _quorums(rows: list[list[float]], powers: list[int], total: int, n: int,
              block: list[bool]) -> tuple[list[float], list[float], list[float]]:
     """Per receiver: quorum time for the block, for nil, and of any kind."""
-    any_kind = [_quorum([row[c] for row in rows], powers, total) for c in range(n)]
+    k = _order_index(powers, total)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * n  # arrival times per receiver
+    any_kind = [_quorum(column, powers, total, k) for column in columns]
     if all(block):
         return any_kind, [INF] * n, any_kind
     if not any(block):
         return [INF] * n, any_kind, any_kind
     yes = [k for k, b in enumerate(block) if b]
     no = [k for k, b in enumerate(block) if not b]
-    for_block = [_quorum([rows[k][c] for k in yes], [powers[k] for k in yes], total) for c in range(n)]
-    for_nil = [_quorum([rows[k][c] for k in no], [powers[k] for k in no], total) for c in range(n)]
+    yes_powers, no_powers = [powers[k] for k in yes], [powers[k] for k in no]
+    k_yes, k_no = _order_index(yes_powers, total), _order_index(no_powers, total)
+    for_block = [_quorum([rows[k][c] for k in yes], yes_powers, total, k_yes) for c in range(n)]
+    for_nil = [_quorum([rows[k][c] for k in no], no_powers, total, k_no) for c in range(n)]
     return for_block, for_nil, any_kind
 
 
@@ -68,7 +80,8 @@ def _received(network: Network, senders: list[int], times: list[float], key: int
     round; a node holds its own at once)."""
     rows = []
     for sender, sent in zip(senders, times, strict=True):
-        row = [max(a, e) for a, e in zip(network.row(sender, sent, key), round_entry, strict=True)]
+        # ``e if e > a else a`` is max(a, e), without a call per element
+        row = [e if e > a else a for a, e in zip(network.row(sender, sent, key), round_entry, strict=True)]
         row[sender] = sent
         rows.append(row)
     return rows
@@ -95,14 +108,14 @@ def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total
         if 0 <= proposer < n and active[proposer]:
             proposal_time = round_entry[proposer]
             sent = network.row(proposer, proposal_time, network.message_key("proposal", height, r))
-            proposal = [max(s, e) if active[i] else INF for i, (s, e) in enumerate(zip(sent, round_entry,
-                                                                                          strict=True))]
+            proposal = [(e if e > s else s) if active[i] else INF
+                        for i, (s, e) in enumerate(zip(sent, round_entry, strict=True))]
             proposal[proposer] = proposal_time
         rounds.append(RoundPlan(r, proposer, proposal_time))
 
         timeout = [e + timeouts.propose + step for e in round_entry]
-        prevote_time = [min(p, t) if active[i] else INF for i, (p, t) in enumerate(zip(proposal, timeout,
-                                                                                       strict=True))]
+        prevote_time = [(t if t < p else p) if active[i] else INF
+                        for i, (p, t) in enumerate(zip(proposal, timeout, strict=True))]
         prevote_block = [p <= t for p, t in zip(proposal, timeout, strict=True)]
         if accepts is not None and r in accepts:
             prevote_block = [b and bool(a) for b, a in zip(prevote_block, accepts[r], strict=True)]
@@ -116,12 +129,16 @@ def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total
         precommit_time = [INF] * n
         precommit_block = [False] * n
         for i in range(n):
-            t_block = max(max(pv_block[i], proposal[i]), prevote_time[i])
-            t_nil = max(pv_nil[i], prevote_time[i])
-            t_wait = max(pv_any[i], prevote_time[i]) + timeouts.prevote + step
-            t_other = min(t_nil, t_wait)
+            # max(a, b) written ``b if b > a else a`` and min(a, b) ``b if b < a else a``:
+            # the same float, signed zeros included, without a call each
+            voted, quorum = prevote_time[i], pv_block[i]
+            held = proposal[i] if proposal[i] > quorum else quorum
+            t_block = voted if voted > held else held
+            t_nil = voted if voted > pv_nil[i] else pv_nil[i]
+            t_wait = (voted if voted > pv_any[i] else pv_any[i]) + timeouts.prevote + step
+            t_other = t_wait if t_wait < t_nil else t_nil
             precommit_block[i] = math.isfinite(t_block) and t_block <= t_other
-            precommit_time[i] = min(t_block, t_other) if active[i] else INF
+            precommit_time[i] = (t_other if t_other < t_block else t_block) if active[i] else INF
 
         senders = [v for v in voters if math.isfinite(precommit_time[v])]
         if not senders:
@@ -130,11 +147,11 @@ def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total
                          network.message_key("precommit", height, r), round_entry)
         pc_block, _pc_nil, pc_any = _quorums(rows, [power[v] for v in senders], total_power, n,
                                              [precommit_block[v] for v in senders])
-        pc_block = [max(b, p) if math.isfinite(p) else b for b, p in zip(pc_block, proposal, strict=True)]
+        pc_block = [(p if p > b else b) if math.isfinite(p) else b for b, p in zip(pc_block, proposal, strict=True)]
         if decided is None and any(math.isfinite(t) for t in pc_block):
             decided = r
         if decided == r:
-            commit = [min(c, b) for c, b in zip(commit, pc_block, strict=True)]
+            commit = [b if b < c else c for c, b in zip(commit, pc_block, strict=True)]
         next_entry = [a + timeouts.precommit + step if active[i] else INF for i, a in enumerate(pc_any)]
         round_entry = [INF if c <= e else e for c, e in zip(commit, next_entry, strict=True)]
     return HeightPlan(height, entry.copy(), np.array(commit), rounds, decided)
