@@ -82,3 +82,22 @@ def test_a_run_that_moves_its_records_to_disk_is_the_same_run(monkeypatch: pytes
     assert list(spilled.trace) == list(kept.trace) and spilled.records.votes == kept.records.votes
     restarted = [r for r in spilled.trace if r["event"] == "node.synced" and r.get("node") == "v3"]
     assert restarted and restarted[-1]["t"] >= 120  # v3 came back and read its whole feed again
+
+
+def test_a_trace_line_is_the_sorted_compact_json_of_the_record() -> None:
+    """Every record's line is ``json.dumps`` with sorted keys, no spaces, bytes as hex, sets
+    sorted, tuples as lists and anything else as its text: the trace hash is over these."""
+    import json
+
+    class Odd:
+        def __str__(self) -> str:
+            return "odd!"
+
+    trace = Trace(lambda: 2.0000000001234)
+    fields = {"b": b"\x01\xff", "s": {3, 1}, "tu": (1, "x"), "u": "ä\"", "f": float("inf"), "n": None,
+              "o": Odd(), "nested": {"z": 1, "a": [2]}}
+    trace.emit("odd", **fields)
+    expected = json.dumps({"t": 2.0, "event": "odd", **{**fields, "b": "01ff", "s": [1, 3], "tu": [1, "x"],
+                                                         "o": "odd!"}},
+                          sort_keys=True, separators=(",", ":"))
+    assert list(trace.lines()) == [expected]

@@ -1,7 +1,8 @@
 """The run's trace: structured records in virtual-time order, and the hash over them.
 
-Records go through structlog (so users can add processors or render them), and the last
-processor files each one into the trace list stamped with virtual time. ``trace_hash`` is
+Records go through structlog (so users can add processors or render them): the last
+processor renders each one as its canonical line stamped with virtual time, which the
+logger files into the trace list. ``trace_hash`` is
 SHA-256 over canonical JSON lines; nothing wall-clock goes into a record.
 """
 
@@ -17,17 +18,21 @@ import structlog
 from sim.engine.spill import SpillList
 
 
-def canonical_line(record: dict[str, Any]) -> str:
-    """A record as one canonical JSON line (sorted keys, no spaces)."""
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), default=_jsonable)
-
-
 def _jsonable(value: object) -> object:
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, set | frozenset | tuple):
         return sorted(value) if isinstance(value, set | frozenset) else list(value)
     return str(value)
+
+
+# json.dumps with these options builds an encoder per call (most of a record's cost): one is kept
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_jsonable)
+
+
+def canonical_line(record: dict[str, Any]) -> str:
+    """A record as one canonical JSON line (sorted keys, no spaces)."""
+    return _CANONICAL.encode(record)
 
 
 class TraceRecords(Sequence[dict[str, Any]]):
@@ -75,6 +80,13 @@ class TraceRecords(Sequence[dict[str, Any]]):
         return f"TraceRecords({len(self)} records)"
 
 
+class _LineSink:
+    """structlog's logger for the trace: files each rendered line (every level alike)."""
+
+    def __init__(self, records: TraceRecords) -> None:
+        self.msg = self.info = self.debug = self.warning = self.error = records.append_line
+
+
 class Trace:
     """Structured records of one run, each stamped ``t`` (virtual seconds)."""
 
@@ -82,18 +94,17 @@ class Trace:
         self._now = now
         self.records = TraceRecords()
         self._logger = structlog.wrap_logger(
-            None,
-            processors=[self._file_record],
+            _LineSink(self.records),
+            processors=[self._render],
             wrapper_class=structlog.BoundLogger,
             cache_logger_on_first_use=True,
         )
 
-    def _file_record(self, _logger: object, _method: str, event_dict: Any) -> Any:
+    def _render(self, _logger: object, _method: str, event_dict: Any) -> str:
         record = {"t": round(self._now(), 9)}
         record.update(event_dict)
         # made a line now: what the record says is fixed when it happens
-        self.records.append_line(canonical_line(record))
-        raise structlog.DropEvent
+        return canonical_line(record)
 
     def emit(self, event: str, **fields: Any) -> None:
         """Add one record: ``event`` names what happened; fields must be JSON-able."""
