@@ -149,15 +149,20 @@ class VotesSent(Checker):
         if state is not None:  # a processed id needs no vote any more
             for rid in [r for r in voted if state.is_processed(r)]:
                 del voted[rid]
-        pending = self.view.pending_votes()
+        pending: set[tuple[str, str]] | None = None  # gathered once some node has an id to judge
         current: dict[tuple[str, str], int] = {}
         for node in self.view.nodes:
             if not (node.online and node.is_validator):
                 continue
+            broadcasted = node.broadcasted_ids()
+            if not broadcasted:
+                continue
+            if pending is None:
+                pending = self.view.pending_votes()
             # a vote sent within the last rebroadcast_after blocks, even one its own mempool
             # rejected (a nonce gap), is the node doing its part: the repair comes after it
             awaited = node.awaited_vote_ids(height - self._limit)
-            for rid in node.broadcasted_ids():
+            for rid in broadcasted:
                 key = (node.name, rid)
                 current[key] = self._since.get(key, height)
                 if key in pending or rid in awaited or node.name in voted.get(rid, ()) or \

@@ -180,10 +180,13 @@ class NoFakeResolution(Checker):
 
     def on_block(self, committed: Committed) -> None:
         observed = self.view.records.observations
-        for node, rid, _time in observed[self._cursor:]:
-            if node in self._honest:
-                self._honestly_seen.add(rid)
-        self._cursor = len(observed)
+        if len(observed) > self._cursor:  # (a slice of the column log costs even when empty)
+            for node, rid, _time in observed[self._cursor:]:
+                if node in self._honest:
+                    self._honestly_seen.add(rid)
+            self._cursor = len(observed)
+        if not committed.result.outcomes:
+            return
         # Powers as they were when the block's votes were counted (a join passing in this
         # block does not change the threshold the resolution passed against).
         powers = self.view.chain.validators_after(committed.block.height - 1)
