@@ -82,9 +82,15 @@ class ListenerLifecycle(Checker):
         # kwil 0.7.6's listener manager follows the status at its next one-second poll
         self._lag = 1.0 if view.scenario.protocol == "kwil-0.7" else 0.0
         self._should: dict[str, tuple[bool, float]] = {}
+        self._listens: dict[int, bool] = {}
 
     def on_node_commit(self, node: NodeView, block: Any) -> None:
-        self._check(node)
+        # a node's listeners are registered when the world is built: asked once per node
+        listens = self._listens.get(node.index)
+        if listens is None:
+            listens = self._listens[node.index] = node.has_listeners
+        if listens:
+            self._check(node)
 
     def at_end(self) -> None:
         for node in self.view.nodes:
