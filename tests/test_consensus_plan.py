@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sim.consensus.planner import Timeouts, plan_height, quorum_times
 from sim.engine.rng import RngStreams
-from sim.net.network import Network
+from sim.net.network import Epoch, Network
 
 L = 0.05
 
@@ -18,6 +18,21 @@ L = 0.05
 def network(n: int, latency: object = None) -> Network:
     latency = latency or types.SimpleNamespace(dist="fixed", value=L)
     return Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(3))
+
+
+def heal_after_partition(net: Network, split_at: float, heal_at: float) -> Epoch:
+    """A partition of the first half from the second, with loss and extra delay, from
+    ``split_at`` until a plain network at ``heal_at`` (the epoch returned)."""
+    n = len(net.names)
+    split = net.change(split_at)
+    split.blocked[: n // 2, n // 2:] = True
+    split.drop[:, 0] = 0.5
+    split.extra[:, 0] = 0.3
+    healed = net.change(heal_at)
+    healed.blocked[:] = False
+    healed.drop[:] = 0.0
+    healed.extra[:] = 0.0
+    return healed
 
 
 def plan(net: Network, entry: list[float], powers: list[int] | None = None, height: int = 1):
@@ -142,12 +157,7 @@ def test_the_plain_python_planner_gives_the_numpy_planners_plan_to_the_bit(data:
     net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(data.draw(st.integers(0, 99))))
     start = 0.0
     if data.draw(st.booleans(), label="healed partition in the past"):
-        split = net.change(2.0)
-        split.blocked[: n // 2, n // 2:] = True
-        split.drop[:, 0] = 0.5
-        healed = net.change(10.0)
-        healed.blocked[:] = False
-        healed.drop[:] = 0.0
+        heal_after_partition(net, 2.0, 10.0)
         start = 10.0
     offline = data.draw(st.sets(st.integers(0, n - 1), max_size=n // 3))
     for i in offline:
@@ -230,12 +240,7 @@ def test_after_a_heal_arrivals_are_what_the_epoch_walk_gives(n: int, dist: str, 
 
     latency = types.SimpleNamespace(dist=dist, value=0.05, low=0.01, high=0.2, median=0.08, sigma=0.7)
     net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(seed))
-    split = net.change(5.0)
-    split.blocked[: n // 2, n // 2:] = True
-    split.extra[:, 0] = 0.3
-    healed = net.change(30.0)
-    healed.blocked[:] = False
-    healed.extra[:] = 0.0
+    healed = heal_after_partition(net, 5.0, 30.0)
     if crashed:
         healed.online[1] = False
     rng = np.random.default_rng(seed)
