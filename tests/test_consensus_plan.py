@@ -270,3 +270,23 @@ def test_a_height_begun_during_a_partition_is_planned_by_walking_the_epochs() ->
     assert not planner_scalar.applies(4, net, np.array([9.5, 10.0, 10.0, 10.0]))
     assert planner_scalar.applies(4, net, np.array([10.0, 10.5, math.inf, 11.0]))
     assert not planner_scalar.applies(13, net, np.array([10.0] * 13))
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(data=st.data())
+def test_holding_each_message_or_the_quorum_gives_the_same_time(data: st.DataObject) -> None:
+    """Invariant the planners rely on: the first time +2/3 of the power is held, when each
+    message is held until its receiver enters the round, is max(the quorum time over the
+    arrivals, the receiver's entry), to the bit, for equal and unequal powers."""
+    from sim.consensus.planner import _held
+
+    m = data.draw(st.integers(1, 6))
+    n = data.draw(st.integers(1, 6))
+    times = st.sampled_from([0.0, 0.5, 1.0, 1.25, 2.0, 3.5, math.inf])
+    arrivals = np.array([[data.draw(times) for _ in range(n)] for _ in range(m)])
+    entry = np.array([data.draw(times) for _ in range(n)])
+    powers = np.array(data.draw(st.lists(st.integers(1, 4), min_size=m, max_size=m)))
+    total = int(powers.sum()) + data.draw(st.integers(0, 3))
+    held_each = quorum_times(np.maximum(arrivals, entry[None, :]), powers, total)
+    (held_quorum,) = _held((quorum_times(arrivals, powers, total),), entry)
+    assert np.array_equal(held_each, held_quorum)

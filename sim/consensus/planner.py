@@ -97,6 +97,16 @@ def _split_quorums(arrivals: np.ndarray, powers: np.ndarray, total: int,
     return block, nil, any_kind
 
 
+def _held(quorums: tuple[np.ndarray, ...], round_entry: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Quorum times as a node sees them: a message is held until the node enters the round.
+
+    Held per quorum, not per message: the first time a power sum crosses 2/3 over times
+    ``max(arrival, entry)`` is ``max(that time over the arrivals, entry)`` (holding never
+    reorders messages), the same float, for n values instead of n x n. A node's own vote
+    is sent after it entered the round, so holding leaves it as it is."""
+    return tuple(np.maximum(q, round_entry) for q in quorums)
+
+
 def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power: int,
                 proposer_of_round: Callable[[int], int], timeouts: Timeouts,
                 network: Network, *, accepts: Mapping[int, np.ndarray] | None = None) -> HeightPlan:
@@ -140,10 +150,9 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
             break
         arrivals = network.arrivals(voters, prevote_time[voters],
                                     network.message_key("prevote", height, r))
-        np.maximum(arrivals, round_entry[None, :], out=arrivals)  # arrivals is a fresh array
         arrivals[np.arange(len(voters)), voters] = prevote_time[voters]
-        pv_block, pv_nil, pv_any = _split_quorums(arrivals, powers[voters], total_power,
-                                                  prevote_block[voters])
+        pv_block, pv_nil, pv_any = _held(_split_quorums(arrivals, powers[voters], total_power,
+                                                        prevote_block[voters]), round_entry)
         t_block = np.maximum(np.maximum(pv_block, proposal), prevote_time)
         t_nil = np.maximum(pv_nil, prevote_time)
         t_wait = np.maximum(pv_any, prevote_time) + timeouts.prevote + step
@@ -157,10 +166,9 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
             break
         arrivals = network.arrivals(senders, precommit_time[senders],
                                     network.message_key("precommit", height, r))
-        np.maximum(arrivals, round_entry[None, :], out=arrivals)  # arrivals is a fresh array
         arrivals[np.arange(len(senders)), senders] = precommit_time[senders]
-        pc_block, _pc_nil, pc_any = _split_quorums(arrivals, powers[senders], total_power,
-                                                   precommit_block[senders])
+        pc_block, _pc_nil, pc_any = _held(_split_quorums(arrivals, powers[senders], total_power,
+                                                         precommit_block[senders]), round_entry)
         pc_block = np.maximum(pc_block, np.where(np.isfinite(proposal), proposal, pc_block))
         if decided is None and np.isfinite(pc_block).any():
             decided = r

@@ -74,17 +74,22 @@ def _quorums(rows: list[list[float]], powers: list[int], total: int, n: int,
     return for_block, for_nil, any_kind
 
 
-def _received(network: Network, senders: list[int], times: list[float], key: int,
-              round_entry: list[float]) -> list[list[float]]:
-    """Per sender row: when each node holds its message (held until the node enters the
-    round; a node holds its own at once)."""
+def _received(network: Network, senders: list[int], times: list[float], key: int) -> list[list[float]]:
+    """Per sender row: when each node receives its message (a node has its own at once).
+    Holding a message until the receiver enters the round is applied to the quorum times
+    (``_held``)."""
     rows = []
     for sender, sent in zip(senders, times, strict=True):
-        # ``e if e > a else a`` is max(a, e), without a call per element
-        row = [e if e > a else a for a, e in zip(network.row(sender, sent, key), round_entry, strict=True)]
+        row = network.row(sender, sent, key)
         row[sender] = sent
         rows.append(row)
     return rows
+
+
+def _held(quorums: tuple[list[float], ...], round_entry: list[float]) -> tuple[list[float], ...]:
+    """``planner._held``: max(quorum time, round entry) per node (``e if e > q else q`` is
+    max(q, e) without a call per element)."""
+    return tuple([e if e > q else q for q, e in zip(times, round_entry, strict=True)] for times in quorums)
 
 
 def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total_power: int,
@@ -123,9 +128,9 @@ def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total
         if not voters:
             break
         rows = _received(network, voters, [prevote_time[v] for v in voters],
-                         network.message_key("prevote", height, r), round_entry)
-        pv_block, pv_nil, pv_any = _quorums(rows, [power[v] for v in voters], total_power, n,
-                                            [prevote_block[v] for v in voters])
+                         network.message_key("prevote", height, r))
+        pv_block, pv_nil, pv_any = _held(_quorums(rows, [power[v] for v in voters], total_power, n,
+                                                  [prevote_block[v] for v in voters]), round_entry)
         precommit_time = [INF] * n
         precommit_block = [False] * n
         for i in range(n):
@@ -144,9 +149,9 @@ def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total
         if not senders:
             break
         rows = _received(network, senders, [precommit_time[v] for v in senders],
-                         network.message_key("precommit", height, r), round_entry)
-        pc_block, _pc_nil, pc_any = _quorums(rows, [power[v] for v in senders], total_power, n,
-                                             [precommit_block[v] for v in senders])
+                         network.message_key("precommit", height, r))
+        pc_block, _pc_nil, pc_any = _held(_quorums(rows, [power[v] for v in senders], total_power, n,
+                                                   [precommit_block[v] for v in senders]), round_entry)
         pc_block = [(p if p > b else b) if math.isfinite(p) else b for b, p in zip(pc_block, proposal, strict=True)]
         if decided is None and any(math.isfinite(t) for t in pc_block):
             decided = r
