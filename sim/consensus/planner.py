@@ -61,8 +61,11 @@ class HeightPlan:
         return None if self.decided_round is None else self.rounds[self.decided_round]
 
 
-def quorum_times(arrivals: np.ndarray, powers: np.ndarray, total_power: int) -> np.ndarray:
-    """Per receiver column, the first time the senders' summed power exceeds 2/3 of total."""
+def quorum_times(arrivals: np.ndarray, powers: np.ndarray, total_power: int, *,
+                 reorder: bool = False) -> np.ndarray:
+    """Per receiver column, the first time the senders' summed power exceeds 2/3 of total.
+    ``reorder``: the caller is done with ``arrivals``, which may be partitioned in place
+    (a thousand-node world saves a copy of a million times)."""
     m, n = arrivals.shape
     if m == 0 or total_power <= 0:
         return np.full(n, INF)
@@ -72,6 +75,9 @@ def quorum_times(arrivals: np.ndarray, powers: np.ndarray, total_power: int) -> 
         k = (2 * total_power) // (3 * w) + 1
         if k > m:
             return np.full(n, INF)
+        if reorder:
+            arrivals.partition(k - 1, axis=0)
+            return arrivals[k - 1].copy()
         return np.partition(arrivals, k - 1, axis=0)[k - 1]
     order = np.argsort(arrivals, axis=0, kind="stable")
     sorted_times = np.take_along_axis(arrivals, order, axis=0)
@@ -86,15 +92,16 @@ def quorum_times(arrivals: np.ndarray, powers: np.ndarray, total_power: int) -> 
 
 def _split_quorums(arrivals: np.ndarray, powers: np.ndarray, total: int,
                    for_block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Quorum times for the block, for nil, and of any kind."""
-    any_kind = quorum_times(arrivals, powers, total)
+    """Quorum times for the block, for nil, and of any kind (``arrivals`` is used up)."""
     if for_block.all():
+        any_kind = quorum_times(arrivals, powers, total, reorder=True)
         return any_kind, np.full_like(any_kind, INF), any_kind
     if not for_block.any():
+        any_kind = quorum_times(arrivals, powers, total, reorder=True)
         return np.full_like(any_kind, INF), any_kind, any_kind
-    block = quorum_times(arrivals[for_block], powers[for_block], total)
-    nil = quorum_times(arrivals[~for_block], powers[~for_block], total)
-    return block, nil, any_kind
+    block = quorum_times(arrivals[for_block], powers[for_block], total, reorder=True)
+    nil = quorum_times(arrivals[~for_block], powers[~for_block], total, reorder=True)
+    return block, nil, quorum_times(arrivals, powers, total, reorder=True)
 
 
 def _held(quorums: tuple[np.ndarray, ...], round_entry: np.ndarray) -> tuple[np.ndarray, ...]:
