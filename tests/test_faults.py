@@ -93,3 +93,24 @@ def test_demote_with_override_sets_power_at_the_next_block() -> None:
     result = run_text(faults('at = "1m"\nkind = "demote"\nnode = "v3"\noverride = true'), duration="2m")
     update = trace_events(result, "validator.update", validator="v3")
     assert update and update[0]["power"] == 0 and 60 < update[0]["t"] < 62
+
+
+def test_every_power_array_the_engine_plans_with_is_the_set_two_heights_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unchanged validator set reuses the height before's power array; across a demotion
+    each height still plans with the powers of the set after height - 2."""
+    from sim.consensus.chain import Chain
+
+    asked: list[int] = []
+    original = Chain.power_array
+
+    def checked(self: Chain, height: int) -> tuple[np.ndarray, int]:
+        array, total = original(self, height)
+        expected = self.consensus_powers(height)
+        assert array.tolist() == [expected.get(n, 0) for n in self.names] and total == sum(expected.values())
+        asked.append(height)
+        return array, total
+
+    monkeypatch.setattr(Chain, "power_array", checked)
+    result = run_text(faults('at = "1m"\nkind = "demote"\nnode = "v3"\noverride = true'), duration="2m")
+    assert trace_events(result, "validator.update", validator="v3")
+    assert max(asked) > 60  # heights after the demotion were planned too

@@ -129,10 +129,15 @@ class Chain:
         - 2 is committed, so it is computed once per height (do not modify the array)."""
         cached = self._power_arrays.get(height)
         if cached is None:
-            powers = self.consensus_powers(height)
-            array = np.array([powers.get(n, 0) for n in self.names], dtype=np.int64)
-            array.setflags(write=False)
-            cached = self._power_arrays[height] = (array, int(array.sum()))
+            previous = self._power_arrays.get(height - 1)
+            if previous is not None and self.validators_after(height - 2) is self.validators_after(height - 3):
+                cached = previous  # the same set (``record`` shares it while unchanged): the same array
+            else:
+                powers = self.consensus_powers(height)
+                array = np.array([powers.get(n, 0) for n in self.names], dtype=np.int64)
+                array.setflags(write=False)
+                cached = (array, int(array.sum()))
+            self._power_arrays[height] = cached
             self._power_arrays.pop(height - 8, None)
         return cached
 
