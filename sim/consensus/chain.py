@@ -96,9 +96,7 @@ class Chain:
             rotation = ProposerRotation(self.consensus_powers(1))
         else:
             rotation = self.rotation(height - 1).copy()
-            # ``record`` shares the validators dict while the set is unchanged: the same
-            # object as the height before means no update (the common case, checked in O(1))
-            if self.validators_after(height - 2) is not self.validators_after(height - 3):
+            if not self._same_set_as_before(height):
                 powers = self.consensus_powers(height)
                 changes = [(n, p) for n, p in sorted(powers.items()) if rotation.powers.get(n) != p]
                 changes += [(n, 0) for n in sorted(rotation.powers) if n not in powers]
@@ -108,6 +106,12 @@ class Chain:
         self._rotations[height] = rotation
         self._rotations.pop(height - 3, None)
         return rotation
+
+    def _same_set_as_before(self, height: int) -> bool:
+        """Whether ``height`` is voted on by the same validator set as ``height - 1``. ``record``
+        shares the validators dict while the set is unchanged, so the same object says so in
+        O(1) (the common case; a set rebuilt equal only costs the full comparison)."""
+        return self.validators_after(height - 2) is self.validators_after(height - 3)
 
     def proposer_fn(self, height: int) -> Callable[[int], int]:
         """Round -> the index of its proposer (-1: no validator is left to propose)."""
@@ -130,8 +134,8 @@ class Chain:
         cached = self._power_arrays.get(height)
         if cached is None:
             previous = self._power_arrays.get(height - 1)
-            if previous is not None and self.validators_after(height - 2) is self.validators_after(height - 3):
-                cached = previous  # the same set (``record`` shares it while unchanged): the same array
+            if previous is not None and self._same_set_as_before(height):
+                cached = previous
             else:
                 powers = self.consensus_powers(height)
                 array = np.array([powers.get(n, 0) for n in self.names], dtype=np.int64)

@@ -27,9 +27,7 @@ SMALL_WORLD = 12  # nodes; above this the numpy planner is faster
 def applies(n: int, network: Network, entry: np.ndarray) -> bool:
     """Whether this plan can be made here: a small world whose messages of this height all
     travel a plain network (none is sent before the first node enters the height)."""
-    if n > SMALL_WORLD:
-        return False
-    return network.plain or network.plain_from(float(entry.min()))
+    return n <= SMALL_WORLD and network.plain_from(float(entry.min()))
 
 
 def _quorum(times: Sequence[float], powers: Sequence[int], total: int, k: int | None) -> float:

@@ -65,8 +65,8 @@ class Network:
         self.names = names
         self.latency = latency
         self.sampler = LatencySampler(latency)
-        # (a lone plain epoch, the last epoch plain, every node online in it), until change()
-        self._fast: tuple[bool, bool, bool] | None = None
+        # (the last epoch is plain, every node is online in it), until change()
+        self._fast: tuple[bool, bool] | None = None
         self._kind_keys: dict[str, int] = {}
         self._seed = rng.seed
         self._link_keys = stable_hash64_grid((rng.seed, "link"), names, names)
@@ -100,25 +100,17 @@ class Network:
     def forget_before(self, time: float) -> None:
         """Drop epochs that ended before ``time`` (nothing will be sent then any more)."""
         while len(self.epochs) > 1 and self.epochs[1].start <= time:
-            self.epochs.pop(0)
-            self._fast = None
-
-    @property
-    def plain(self) -> bool:
-        """One epoch without partition, extra delay, loss or reordering (crashes allowed)."""
-        return self._shape()[0]
+            self.epochs.pop(0)  # the last epoch stays: what ``_shape`` says of it holds
 
     def plain_from(self, time: float) -> bool:
         """Whether every message sent at ``time`` or later travels a plain network: the last
         epoch is plain and starts no later (a healed network whose past is still kept)."""
-        lone_plain, last_plain, _all_online = self._shape()
-        return lone_plain or (last_plain and time >= self.epochs[-1].start)
+        return self._shape()[0] and time >= self.epochs[-1].start
 
-    def _shape(self) -> tuple[bool, bool, bool]:
+    def _shape(self) -> tuple[bool, bool]:
         if self._fast is None:
             last = self.epochs[-1]
-            plain = last.plain
-            self._fast = (len(self.epochs) == 1 and plain, plain, last.all_online)
+            self._fast = (last.plain, last.all_online)
         return self._fast
 
     def row(self, sender: int, send_time: float, key: int) -> list[float]:
@@ -198,7 +190,7 @@ class Network:
         # extra delay to the same draws.
         if self.plain_from(float(send_times.min()) if len(send_times) else math.inf):
             out = self._plain_arrivals(senders, send_times, key, receivers)
-            if not self._shape()[2]:
+            if not self._shape()[1]:
                 out[~last.online[senders]] = math.inf
             return out
         keys = self._link_keys[senders] if receivers is None else \
