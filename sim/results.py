@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from sim.engine.floatlog import FloatLog
 from sim.stats import mean, percentile
 from sim.world.records import RunRecords
 
@@ -28,7 +28,7 @@ class Result:
     trace: Sequence[dict[str, Any]]  # TraceRecords for a run; a list when loaded from its folder
     scenario: Any
     node_names: list[str]
-    commit_intervals: array[float]  # each validator's successive commits, pooled (8 bytes each)
+    commit_intervals: FloatLog  # each validator's successive commits, pooled (older ones on disk)
 
     def __getattr__(self, name: str) -> Any:
         """Summary fields read as attributes: ``result.blocks``, ``result.trace_hash``."""

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sim.engine.floatlog import FloatLog
 from sim.errors import NodesimError
 from sim.world.columns import ColumnLog
 from sim.world.records import BlockRecord, ResolutionRecord, RunRecords
@@ -47,7 +48,7 @@ def _tables(result: Any) -> dict[str, Any]:
 
     def table(columns: dict[str, Sequence[Any]], types: dict[str, Any]) -> Any:
         # a typed array goes in through the buffer protocol (no Python float per row)
-        return pa.table({name: pa.array(np.asarray(values) if isinstance(values, array) else values,
+        return pa.table({name: pa.array(np.asarray(values) if isinstance(values, array | FloatLog) else values,
                                         type=types[name]) for name, values in columns.items()})
 
     resolutions = [[getattr(r, name) for name in _RESOLUTION_FIELDS] for r in records.resolutions.values()]
@@ -128,7 +129,7 @@ def _read(folder: Path, name: str) -> dict[str, list[Any]]:
     return columns
 
 
-def read_records(folder: Path) -> tuple[RunRecords, array[float]]:
+def read_records(folder: Path) -> tuple[RunRecords, FloatLog]:
     """The ``RunRecords`` and pooled commit intervals stored under ``folder`` (a records/ dir)."""
     # A million tuples of plain values hold no cycles; the collector scanning them as they are
     # made would cost more than reading the files.
@@ -141,7 +142,7 @@ def read_records(folder: Path) -> tuple[RunRecords, array[float]]:
             gc.enable()
 
 
-def _read_records(folder: Path) -> tuple[RunRecords, array[float]]:
+def _read_records(folder: Path) -> tuple[RunRecords, FloatLog]:
     records = RunRecords()
     blocks = _read(folder, "blocks")
     records.blocks = [BlockRecord(*row) for row in zip(*(blocks[f] for f in _BLOCK_FIELDS), strict=True)]
@@ -166,7 +167,7 @@ def _read_records(folder: Path) -> tuple[RunRecords, array[float]]:
     records.node_shutdowns = list(zip(shutdowns["node"], shutdowns["reason"], strict=True))
     bodies = _read(folder, "bodies")
     records.bodies = dict(zip(bodies["id"], bodies["body"], strict=True))
-    return records, array("d", _read(folder, "commit_intervals")["interval"])
+    return records, FloatLog(_read(folder, "commit_intervals")["interval"])
 
 
 def read_trace(path: Path) -> list[dict[str, Any]]:

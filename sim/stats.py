@@ -6,9 +6,14 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine.floatlog import FloatLog
+
 
 def percentile(values: Any, q: float) -> float | None:
-    """numpy's default (linear interpolation between ranks); None when there are no values."""
+    """numpy's default (linear interpolation between ranks); None when there are no values.
+    A ``FloatLog`` is read a chunk at a time (the same number, without a copy of it all)."""
+    if isinstance(values, FloatLog):
+        return round(values.percentile(q), 9) if len(values) else None
     array = np.asarray(values, dtype=float)
     if array.size == 0:
         return None

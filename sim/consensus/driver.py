@@ -17,7 +17,6 @@ network has moved past it (``fell_behind``) so that it block-syncs.
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -31,6 +30,7 @@ from sim.consensus import planner_scalar
 from sim.consensus.chain import Chain, Committed
 from sim.consensus.planner import HeightPlan, Timeouts, plan_height
 from sim.consensus.planner_scalar import plan_height_scalar
+from sim.engine.floatlog import FloatLog
 from sim.engine.kernel import Kernel, Timer
 from sim.net.network import Network
 
@@ -76,7 +76,7 @@ class ConsensusDriver:
         # per node, read and written at each of its commits: lists (a numpy element costs more)
         self._last_consensus_commit = [-1] * n
         self._last_commit_time = [INF] * n
-        self.block_intervals = array("d")  # one per node per block: kept compact
+        self.block_intervals = FloatLog()  # one per node per block: older ones on disk
         self._replan_timer: Timer | None = None
         self._voters_of: tuple[np.ndarray, list[int]] | None = None  # (powers array, its voters)
 
