@@ -11,28 +11,10 @@ import attrs
 from node.txs import UserTx, VoteBodies, VoteIDs, event_id
 from sim.engine.trace import Trace
 from sim.world.columns import ColumnLog
+from sim.world.names import pack_names, unpack_names
 
 if TYPE_CHECKING:
     from sim.consensus.chain import Committed
-
-
-_SEPARATOR = "\x00"
-
-
-def _pack_names(names: str | tuple[str, ...]) -> str | tuple[str, ...]:
-    """Names as one string: a resolution of a hundred voters kept a tuple of ~850 bytes for the
-    whole run, the largest thing a long run kept per event; as text it is about a third. A
-    name containing the separator (no node is named so) keeps the tuple."""
-    if isinstance(names, str):
-        return names  # packed already
-    names = tuple(names)
-    if not names or any(_SEPARATOR in name or not name for name in names):
-        return names
-    return _SEPARATOR.join(names)
-
-
-def _unpack_names(packed: str | tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(packed.split(_SEPARATOR)) if isinstance(packed, str) else packed
 
 
 @attrs.define
@@ -49,18 +31,29 @@ class ResolutionRecord:
     approved: int = 0
     required: int = 0
     refunded: bool = False
-    _voters: str | tuple[str, ...] = attrs.field(default=(), alias="voters", converter=_pack_names,
-                                                 repr=lambda packed: repr(_unpack_names(packed)))
+    # packed (``sim.world.names``): a hundred names as a tuple held ~850 bytes for the whole run
+    _voters: bytes | tuple[str, ...] = attrs.field(default=(), alias="voters", converter=pack_names,
+                                                   repr=lambda packed: repr(unpack_names(packed)))
     error: str | None = None
 
     @property
     def voters(self) -> tuple[str, ...]:
         """The validators whose votes counted, in the order they voted."""
-        return _unpack_names(self._voters)
+        return unpack_names(self._voters)
 
     @voters.setter
     def voters(self, names: tuple[str, ...]) -> None:
         self._voters = names  # type: ignore[assignment]  # packed by the converter
+
+    def __getstate__(self) -> dict[str, object]:
+        # codes mean something only in this process: a pickled record carries the names
+        state = {a.name: getattr(self, a.name) for a in attrs.fields(type(self))}
+        state["_voters"] = self.voters
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, pack_names(value) if name == "_voters" else value)  # type: ignore[arg-type]
 
 
 @attrs.define
