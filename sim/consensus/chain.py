@@ -105,6 +105,7 @@ class Chain:
         self._round0[height] = rotation.increment(1)
         self._rotations[height] = rotation
         self._rotations.pop(height - 3, None)
+        self._round0.pop(height - 3, None)  # (recomputed with its rotation if ever asked again)
         return rotation
 
     def _same_set_as_before(self, height: int) -> bool:
