@@ -22,7 +22,7 @@ from typing import Any
 from sim.engine.floatlog import FloatLog
 from sim.errors import NodesimError
 from sim.world.columns import ColumnLog
-from sim.world.records import BlockRecord, ResolutionRecord, RunRecords
+from sim.world.records import BlockLog, BlockRecord, ResolutionRecord, RunRecords
 
 RECORDS_DIR = "records"
 FORMAT = 1
@@ -145,7 +145,7 @@ def read_records(folder: Path) -> tuple[RunRecords, FloatLog]:
 def _read_records(folder: Path) -> tuple[RunRecords, FloatLog]:
     records = RunRecords()
     blocks = _read(folder, "blocks")
-    records.blocks = [BlockRecord(*row) for row in zip(*(blocks[f] for f in _BLOCK_FIELDS), strict=True)]
+    records.blocks = BlockLog(BlockRecord(*row) for row in zip(*(blocks[f] for f in _BLOCK_FIELDS), strict=True))
     votes = _read(folder, "votes")
     records.votes = ColumnLog("ooqq", zip(votes["resolution"], votes["voter"], votes["power"], votes["height"],
                                           strict=True))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -69,12 +69,56 @@ class BlockRecord:
     bytes: int = 0
 
 
+class BlockLog(Sequence[BlockRecord]):
+    """``RunRecords.blocks``: a ``BlockRecord`` per committed block, kept column by column (a
+    ``ColumnLog``: ~70 bytes a block, older ones on disk, instead of ~200 held all run)."""
+
+    def __init__(self, blocks: Iterable[BlockRecord] = ()) -> None:
+        self._rows = ColumnLog("qqodqqqqq")
+        for block in blocks:
+            self.append(block)
+
+    def append(self, block: BlockRecord) -> None:
+        self._rows.append((block.height, block.round, block.proposer, block.time, block.txs,
+                           block.vote_ids, block.vote_bodies, block.user_txs, block.bytes))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[BlockRecord]:
+        return (BlockRecord(*row) for row in self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> BlockRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[BlockRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> BlockRecord | list[BlockRecord]:
+        if isinstance(index, slice):
+            return [BlockRecord(*row) for row in self._rows[index]]
+        return BlockRecord(*self._rows[index])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BlockLog | list):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (BlockLog, (list(self),))
+
+    def __repr__(self) -> str:
+        return f"BlockLog({len(self)} blocks)"
+
+
 @attrs.define
 class RunRecords:
     """Observations, resolutions, votes and blocks, as the run produces them."""
 
     resolutions: dict[str, ResolutionRecord] = attrs.Factory(dict)
-    blocks: list[BlockRecord] = attrs.Factory(list)
+    blocks: BlockLog = attrs.Factory(BlockLog)
     votes: ColumnLog = attrs.Factory(lambda: ColumnLog("ooqq"))  # (id, voter, power, height)
     observations: ColumnLog = attrs.Factory(lambda: ColumnLog("ood"))  # (node, id, time)
     faults: list[dict[str, object]] = attrs.Factory(list)
