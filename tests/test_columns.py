@@ -5,7 +5,7 @@ import pickle
 import pytest
 
 from sim.world.columns import ColumnLog
-from sim.world.records import BlockLog, BlockRecord
+from sim.world.records import BlockLog, BlockRecord, RunRecords
 from tests.memory import retained
 
 
@@ -117,3 +117,22 @@ def test_block_records_read_back_as_appended_and_cost_a_row_each() -> None:
     assert list(log) == blocks and log == blocks and len(log) == 5000
     assert log[0] == blocks[0] and log[-1] == blocks[-1] and log[10:20] == blocks[10:20]
     assert pickle.loads(pickle.dumps(log)) == log
+
+
+def test_a_run_keeps_each_event_id_once_for_its_votes_observations_and_sends() -> None:
+    """Every event id appears in three logs of a run (votes, observations, sends); their
+    columns share one codebook, so the id's entry is kept once, not three times."""
+    ids = [f"{i:064x}" for i in range(3000)]
+
+    def build() -> RunRecords:
+        records = RunRecords()
+        for i, rid in enumerate(ids):
+            records.votes.append((rid, "v1", 1, i))
+            records.observations.append(("v1", rid, i * 0.5))
+            records.sends.append(("v1", rid, i * 0.5))
+        return records
+
+    records, held = retained(build)
+    assert held < 3000 * 200, f"{held / 3000:.0f} bytes per event"
+    assert records.votes[2999][0] == records.observations[2999][1] == records.sends[2999][1] == ids[2999]
+    assert pickle.loads(pickle.dumps(records)) == records

@@ -10,7 +10,7 @@ them chunk by chunk.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 from sim.engine.spill import ChunkFile
@@ -21,6 +21,16 @@ CHUNK_ROWS = 1 << 16
 FRESH_ROWS = 1024
 
 
+class Codebook:
+    """The distinct values of an ``o`` column and their codes; logs whose columns hold the same
+    values (the event ids of votes, observations and sends) can share one, so that a long run
+    keeps each id's entry once instead of once per log."""
+
+    def __init__(self) -> None:
+        self.codes: dict[Hashable, int] = {}
+        self.values: list[Any] = []
+
+
 class ColumnLog(Sequence[tuple[Any, ...]]):
     """Rows of one shape, read back as tuples, stored as one typed array per column.
 
@@ -28,14 +38,18 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
     bytes a row) into the distinct values it has seen (node names, event ids: few per row).
     """
 
-    def __init__(self, kinds: str, rows: Iterable[Sequence[Any]] = (), chunk_rows: int | None = None) -> None:
-        """``kinds`` has one letter per column: ``d`` float, ``q`` int, ``o`` any hashable."""
+    def __init__(self, kinds: str, rows: Iterable[Sequence[Any]] = (), chunk_rows: int | None = None,
+                 codebooks: Mapping[int, Codebook] | None = None) -> None:
+        """``kinds`` has one letter per column: ``d`` float, ``q`` int, ``o`` any hashable;
+        ``codebooks``: shared ``Codebook``s for some ``o`` columns, by column index."""
         chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
         self._kinds = kinds
-        self._codes: list[dict[Hashable, int] | None] = [{} if kind == "o" else None for kind in kinds]
-        self._values: list[list[Any]] = [[] for _ in kinds]
+        books = [(codebooks or {}).get(index) or Codebook() if kind == "o" else None
+                 for index, kind in enumerate(kinds)]
+        self._codes: list[dict[Hashable, int] | None] = [None if book is None else book.codes for book in books]
+        self._values: list[list[Any]] = [[] if book is None else book.values for book in books]
         self._tail: list[array[Any]] = self._empty()
         self._chunk_rows = chunk_rows
         self._file = ChunkFile()

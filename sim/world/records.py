@@ -10,7 +10,7 @@ import attrs
 
 from node.txs import UserTx, VoteBodies, VoteIDs, event_id
 from sim.engine.trace import Trace
-from sim.world.columns import ColumnLog
+from sim.world.columns import Codebook, ColumnLog
 from sim.world.names import pack_names, unpack_names
 
 if TYPE_CHECKING:
@@ -117,16 +117,22 @@ class BlockLog(Sequence[BlockRecord]):
 class RunRecords:
     """Observations, resolutions, votes and blocks, as the run produces them."""
 
+    # the event ids and node names of votes, observations and sends, each kept once for the three
+    _ids: Codebook = attrs.field(factory=Codebook, init=False, eq=False, repr=False)
+    _names: Codebook = attrs.field(factory=Codebook, init=False, eq=False, repr=False)
     resolutions: dict[str, ResolutionRecord] = attrs.Factory(dict)
     blocks: BlockLog = attrs.Factory(BlockLog)
-    votes: ColumnLog = attrs.Factory(lambda: ColumnLog("ooqq"))  # (id, voter, power, height)
-    observations: ColumnLog = attrs.Factory(lambda: ColumnLog("ood"))  # (node, id, time)
+    votes: ColumnLog = attrs.Factory(lambda self: ColumnLog("ooqq", codebooks={0: self._ids, 1: self._names}),
+                                     takes_self=True)  # (id, voter, power, height)
+    observations: ColumnLog = attrs.Factory(lambda self: ColumnLog("ood", codebooks={0: self._names, 1: self._ids}),
+                                            takes_self=True)  # (node, id, time)
     faults: list[dict[str, object]] = attrs.Factory(list)
     validator_changes: list[tuple[float, int, str, int]] = attrs.Factory(list)  # (t, h, node, power)
     node_shutdowns: list[tuple[str, str]] = attrs.Factory(list)
     bodies: dict[str, bytes] = attrs.Factory(dict)  # resolution id -> body, from vote-bodies txs
     # every vote-ids tx a node sent, one row per id: (node, id, time); a rebroadcast adds rows
-    sends: ColumnLog = attrs.Factory(lambda: ColumnLog("ood"))
+    sends: ColumnLog = attrs.Factory(lambda self: ColumnLog("ood", codebooks={0: self._names, 1: self._ids}),
+                                     takes_self=True)
     _first_sent: dict[tuple[str, str], float] = attrs.field(factory=dict, init=False, eq=False, repr=False)
     _first_sent_rows: int = attrs.field(default=0, init=False, eq=False, repr=False)
 
