@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sim
+from sim.checks.resolution_checks import NoFakeResolution
 from sim.results import Result
-from tests.worlds import run_text, violations
+from sim.world.world import World
+from tests.worlds import run_text, scenario_text, violations
 
 BODY = """
 [resolutions.note]
@@ -64,3 +67,20 @@ def test_withholding_proposer_leaves_others_votes_out() -> None:
     assert by_v0 and voters_in_v0_blocks <= {"v0"}
     assert any(h not in by_v0 for _rid, _v, _p, h in result.records.votes)
     assert violations(result) == []
+
+
+def test_the_fake_check_forgets_an_honestly_seen_id_once_it_passed() -> None:
+    """no-fake-resolution remembers which ids an honest validator observed only until they
+    pass (a run of many events kept every id): at the end it holds the unresolved ones only,
+    and the run's verdict is unchanged."""
+    scenario = sim.parse_scenario(scenario_text(BODY + byzantine(["v3"], "fabricate"), duration="10m"))
+    world = World(scenario, seed=1)
+    try:
+        world.run()
+    finally:
+        world.close()
+    checker = next(c for c in world.checks.checkers if isinstance(c, NoFakeResolution))
+    passed = [r for r in world.records.resolutions.values() if r.status == "passed" and r.type == "note"]
+    assert len(passed) > 5 and not world.violations
+    assert not any(r.id in checker._honestly_seen for r in passed)
+    assert len(checker._honestly_seen) <= len(world.records.resolutions) - len(passed)

@@ -191,10 +191,18 @@ class NoFakeResolution(Checker):
         # block does not change the threshold the resolution passed against).
         powers = self.view.chain.validators_after(committed.block.height - 1)
         total = sum(powers.values())
+        before = None
         for outcome in committed.result.outcomes:
             if outcome.status != "passed" or outcome.type in RECURRING_TYPES or outcome.type is None:
                 continue
             if outcome.id in self._honestly_seen:
+                # Passed: processed for good, so it is not kept (the set stays as small as the
+                # ids in flight). Passing again is resolution-once's to report, not a fake.
+                self._honestly_seen.discard(outcome.id)
+                continue
+            if before is None:
+                before = self.view.chain.state_after(committed.block.height - 1)
+            if before.is_processed(outcome.id):
                 continue
             byzantine = sum(powers.get(n, 0) for n in self._byzantine)
             threshold = self.view.types.get(outcome.type).confirmation_threshold
