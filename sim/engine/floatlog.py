@@ -22,7 +22,8 @@ from sim.engine.spill import ChunkFile
 
 # Values kept in memory before they move to the file: 512 KB.
 CHUNK_FLOATS = 1 << 16
-_DIGIT_BITS = 16  # the radix selection reads a value's 64 bits 16 at a time: four passes
+_DIGIT_BITS = 11  # the radix selection reads a value's 64 bits 11 at a time: six passes
+_SLICE = 1 << 14  # values per step of a pass: its temporaries stay ~130 KB
 _SIGN = np.uint64(1 << 63)
 
 
@@ -123,6 +124,8 @@ class FloatLog:
     def percentile(self, q: float) -> float:
         """``float(np.percentile(all the values, q))``, to the bit, one chunk in memory at a time
         (nan when there are no values)."""
+        if not self._spilled:  # all in memory: numpy itself, on a copy of the newest chunk at most
+            return float(np.percentile(np.frombuffer(self._tail, dtype=np.float64), q)) if self._tail else math.nan
         return exact_percentile(self.chunks, len(self), q)
 
 
@@ -161,19 +164,22 @@ def _from_key(key: int) -> float:
 
 
 def _select(chunks: Any, rank: int) -> float:
-    """The value at ``rank`` (0-based) in sorted order: four passes, each counting one 16-bit
-    digit of the sort keys that share the digits found so far."""
-    prefix = 0
-    for shift in (48, 32, 16, 0):
-        counts = np.zeros(1 << _DIGIT_BITS, dtype=np.int64)
+    """The value at ``rank`` (0-based) in sorted order: six passes, each counting one digit
+    (11 bits, the last 9) of the sort keys that share the digits found so far."""
+    prefix, top = 0, 64  # the digits found so far are the key's bits from ``top`` up
+    while top > 0:
+        shift = max(top - _DIGIT_BITS, 0)
+        width = top - shift
+        counts = np.zeros(1 << width, dtype=np.int64)
         for chunk in chunks():
-            keys = _sort_keys(chunk)
-            if shift < 48:
-                keys = keys[(keys >> np.uint64(shift + _DIGIT_BITS)) == np.uint64(prefix)]
-            digits = (keys >> np.uint64(shift)) & np.uint64((1 << _DIGIT_BITS) - 1)
-            counts += np.bincount(digits.astype(np.intp), minlength=1 << _DIGIT_BITS)
+            for start in range(0, len(chunk), _SLICE):
+                keys = _sort_keys(chunk[start:start + _SLICE])
+                if top < 64:
+                    keys = keys[(keys >> np.uint64(top)) == np.uint64(prefix)]
+                digits = (keys >> np.uint64(shift)) & np.uint64((1 << width) - 1)
+                counts += np.bincount(digits.astype(np.intp), minlength=1 << width)
         cumulative = np.cumsum(counts)
         digit = int(np.searchsorted(cumulative, rank, side="right"))
         rank -= int(cumulative[digit - 1]) if digit else 0
-        prefix = (prefix << _DIGIT_BITS) | digit
+        prefix, top = (prefix << width) | digit, shift
     return _from_key(prefix)
