@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import sim
+import sim.scenario
 from sim.engine.floatlog import FloatLog
+from sim.world.world import World
 from tests.worlds import run_text, violations
 
 L = 0.05
@@ -86,3 +89,31 @@ node = "v1"
     assert len(synced) == 2 and 120 <= synced[1]["t"] < 125
     assert any(b.proposer == "v1" and b.time > 125 for b in result.records.blocks)
     assert violations(result) == []
+
+
+def test_a_retired_height_is_never_planned_again() -> None:
+    """Once a height is retired (two behind the frontier) its pending proposal timers go with
+    it: a later round's timer used to plan the height again (a dead plan, no node in it) and
+    rebuild its proposer rotation from genesis, a cost growing with the chain's height. A
+    validator down from the start and back after three minutes left such timers behind."""
+    scenario = sim.scenario.scenario_from_dict({
+        "scenario": {"name": "t", "seed": 0, "duration": "5m"},
+        "network": {"latency": {"dist": "uniform", "low": "20ms", "high": "120ms"}},
+        "consensus": {"timeout_commit": "1s"}, "validators": {"count": 5, "power": 1},
+        "faults": [{"at": "0ms", "kind": "crash", "node": "v0"}, {"at": "3m", "kind": "restart", "node": "v0"}]})
+    world = World(scenario, seed=0)
+    driver = world.driver
+    planned: list[tuple[int, bool]] = []
+    plan = driver._plan
+
+    def watched(height: int) -> None:
+        planned.append((height, height in driver.plans or height > driver.frontier))
+        plan(height)
+
+    driver._plan = watched  # type: ignore[method-assign]
+    try:
+        world.run()
+    finally:
+        world.close()
+    assert len(planned) > 150 and not world.violations
+    assert [height for height, live in planned if not live] == []

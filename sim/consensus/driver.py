@@ -311,6 +311,10 @@ class ConsensusDriver:
             self.commit_times.pop(h - 2, None)
             for key in [k for k in self.proposals if k[0] <= h]:
                 del self.proposals[key]
+        # A later round's proposal timer of a retired height would plan that height again (a
+        # dead plan: no node is in it) and rebuild its proposer rotation from genesis.
+        for key in [k for k in self._propose_timers if k[0] <= height]:
+            self._propose_timers.pop(key).cancel()
         for node in self.nodes:
             if node.phase == IN_CONSENSUS and node.height < height:
                 self._forget_node(node.index)
