@@ -27,19 +27,13 @@ _SPENT = BlockResult()  # the result an old height keeps once its own was droppe
 class Committed:
     """One height of the chain: its block, and the state and result executing it gave."""
 
-    _block: Block | None  # None once no node can need it any more (``Chain.release_blocks``)
+    block: Block
     block_hash: str
     state: AppState | None  # None once dropped (older than the recent window); see state_after
     state_hash: str
     validators: dict[str, int]
     result: BlockResult
     first_commit: float
-
-    @property
-    def block(self) -> Block:
-        if self._block is None:
-            raise RuntimeError(f"block {self.block_hash[:12]} was released: every node is past it")
-        return self._block
 
 
 class Chain:
@@ -52,7 +46,7 @@ class Chain:
         self._index = {name: i for i, name in enumerate(names)}
         self.committed: dict[int, Committed] = {}
         self._height = 0  # the highest key of ``committed`` (max() over it each height was quadratic)
-        self._released = 0  # blocks at heights up to this one are gone
+        self._released = 0  # heights up to this one are gone (``release_blocks``)
         self._rotations: dict[int, ProposerRotation] = {}
         self._round0: dict[int, str] = {}
         self._power_arrays: dict[int, tuple[np.ndarray, int]] = {}
@@ -66,12 +60,17 @@ class Chain:
         older ones while their blocks are still kept (``release_blocks``)."""
         if height <= 0:
             return self.genesis
+        if height <= self._released:
+            raise RuntimeError(f"height {height} was released: every node is past it")
         entry = self.committed[height]
         if entry.state is not None:
             return entry.state
         base = height - 1
         while base > 0 and self.committed[base].state is None:
             base -= 1
+            if 0 < base <= self._released:
+                raise RuntimeError(f"the state after height {height} cannot be rebuilt: height {base} "
+                                   "was released (every node is past it)")
         state = self.state_after(base)
         for h in range(base + 1, height + 1):
             state, _result = execute_block(state, self.committed[h].block, self.rules,
@@ -147,15 +146,14 @@ class Chain:
         return cached
 
     def release_blocks(self, lowest_node_height: int) -> None:
-        """Forget the blocks no node can ask for again: every node (down ones included) has
+        """Forget the heights no node can ask for again: every node (down ones included) has
         committed them, and they are older than the recent window kept for execution.
-        A real node keeps its block store; the world keeps one chain for all, so a block
-        is needed only while some node is below it, and blocks do not pile up in a long run."""
+        A real node keeps its block store; the world keeps one chain for all, so a height is
+        needed only while some node is below it, and heights do not pile up in a long run
+        (a block, two hashes and an entry: ~400 bytes a height, kept all run before)."""
         upto = min(lowest_node_height, self.height - KEEP_RECENT_STATES)
         for height in range(self._released + 1, upto + 1):
-            entry = self.committed.get(height)
-            if entry is not None:
-                entry._block = None
+            self.committed.pop(height, None)
         self._released = max(self._released, upto)
 
     # -- execution ---------------------------------------------------------------------
@@ -163,7 +161,7 @@ class Chain:
         """The state after ``block`` on ``pre``: the recorded one when it is the same block
         on the same parent state, otherwise a fresh execution."""
         known = self.committed.get(block.height)
-        block_hash = known.block_hash if known is not None and known._block is block else block.hash
+        block_hash = known.block_hash if known is not None and known.block is block else block.hash
         if known is not None and known.block_hash == block_hash and known.state is not None:
             parent = self.committed.get(block.height - 1)
             parent_hash = parent.state_hash if parent is not None else self.genesis.hash
