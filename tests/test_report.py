@@ -15,6 +15,7 @@ from bokeh.document import Document
 import sim
 from sim.cli import main
 from sim.engine.trace import canonical_line
+from sim.report.page import write_report
 from tests.browser import browser, file_url
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -215,3 +216,14 @@ def test_zooming_in_swaps_the_heat_map_for_every_tick(troubled: tuple[Any, Path]
     assert at_start == zoomed_out == ZOOMED_OUT
     assert zoomed_in == ZOOMED_IN
     assert [e for e in console if e.get("level") in ("SEVERE", "WARNING")] == []
+
+
+def test_a_run_without_resolutions_reports_without_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A run in which nothing passed (no listeners) still gets a latency plot that says so;
+    an empty figure made bokeh log a MISSING_RENDERERS warning on every such report."""
+    result = sim.run(sim.parse_scenario('[scenario]\nname = "quiet"\nduration = "1m"\n[validators]\ncount = 4\n'))
+    assert result.summary["resolutions_passed"] == 0
+    with caplog.at_level("WARNING"):
+        text = write_report(result, tmp_path / "report.html").read_text()
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
+    assert "no resolution passed" in text
