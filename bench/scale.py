@@ -2,7 +2,8 @@
 yardstick measured in the same run: SimPy doing one million timeouts.
 
 The yardstick makes figures from a busy or a quiet machine comparable: a row's "x simpy" is
-its CPU seconds divided by the yardstick's. Rows (issue "fast where users feel it"):
+its CPU seconds divided by the yardstick's, measured again just before the row (a shared
+machine's speed moves over the minutes the rows take). Rows (issue "fast where users feel it"):
 
     bench-100                 100 validators, 1 h, no listeners
     bench-100-listeners       the same with every validator storing one event a second
@@ -80,14 +81,14 @@ def main() -> None:
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
         raise SystemExit(f"unknown row {unknown[0]!r}; rows: {', '.join(ROWS)}")
-    simpy_cpu = yardstick()
-    print(f"yardstick: SimPy, 1M timeouts: {simpy_cpu:.2f} s CPU")
     peaks: dict[str, float] = {}
     for row in rows:
+        simpy_cpu = yardstick()
         m = measure(row)
         peaks[row] = m["peak_mb"]
         target = ROWS[row][2]
-        line = (f"{row}: {m['wall']:.2f} s wall, {m['cpu']:.2f} s CPU = {m['cpu'] / simpy_cpu:.1f}x simpy, "
+        line = (f"{row}: {m['wall']:.2f} s wall, {m['cpu']:.2f} s CPU = {m['cpu'] / simpy_cpu:.1f}x simpy "
+                f"(SimPy, 1M timeouts: {simpy_cpu:.2f} s), "
                 f"peak {m['peak_mb']:.0f} MB; {m['virtual']:.0f} s virtual, {m['blocks']} blocks, "
                 f"{m['resolutions']} resolutions")
         if m.get("user_txs") is not None:
