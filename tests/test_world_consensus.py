@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import sim
 import sim.scenario
 from sim.engine.floatlog import FloatLog
 from sim.world.world import World
