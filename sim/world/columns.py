@@ -48,6 +48,7 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
         self._kinds = kinds
         books = [(codebooks or {}).get(index) or Codebook() if kind == "o" else None
                  for index, kind in enumerate(kinds)]
+        self._books = books
         self._codes: list[dict[Hashable, int] | None] = [None if book is None else book.codes for book in books]
         self._values: list[list[Any]] = [[] if book is None else book.values for book in books]
         self._tail: list[array[Any]] = self._empty()
@@ -59,6 +60,13 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
         self._fresh: list[Sequence[Any]] = []  # appended, not yet in the column arrays
         for row in rows:
             self.append(row)
+
+    def codebook(self, index: int) -> Codebook:
+        """The codebook of ``o`` column ``index``, for another log to share."""
+        book = self._books[index]
+        if book is None:
+            raise ValueError(f"column {index} holds numbers ({self._kinds[index]!r}), not coded values")
+        return book
 
     def _empty(self) -> list[array[Any]]:
         return [array("I" if kind == "o" else kind) for kind in self._kinds]

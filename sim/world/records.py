@@ -10,7 +10,7 @@ import attrs
 
 from node.txs import UserTx, VoteBodies, VoteIDs, event_id
 from sim.engine.trace import Trace
-from sim.world.columns import Codebook, ColumnLog
+from sim.world.columns import ColumnLog
 from sim.world.names import pack_names, unpack_names
 
 if TYPE_CHECKING:
@@ -113,26 +113,27 @@ class BlockLog(Sequence[BlockRecord]):
         return f"BlockLog({len(self)} blocks)"
 
 
+def _sharing_votes_books(votes: ColumnLog) -> ColumnLog:
+    """A (node, id, time) log coded with the codebooks of ``votes`` (id, voter, power, height)."""
+    return ColumnLog("ood", codebooks={0: votes.codebook(1), 1: votes.codebook(0)})
+
+
 @attrs.define
 class RunRecords:
     """Observations, resolutions, votes and blocks, as the run produces them."""
 
-    # the event ids and node names of votes, observations and sends, each kept once for the three
-    _ids: Codebook = attrs.field(factory=Codebook, init=False, eq=False, repr=False)
-    _names: Codebook = attrs.field(factory=Codebook, init=False, eq=False, repr=False)
     resolutions: dict[str, ResolutionRecord] = attrs.Factory(dict)
     blocks: BlockLog = attrs.Factory(BlockLog)
-    votes: ColumnLog = attrs.Factory(lambda self: ColumnLog("ooqq", codebooks={0: self._ids, 1: self._names}),
-                                     takes_self=True)  # (id, voter, power, height)
-    observations: ColumnLog = attrs.Factory(lambda self: ColumnLog("ood", codebooks={0: self._names, 1: self._ids}),
-                                            takes_self=True)  # (node, id, time)
+    votes: ColumnLog = attrs.Factory(lambda: ColumnLog("ooqq"))  # (id, voter, power, height)
+    # (node, id, time); observations and sends share the votes' codebooks of event ids and node
+    # names: a long run keeps each id's entry once, not once per log
+    observations: ColumnLog = attrs.Factory(lambda self: _sharing_votes_books(self.votes), takes_self=True)
     faults: list[dict[str, object]] = attrs.Factory(list)
     validator_changes: list[tuple[float, int, str, int]] = attrs.Factory(list)  # (t, h, node, power)
     node_shutdowns: list[tuple[str, str]] = attrs.Factory(list)
     bodies: dict[str, bytes] = attrs.Factory(dict)  # resolution id -> body, from vote-bodies txs
     # every vote-ids tx a node sent, one row per id: (node, id, time); a rebroadcast adds rows
-    sends: ColumnLog = attrs.Factory(lambda self: ColumnLog("ood", codebooks={0: self._names, 1: self._ids}),
-                                     takes_self=True)
+    sends: ColumnLog = attrs.Factory(lambda self: _sharing_votes_books(self.votes), takes_self=True)
     _first_sent: dict[tuple[str, str], float] = attrs.field(factory=dict, init=False, eq=False, repr=False)
     _first_sent_rows: int = attrs.field(default=0, init=False, eq=False, repr=False)
 
