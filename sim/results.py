@@ -131,7 +131,7 @@ def user_load_summary(world: World) -> dict[str, Any]:
 def fabricated_passed(view: Any) -> int:
     """Resolutions that passed although no honest validator observed their event."""
     honest = {n.name for n in view.nodes if not n.byzantine}
-    seen = {rid for node, rid, _time in view.records.observations if node in honest}
+    seen = {rid for node, rid in view.records.observations.rows_of(0, 1) if node in honest}
     return sum(1 for r in view.records.resolutions.values()
                if r.status == "passed" and r.type not in ("validator_join", "validator_remove")
                and r.id not in seen)

@@ -20,6 +20,13 @@ def test_rows_read_back_as_appended() -> None:
     assert pickle.loads(pickle.dumps(log)) == log  # sweeps ship results between processes
 
 
+def test_rows_cut_to_some_columns_read_back_in_order() -> None:
+    rows = _rows(500)
+    log = ColumnLog("ood", rows, chunk_rows=64)
+    assert list(log.rows_of(1, 0)) == [(r[1], r[0]) for r in rows]
+    assert list(log.rows_of(2)) == [(r[2],) for r in rows]
+
+
 def test_a_row_of_the_wrong_shape_is_refused() -> None:
     log = ColumnLog("oq")
     with pytest.raises(ValueError, match="a row of 3 values for 2 columns"):

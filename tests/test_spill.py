@@ -40,6 +40,37 @@ def test_a_long_list_keeps_only_its_newest_items_in_memory() -> None:
     assert spilled[54_321] == lines[54_321]
 
 
+def test_reading_a_long_list_through_keeps_none_of_it() -> None:
+    """Streaming every item (hashing a trace at the end of a run) leaves no chunk read back
+    in memory; only reading by position keeps the last chunk, for the next read nearby."""
+    spilled = SpillList((f"line {i} " + "x" * 100 for i in range(20_000)), chunk_items=4096)
+
+    def read_through() -> int:
+        return sum(len(line) for line in spilled)
+
+    total, kept = retained(read_through)
+    assert total == sum(len(f"line {i} ") + 100 for i in range(20_000))
+    assert kept < 50_000, f"reading 20,000 lines through kept {kept} bytes"
+    _line, kept_by_position = retained(lambda: spilled[5])
+    assert kept_by_position > 400_000  # the chunk of 4,096 lines around it
+
+
+def test_a_trace_keeps_few_lines_in_memory() -> None:
+    """A trace holds at most a few thousand lines in memory (~0.8 MB): its tail is part of
+    a long run's peak memory."""
+    now = [0.0]
+    trace = Trace(lambda: now[0])
+
+    def emit_many() -> None:
+        for i in range(30_000):
+            now[0] = i * 0.5
+            trace.emit("block", height=i, proposer=f"v{i % 100}", txs=3, hash="0123456789abcdef" * 4)
+
+    _none, kept = retained(emit_many)
+    assert kept < 1_500_000, f"30,000 trace lines kept {kept} bytes in memory"
+    assert trace.records[12_345]["height"] == 12_345
+
+
 def test_trace_records_read_back_as_the_trace_file_has_them() -> None:
     now = [0.0]
     trace = Trace(lambda: now[0])

@@ -91,8 +91,11 @@ class SpillList(Sequence[T], Generic[T]):
 
     def _chunk(self, index: int) -> list[T]:
         if self._cached[0] != index:
-            self._cached = (index, pickle.loads(self._file.read(self._chunk_ids[index])))
+            self._cached = (index, self._load(index))
         return self._cached[1]
+
+    def _load(self, index: int) -> list[T]:
+        return pickle.loads(self._file.read(self._chunk_ids[index]))  # type: ignore[no-any-return]
 
     def __len__(self) -> int:
         return self._spilled + len(self._tail)
@@ -103,10 +106,14 @@ class SpillList(Sequence[T], Generic[T]):
         return self._chunk(position // self._chunk_items)[position % self._chunk_items]
 
     def _range(self, start: int, stop: int) -> Iterator[T]:
+        # Chunks streamed here are not kept (a whole trace hashed at the end of a long run
+        # would otherwise leave its last chunk in memory); the one kept for ``_item`` is reused.
         position = start
         while position < min(stop, self._spilled):
             chunk_index, offset = divmod(position, self._chunk_items)
-            items = self._chunk(chunk_index)[offset:offset + stop - position]
+            cached_index, cached = self._cached
+            chunk = cached if cached_index == chunk_index else self._load(chunk_index)
+            items = chunk[offset:offset + stop - position]
             yield from items
             position += len(items)
         if stop > self._spilled:

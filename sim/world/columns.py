@@ -136,10 +136,11 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
             data = data[size:]
         return columns
 
-    def _decoded(self, columns: list[array[Any]], start: int = 0, stop: int | None = None) -> list[Sequence[Any]]:
+    def _decoded(self, columns: list[array[Any]], start: int, stop: int,
+                 indices: Sequence[int] | None) -> list[Sequence[Any]]:
         out: list[Sequence[Any]] = []
-        for index, column in enumerate(columns):
-            part = column[start:stop]
+        for index in range(len(columns)) if indices is None else indices:
+            part = columns[index][start:stop]
             if self._codes[index] is not None:
                 values = self._values[index]
                 out.append([values[code] for code in part])
@@ -147,26 +148,33 @@ class ColumnLog(Sequence[tuple[Any, ...]]):
                 out.append(part)
         return out
 
-    def _parts(self, start: int, stop: int) -> Iterator[list[Sequence[Any]]]:
-        """Decoded columns of rows ``start..stop``, one piece per chunk they cross."""
+    def _parts(self, start: int, stop: int, indices: Sequence[int] | None = None) -> Iterator[list[Sequence[Any]]]:
+        """Decoded columns (all, or those of ``indices``) of rows ``start..stop``, one piece
+        per chunk they cross."""
         if self._fresh:
             self._encode()
         base = 0
         for index, rows in enumerate(self._rows):
             if base + rows > start and base < stop:
-                yield self._decoded(self._read_chunk(index), max(start - base, 0), min(stop - base, rows))
+                yield self._decoded(self._read_chunk(index), max(start - base, 0), min(stop - base, rows), indices)
             base += rows
         if stop > base:
-            yield self._decoded(self._tail, max(start - base, 0), stop - base)
+            yield self._decoded(self._tail, max(start - base, 0), stop - base, indices)
 
     def column(self, index: int) -> Sequence[Any]:
         """Every value of one column, in row order (read back from the file if moved out):
         a typed array for a number column, a list otherwise."""
         kind = self._kinds[index]
         values: list[Any] | array[Any] = [] if kind == "o" else array(kind)
-        for part in self._parts(0, len(self)):
-            values.extend(part[index])
+        for part in self._parts(0, len(self), [index]):
+            values.extend(part[0])
         return values
+
+    def rows_of(self, *indices: int) -> Iterator[tuple[Any, ...]]:
+        """Every row cut down to the columns of ``indices``, in row order: only those columns
+        are decoded (reading a long log's ids without its times costs less memory)."""
+        for part in self._parts(0, len(self), indices):
+            yield from zip(*part, strict=True)
 
     def __len__(self) -> int:
         return self._spilled + len(self._tail[0]) + len(self._fresh)
