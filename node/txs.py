@@ -26,7 +26,9 @@ BODY_OVERHEAD_BYTES = 6  # the RLP framing of one (type, body) pair
 VALIDATOR_PAYLOAD_BYTES = 48
 
 
-@functools.lru_cache(maxsize=1 << 16)
+# Every node of a world asks for the id of the same event within moments of the others: a
+# cache of the last few thousand ids answers them; a larger one grew all through a long run.
+@functools.lru_cache(maxsize=1 << 12)
 def event_id(event_type: str, body: bytes) -> str:
     """kwil's event/resolution id: UUIDv5(namespace, type bytes + body), no separator.
 

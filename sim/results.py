@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -11,6 +11,7 @@ import attrs
 from sim.engine.floatlog import FloatLog
 from sim.stats import mean, percentile
 from sim.world.records import RunRecords
+from sim.world.resolutions import ResolutionRecord
 
 if TYPE_CHECKING:
     from sim.world.world import World
@@ -67,19 +68,7 @@ class Result:
 def summarize(world: World) -> dict[str, Any]:
     records = world.records
     intervals = world.driver.block_intervals
-    resolutions = list(records.resolutions.values())
-    decided = [r for r in resolutions if r.status is not None and r.type not in
-               ("validator_join", "validator_remove")]
-    # A resolution whose resolve hook raised left the chain (its state change rolled back):
-    # it is counted in resolve_errors, not as cleanly passed.
-    passed = [r for r in decided if r.status == "passed" and r.error is None]
-    errored = sorted((r for r in decided if r.status == "passed" and r.error is not None),
-                     key=lambda r: (r.height or 0, r.id))
-    expired = [r for r in decided if r.status == "expired"]
-    votes_per = [len(r.voters) for r in decided]
-    latencies = [r.time - r.first_seen for r in passed
-                 if r.time is not None and math.isfinite(r.first_seen)]
-    observed = {rid for r in resolutions if math.isfinite(r.first_seen) for rid in [r.id]}
+    tally = _tally_resolutions(records.resolutions.values())
     summary: dict[str, Any] = {
         "seed": world.seed,
         "trace_hash": world.trace.hash(),
@@ -89,16 +78,16 @@ def summarize(world: World) -> dict[str, Any]:
         "block_time_p50": percentile(intervals, 50),
         "block_time_p99": percentile(intervals, 99),
         "rounds_above_zero": sum(1 for b in records.blocks if b.round > 0),
-        "events_observed": len(observed),
-        "resolutions_passed": len(passed),
-        "resolve_errors": len(errored),
+        "events_observed": tally.observed,
+        "resolutions_passed": tally.passed,
+        "resolve_errors": len(tally.errored),
         "resolve_error_messages": [f"{r.type} {r.id[:16]} at height {r.height}: {r.error}"
-                                   for r in errored[:RESOLVE_ERROR_MESSAGES]],
-        "resolutions_expired": len(expired),
-        "resolutions_refunded": sum(1 for r in expired if r.refunded),
-        "resolution_latency_p50": percentile(latencies, 50),
-        "resolution_latency_p99": percentile(latencies, 99),
-        "votes_per_resolution_mean": mean([float(v) for v in votes_per]),
+                                   for r in tally.errored[:RESOLVE_ERROR_MESSAGES]],
+        "resolutions_expired": tally.expired,
+        "resolutions_refunded": tally.refunded,
+        "resolution_latency_p50": percentile(tally.latencies, 50),
+        "resolution_latency_p99": percentile(tally.latencies, 99),
+        "votes_per_resolution_mean": mean(tally.votes_per),
         "rebroadcasts": sum(node.rebroadcasts for node in world.views.nodes),
         "gossip_duplicates_rejected": sum(node.duplicates_rejected for node in world.views.nodes),
         "listener_starts": sum(node.listener_starts for node in world.views.nodes),
@@ -113,6 +102,42 @@ def summarize(world: World) -> dict[str, Any]:
     summary.update(world.sources.summary(world.views))
     summary["violations"] = [v.to_dict() for v in world.violations]
     return summary
+
+
+@attrs.define
+class _Tally:
+    """What the summary says of resolutions (validator joins and removals aside)."""
+
+    observed: int = 0  # events a validator observed
+    passed: int = 0  # passed cleanly
+    errored: list[ResolutionRecord] = attrs.Factory(list)  # passed, but the resolve hook raised
+    expired: int = 0
+    refunded: int = 0
+    latencies: list[float] = attrs.Factory(list)  # first seen -> passed, of the clean passes
+    votes_per: list[float] = attrs.Factory(list)  # voters counted, of every settled resolution
+
+
+def _tally_resolutions(records: Iterable[ResolutionRecord]) -> _Tally:
+    """One pass over the records (a long run keeps most of them on disk: none is held)."""
+    tally = _Tally()
+    for r in records:
+        if math.isfinite(r.first_seen):
+            tally.observed += 1
+        if r.status is None or r.type in ("validator_join", "validator_remove"):
+            continue
+        tally.votes_per.append(float(len(r.voters)))
+        if r.status == "passed" and r.error is None:
+            tally.passed += 1
+            if r.time is not None and math.isfinite(r.first_seen):
+                tally.latencies.append(r.time - r.first_seen)
+        elif r.status == "passed":
+            # left the chain (its state change rolled back): a resolve error, not a clean pass
+            tally.errored.append(r)
+        elif r.status == "expired":
+            tally.expired += 1
+            tally.refunded += r.refunded
+    tally.errored.sort(key=lambda r: (r.height or 0, r.id))
+    return tally
 
 
 def user_load_summary(world: World) -> dict[str, Any]:

@@ -22,7 +22,8 @@ from typing import Any
 from sim.engine.floatlog import FloatLog
 from sim.errors import NodesimError
 from sim.world.columns import ColumnLog
-from sim.world.records import BlockLog, BlockRecord, ResolutionRecord, RunRecords
+from sim.world.records import BlockLog, BlockRecord, RunRecords
+from sim.world.resolutions import ResolutionRecord
 
 RECORDS_DIR = "records"
 FORMAT = 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
@@ -11,49 +10,10 @@ import attrs
 from node.txs import UserTx, VoteBodies, VoteIDs, event_id
 from sim.engine.trace import Trace
 from sim.world.columns import ColumnLog
-from sim.world.names import pack_names, unpack_names
+from sim.world.resolutions import ResolutionLog, ResolutionRecord
 
 if TYPE_CHECKING:
     from sim.consensus.chain import Committed
-
-
-@attrs.define
-class ResolutionRecord:
-    id: str
-    type: str | None
-    first_seen: float = math.inf
-    first_seen_by: str | None = None
-    created_height: int | None = None
-    created_time: float | None = None
-    status: str | None = None  # "passed" | "expired"
-    height: int | None = None
-    time: float | None = None
-    approved: int = 0
-    required: int = 0
-    refunded: bool = False
-    # packed (``sim.world.names``): a hundred names as a tuple held ~850 bytes for the whole run
-    _voters: bytes | tuple[str, ...] = attrs.field(default=(), alias="voters", converter=pack_names,
-                                                   repr=lambda packed: repr(unpack_names(packed)))
-    error: str | None = None
-
-    @property
-    def voters(self) -> tuple[str, ...]:
-        """The validators whose votes counted, in the order they voted."""
-        return unpack_names(self._voters)
-
-    @voters.setter
-    def voters(self, names: tuple[str, ...]) -> None:
-        self._voters = names  # type: ignore[assignment]  # packed by the converter
-
-    def __getstate__(self) -> dict[str, object]:
-        # codes mean something only in this process: a pickled record carries the names
-        state = {a.name: getattr(self, a.name) for a in attrs.fields(type(self))}
-        state["_voters"] = self.voters
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, pack_names(value) if name == "_voters" else value)  # type: ignore[arg-type]
 
 
 @attrs.define
@@ -122,7 +82,7 @@ def _sharing_votes_books(votes: ColumnLog) -> ColumnLog:
 class RunRecords:
     """Observations, resolutions, votes and blocks, as the run produces them."""
 
-    resolutions: dict[str, ResolutionRecord] = attrs.Factory(dict)
+    resolutions: ResolutionLog = attrs.Factory(ResolutionLog)
     blocks: BlockLog = attrs.Factory(BlockLog)
     votes: ColumnLog = attrs.Factory(lambda: ColumnLog("ooqq"))  # (id, voter, power, height)
     # (node, id, time); observations and sends share the votes' codebooks of event ids and node
@@ -150,11 +110,8 @@ class RunRecords:
         return self._first_sent
 
     def resolution(self, rid: str, event_type: str | None) -> ResolutionRecord:
-        record = self.resolutions.get(rid)
-        if record is None:
-            record = ResolutionRecord(rid, event_type)
-            self.resolutions[rid] = record
-        return record
+        """The record of ``rid`` to change (``ResolutionLog.open``)."""
+        return self.resolutions.open(rid, event_type)
 
 
 class Recorder:
@@ -168,9 +125,12 @@ class Recorder:
     def observed(self, node: str, is_validator: bool, resolution_id: str, event_type: str) -> None:
         """A listener on ``node`` stored a new event."""
         now = self._now()
-        self.records.observations.append((node, resolution_id, now))
-        record = self.records.resolution(resolution_id, event_type)
+        records = self.records
+        records.observations.append((node, resolution_id, now))
+        seen = records.resolutions.get(resolution_id)  # opened only to be changed
+        record = records.resolution(resolution_id, event_type) if seen is None else seen
         if now < record.first_seen and is_validator:
+            record = records.resolution(resolution_id, event_type)
             if record.first_seen_by is None:
                 # One record per event (its first observation); per-node stores are in
                 # records.observations, which the hash covers through what they cause.
@@ -204,8 +164,9 @@ class Recorder:
         assert state is not None
         for voter, rid in result.votes:
             records.votes.append((rid, voter, state.power_of(voter), block.height))
-            record = records.resolution(rid, None)
-            if record.created_height is None:
+            seen = records.resolutions.get(rid)
+            if seen is None or seen.created_height is None:
+                record = records.resolution(rid, None)
                 record.created_height = block.height
                 record.created_time = now
         for outcome in result.outcomes:
@@ -224,6 +185,7 @@ class Recorder:
                              refunded=record.refunded)
             if outcome.error is not None:
                 self._trace.emit("resolution.error", id=outcome.id, type=outcome.type, error=outcome.error)
+            records.resolutions.settle(outcome.id)
         for name, power in result.validator_updates:
             records.validator_changes.append((now, block.height, name, power))
             self._trace.emit("validator.update", validator=name, power=power, height=block.height)
