@@ -86,14 +86,17 @@ def blocks_frame(records: Any) -> pd.DataFrame:
 
 
 def votes_frame(records: Any, block_time: dict[int, float]) -> pd.DataFrame:
-    rows = [[rid, _type_of(records, rid), voter, power, height, block_time.get(height, NAN)]
+    outcomes = _outcomes(records)
+    rows = [[rid, outcomes[rid][0] if rid in outcomes else None, voter, power, height,
+             block_time.get(height, NAN)]
             for rid, voter, power, height in records.votes]
     return pd.DataFrame(rows, columns=VOTE_COLUMNS)
 
 
-def _type_of(records: Any, rid: str) -> str | None:
-    record = records.resolutions.get(rid)
-    return None if record is None else record.type
+def _outcomes(records: Any) -> dict[str, tuple[str | None, str | None, float | None]]:
+    """Resolution id -> (type, status, time), read once: a settled record is read back from
+    its row each time it is asked for, and these tables ask once per vote or store."""
+    return {r.id: (r.type, r.status, r.time) for r in records.resolutions.values()}
 
 
 def _opt(value: float | int | None) -> float | int:
@@ -102,7 +105,7 @@ def _opt(value: float | int | None) -> float | int:
 
 def resolutions_frame(records: Any) -> pd.DataFrame:
     rows = []
-    for r in records.resolutions.values():  # a dict: insertion (first-recorded) order
+    for r in records.resolutions.values():  # first-recorded order
         passed = r.status == "passed"
         expired = r.status == "expired"
         refunded = bool(r.refunded and expired)
@@ -132,12 +135,12 @@ def events_frame(records: Any, trace: list[dict[str, Any]], block_time: dict[int
         entry = first.setdefault((node, rid), [stored, 0])
         entry[1] += 1
     rows = []
+    outcomes = _outcomes(records)
     for (node, rid), (stored, stores) in first.items():
-        resolution = records.resolutions.get(rid)
+        event_type, status, time = outcomes.get(rid, (None, None, None))
         height = voted.get((node, rid))
-        status = None if resolution is None else resolution.status
-        deleted = _opt(resolution.time) if status is not None else NAN
-        rows.append([node, rid, None if resolution is None else resolution.type, stored, stores,
+        deleted = _opt(time) if status is not None else NAN
+        rows.append([node, rid, event_type, stored, stores,
                      sent.get((node, rid), NAN), _opt(height),
                      NAN if height is None else block_time.get(height, NAN), status, deleted])
     frame = pd.DataFrame(rows, columns=EVENT_COLUMNS)

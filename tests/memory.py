@@ -18,3 +18,15 @@ def retained(build: Callable[[], T]) -> tuple[T, int]:
         return value, tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
+
+
+def peak(work: Callable[[], T]) -> tuple[T, int]:
+    """What ``work()`` returns, and the most bytes it had allocated at once while it ran."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        value = work()
+        return value, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()

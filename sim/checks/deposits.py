@@ -54,7 +54,7 @@ def deposit_summary(view: WorldView) -> dict[str, Any]:
     credits = credited(view)
     seen = {d.tx_hash: d for d in source.ever_seen_deposits()}
     latencies = [credits[d.tx_hash][0] - d.block_time for d in final if d.tx_hash in credits]
-    voted = {rid for rid, _voter, _p, _h in view.records.votes}
+    voted = {rid for (rid,) in view.records.votes.rows_of(0)}
     reorged_voted = sum(1 for d in seen.values() if d.tx_hash not in canonical
                         and _deposit_id(d) in voted)
     return {
@@ -113,17 +113,23 @@ class DepositsExact(Checker):
         conf = confirmations(self.view)
         state = self.view.chain_state()
         needed = required_power(state.total_power, self.view.types.get(CREDIT).confirmation_threshold)
-        observers: dict[str, set[str]] = {}
-        for node, rid, _time in self.view.records.observations:
-            observers.setdefault(rid, set()).add(node)
+        uncredited = []
         for deposit in source.final_deposits(conf):
             final_at = deposit.block_time + conf * source.config.block_time
             if deposit.tx_hash in self._credited or final_at + within > end:
                 continue
             rid = _deposit_id(deposit)
             record = self.view.records.resolutions.get(rid)
-            if record is not None and record.status == "expired":
-                continue
+            if record is None or record.status != "expired":
+                uncredited.append((deposit, rid))
+        if not uncredited:
+            return
+        wanted = {rid for _deposit, rid in uncredited}  # (not every event's observers: a long run's)
+        observers: dict[str, set[str]] = {}
+        for node, rid in self.view.records.observations.rows_of(0, 1):
+            if rid in wanted:
+                observers.setdefault(rid, set()).add(node)
+        for deposit, rid in uncredited:
             if sum(state.power_of(n) for n in observers.get(rid, ())) < needed:
                 continue
             self.report(sorted(observers.get(rid, ())), f"final deposit {deposit.tx_hash} (block "

@@ -19,16 +19,21 @@ class Liveness(Checker):
         quiet_since = max((float(f["time"]) + float(f.get("duration") or 0.0)  # type: ignore[arg-type]
                            for f in faults), default=0.0)
         state = self.view.chain_state()
+        # only events still unresolved can fail: their observers, not every event's (a set of
+        # names per event of a long run was a large spike at its end)
+        unresolved = {r.id: r for r in self.view.records.resolutions.unsettled()}
+        if not unresolved:
+            return
         observers: dict[str, set[str]] = {}
         first: dict[str, float] = {}
         honest = {n.name for n in self.view.nodes if not n.byzantine}
         for node, rid, time in self.view.records.observations:
-            if node in honest:  # a byzantine observer may never vote
+            if rid in unresolved and node in honest:  # a byzantine observer may never vote
                 observers.setdefault(rid, set()).add(node)
                 first.setdefault(rid, time)
         for rid in sorted(observers):
-            record = self.view.records.resolutions.get(rid)
-            if record is None or record.status is not None or record.type is None:
+            record = unresolved[rid]
+            if record.type is None:
                 continue
             deadline = max(first[rid], quiet_since) + within
             if deadline > end:

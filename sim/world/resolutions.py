@@ -103,6 +103,13 @@ class ResolutionLog(MutableMapping[str, ResolutionRecord]):
             self._index[rid] = len(self._settled)
             self._settled.append(_row(entry))
 
+    def unsettled(self) -> Iterator[ResolutionRecord]:
+        """The records without an outcome yet, in first-recorded order (none is read back
+        from the rows: a settled record always has one)."""
+        for entry in self._index.values():
+            if isinstance(entry, ResolutionRecord) and entry.status is None:
+                yield entry
+
     def __getitem__(self, rid: str) -> ResolutionRecord:
         entry = self._index[rid]
         return entry if isinstance(entry, ResolutionRecord) else ResolutionRecord(*self._settled[entry])

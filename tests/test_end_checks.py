@@ -1,0 +1,76 @@
+"""The checks that run at the end of a run look only at what can still fail: a long run's
+resolved events cost them nothing."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from types import SimpleNamespace
+
+from sim.checks.base import Violation
+from sim.checks.deposits import DepositsExact, _deposit_id
+from sim.checks.liveness import Liveness
+from sim.world.records import RunRecords
+from tests.memory import peak
+
+NODES = [f"v{i}" for i in range(100)]
+
+
+class _State:
+    total_power = len(NODES)
+
+    def power_of(self, name: str) -> int:
+        return 1
+
+
+def _view(records: RunRecords) -> SimpleNamespace:
+    return SimpleNamespace(
+        scenario=SimpleNamespace(checks=SimpleNamespace(liveness_within=60.0)), now=10_000.0,
+        records=records, nodes=[SimpleNamespace(name=n, byzantine=False) for n in NODES],
+        chain_state=_State, types=SimpleNamespace(get=lambda _type: SimpleNamespace(
+            confirmation_threshold=Fraction(2, 3))))
+
+
+def test_liveness_reports_the_unresolved_event_and_holds_no_set_per_resolved_one() -> None:
+    """5,000 events seen by a hundred validators, all passed but one: the one is reported;
+    the check's peak memory is a chunk of observations read back, not a set of a hundred
+    names per passed event (~43 MB here, growing with a long run's events)."""
+    records = RunRecords()
+    for i in range(5_001):
+        rid = f"id-{i:05d}"
+        for node in NODES:
+            records.observations.append((node, rid, float(i)))
+        record = records.resolution(rid, "note")
+        record.first_seen = float(i)
+        if i != 2_500:
+            record.status = "passed"
+            records.resolutions.settle(rid)
+    found: list[Violation] = []
+    check = Liveness(_view(records), found.append)  # type: ignore[arg-type]
+    _none, held = peak(check.at_end)
+    assert [v.explanation.split()[1] for v in found] == ["id-02500"]
+    assert held < 8_000_000, f"the liveness check held {held} bytes at once"
+
+
+def test_deposits_exact_reports_a_final_deposit_enough_power_saw_and_nobody_credited() -> None:
+    """Of three final deposits, one seen by every validator and never credited is reported;
+    one seen by a single validator, and one whose resolution expired, are not."""
+    deposits = [SimpleNamespace(account=f"0x{i:040x}", amount=10 + i, tx_hash=f"0x{i:064x}", block_time=100.0,
+                                block_number=7) for i in range(3)]
+    records = RunRecords()
+    for i, deposit in enumerate(deposits):
+        rid = _deposit_id(deposit)
+        for node in NODES if i != 1 else NODES[:1]:
+            records.observations.append((node, rid, 200.0))
+        record = records.resolution(rid, "credit_account")
+        if i == 2:
+            record.status = "expired"
+            records.resolutions.settle(rid)
+    source = SimpleNamespace(config=SimpleNamespace(reorg_max_depth=3, block_time=12.0),
+                             final_deposits=lambda _conf: deposits)
+    view = _view(records)
+    view.sources = SimpleNamespace(get=lambda _name: source, require=lambda _name: source)
+    view.nodes = [SimpleNamespace(name=n, byzantine=False, extension_configs={}) for n in NODES]
+    found: list[Violation] = []
+    DepositsExact(view, found.append).at_end()
+    assert [v.explanation.split()[2] for v in found] == [deposits[0].tx_hash]
+    assert len(found[0].nodes) == len(NODES)
