@@ -38,6 +38,9 @@ TEETH = {
 }
 
 
+# Examples a search may take; the rarer defects need more (each example is one small world).
+SEARCH_EXAMPLES = {"placeholder-never-expires": 1000}
+
 PINNED = Path(__file__).resolve().parent / "data" / "teeth"
 
 
@@ -48,17 +51,18 @@ def search(switch: str) -> WorldFailure:
                             action_kinds=actions)
     try:
         # Few steps keep shrinking short (each attempt runs a whole world).
-        run_machine(machine, max_examples=300, steps=6, derandomize=True, database=None,
+        run_machine(machine, max_examples=SEARCH_EXAMPLES.get(switch, 300), steps=6, derandomize=True, database=None,
                     report_multiple_bugs=False)
     except WorldFailure as failure:
         return failure
     raise AssertionError(f"the machine found no world that {switch} breaks")
 
 
-# The search runs in a fresh interpreter: what it finds within its 300 examples was seen to
-# depend on what the process had run before (under pytest, a test module importing sim.cli
-# earlier in the same worker made it miss placeholder-never-expires), and a suite's worker
-# runs whatever tests it is handed first.
+# The search runs in a fresh interpreter, so that nothing a suite's worker ran before can
+# change what it finds. Hypothesis draws constants from the local modules a process has
+# imported, which made a worker that had run the report tests miss placeholder-never-expires;
+# sim.testing.local_modules now makes that set the same in every process, and the fresh
+# interpreter guards against any other such state.
 _SEARCH = """
 import json, sys
 from tests.test_bug_teeth import search

@@ -177,3 +177,40 @@ def test_the_machine_turns_byzantine_only_while_they_stay_a_minority() -> None:
     plan.turn_byzantine("v4", "silent")
     assert plan.byzantine_candidates(limit=2) == []
     assert WorldPlan(WorldConfig(powers=(1, 1, 1, 1))).byzantine_candidates(limit=1) == ["v0", "v1", "v2", "v3"]
+
+
+_DRAW_WORLDS = """
+import hashlib, importlib, json, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+from hypothesis import HealthCheck, given, settings
+from sim.testing import scenario_dicts
+digest = hashlib.sha256()
+
+@settings(max_examples=200, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(scenario_dicts())
+def draw(data):
+    digest.update(json.dumps(data, sort_keys=True, default=str).encode())
+
+draw()
+print(digest.hexdigest())
+"""
+
+
+def test_a_derandomized_search_draws_the_same_worlds_whatever_was_imported_before() -> None:
+    """Hypothesis mixes constants from the imported local modules into its draws: the same
+    derandomized strategy drew other worlds after the report modules had been imported
+    (nodesim's own modules are local under an editable install). Both processes must draw
+    the same 200 worlds."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def worlds(*imports: str) -> str:
+        proc = subprocess.run([sys.executable, "-c", _DRAW_WORLDS, *imports], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parent.parent, check=False, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout.strip()
+
+    assert worlds() == worlds("sim.cli", "sim.report.page", "sim.report.lanes", "sim.report.perfetto", "sim.sweep")

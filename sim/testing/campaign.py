@@ -49,7 +49,10 @@ def _chunk(seed: int, examples: int, out: str, options: WorldOptions) -> list[Fi
     import sim
     from sim.scenario import scenario_from_dict
     from sim.testing.failures import write_failure
+    from sim.testing.local_modules import import_every_module
     from sim.testing.strategies import scenario_dicts
+
+    import_every_module()  # before hypothesis draws anything (see local_modules)
 
     findings: list[Finding] = []
 

@@ -26,6 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from sim.faults.catalog import GenContext
 from sim.results import Result
 from sim.testing.failures import run_world
+from sim.testing.local_modules import import_every_module
 from sim.testing.options import WorldOptions
 from sim.testing.plan import WorldPlan
 from sim.testing.strategies import draw_fault, fault_kinds, world_configs
@@ -150,4 +151,5 @@ def machine_settings(max_examples: int = 100, *, steps: int = 20, **overrides: A
 
 def run_machine(machine: type[WorldMachine], max_examples: int = 100, **overrides: Any) -> None:
     """Run ``machine`` as a test (raises the shrunk example's ``WorldFailure``)."""
+    import_every_module()  # before hypothesis draws anything (see local_modules)
     run_state_machine_as_test(machine, settings=machine_settings(max_examples, **overrides))

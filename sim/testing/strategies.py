@@ -21,6 +21,7 @@ from sim.faults.catalog import GenContext
 from sim.faults.kinds import fault_kind
 from sim.scenario import scenario_from_dict
 from sim.scenario_model import Scenario, duration_text
+from sim.testing.local_modules import import_every_module
 from sim.testing.options import WorldOptions
 from sim.testing.plan import EVENT_TYPE, WorldConfig
 from sim.units import parse_duration
@@ -61,6 +62,7 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
     Expirations (of the resolution type, and ``vote_expiry`` of 0.7 placeholders) are drawn
     above ``rebroadcast_after`` so that a lost vote is repaired before its event expires.
     """
+    import_every_module()  # the same draws whatever was imported before (see local_modules)
     low, high = options.validators
     count = draw(_as_strategy(validators) if validators is not None else st.integers(low, high))
     if count < 1:
@@ -105,6 +107,7 @@ def fault_schedules(draw: st.DrawFn, nodes: Sequence[str], duration: str | float
     nodes in ``spare`` are never a fault's target and stay connected to each other;
     ``outside`` are the nodes that start outside the validator set.
     """
+    import_every_module()  # the same draws whatever was imported before (see local_modules)
     from sim.testing.plan import WorldPlan
 
     horizon = _seconds(duration)
@@ -175,6 +178,7 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                    timeout_commit: float | st.SearchStrategy[float] | None = None,
                    byzantine: bool = True) -> dict[str, Any]:
     """A raw scenario dict (what ``tomllib`` would read); see ``scenarios()``."""
+    import_every_module()  # the same draws whatever was imported before (see local_modules)
     config = draw(world_configs(options=options, validators=validators, protocols=protocols,
                                 bug_compat=bug_compat, timeout_commit=timeout_commit))
     nodes = list(config.nodes)
