@@ -27,6 +27,9 @@ SETTLED_CHUNK = 1 << 10
 
 @attrs.define
 class ResolutionRecord:
+    """What the run saw of one resolution: who observed its event first and when, when it was
+    created on chain, and how it settled (its height, time, approving power and voters)."""
+
     id: str
     type: str | None
     first_seen: float = math.inf
