@@ -172,11 +172,9 @@ class Node:
             return
         best = self.host.best_peer_height()
         if best is None:
-            if self.height > 0 and not self._only_validator():
+            if self._needs_a_peer():
                 return  # no peer reachable: the world calls peers_changed() when that changes
-            # genesis (every node starts at height 0 together), or the only validator, which
-            # CometBFT starts in consensus without block sync (node.go onlyValidatorIsUs)
-            best = self.height
+            best = self.height  # at genesis, or as the only validator, it goes on alone
         if self.height >= best - 1:
             self.mark_synced()
         if self.height < best:
@@ -185,6 +183,18 @@ class Node:
             return
         self.phase = IN_CONSENSUS
         self.host.enter_consensus(self.height + 1)
+
+    @property
+    def waiting_for_peer(self) -> bool:
+        """Catching up with no peer to sync from: CometBFT's block sync switches to consensus
+        only once it has a peer (blocksync pool ``IsCaughtUp``), so until one is reachable this
+        node cannot take part, however much power it holds."""
+        return self.phase == CATCHING_UP and self.host.best_peer_height() is None and self._needs_a_peer()
+
+    def _needs_a_peer(self) -> bool:
+        # genesis (every node starts at height 0 together), or the only validator, which
+        # CometBFT starts in consensus without block sync (node.go onlyValidatorIsUs)
+        return self.height > 0 and not self._only_validator()
 
     def _only_validator(self) -> bool:
         return [name for name, power in self.app.state.validators.items() if power > 0] == [self.name]

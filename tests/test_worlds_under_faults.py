@@ -244,3 +244,19 @@ def test_a_listener_error_on_a_node_without_listeners_says_it_did_nothing() -> N
     result = run_text('\n[[faults]]\nat = "5s"\nkind = "listener_error"\nnode = "v1"\n', duration="20s")
     assert trace_events(result, "fault.no_effect", node="v1", kind="listener_error")
     assert result.summary["node_shutdowns"] == 0
+
+
+def test_a_restarted_validator_with_no_peer_waits_and_no_check_blames_it() -> None:
+    """v0 holds 3 of 4 power. It crashes, v1 -> v0 is cut for good, and v0 restarts: it has no
+    peer to block-sync from, and CometBFT's block sync switches to consensus only once it has
+    one (pool IsCaughtUp), so the chain stays stalled without a violation (chain-stalled and
+    node-in-sync used to blame v0 alone). Once the cut heals, v0 syncs and the chain goes on."""
+    body = (fault("30s", "crash", "v0") + '\n[[faults]]\nat = "35s"\nkind = "partition"\nfrom = ["v1"]\nto = ["v0"]\n'
+            + fault("40s", "restart", "v0"))
+    stalled = run_text(body, count=2, power=[3, 1], duration="4m")
+    assert violations(stalled) == []
+    assert max(b.time for b in stalled.records.blocks) < 30.5
+    assert [r["synced"] for r in trace_events(stalled, "node.status", node="v0")] == [False]
+    healed = run_text(body + fault("3m", "heal"), count=2, power=[3, 1], duration="4m")
+    assert violations(healed) == []
+    assert max(b.time for b in healed.records.blocks) > 230

@@ -96,7 +96,8 @@ class WorldMachine(RuleBasedStateMachine):
         nodes = plan.config.nodes
         ctx = GenContext(nodes, nodes, self.options, tuple(plan.crashed), tuple(plan.outside), plan.demotions)
         keys = draw_fault(data.draw, kind, ctx)  # type: ignore[arg-type]  # DataObject.draw draws alike
-        if keys is not None:
+        # a removal or an addition that would hand the byzantine a third of the power is not planned
+        if keys is not None and plan.keeps_byzantine_minority(kind, str(keys.get("node"))):
             plan.inject(kind, keys, later=lead)
 
     def _byzantine_candidates(self) -> list[str]:

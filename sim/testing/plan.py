@@ -21,6 +21,8 @@ from sim.scenario_model import duration_text
 from sim.units import format_fraction, parse_duration
 
 EVENT_TYPE = "note"  # the resolution type every scripted event of a property test has
+REMOVALS = ("demote", "remove", "leave")  # fault kinds that take a validator out
+ADDITIONS = ("promote", "join")  # fault kinds that bring a node in
 
 
 @attrs.frozen(kw_only=True)
@@ -98,6 +100,8 @@ class WorldPlan:
     outside: list[str] = attrs.field(factory=list)  # nodes outside the validator set
     partitioned: bool = False
     demotions: int = 0
+    removed: list[str] = attrs.field(factory=list)  # validators a fault takes out, ever
+    added: list[str] = attrs.field(factory=list)  # nodes a fault brings in, ever
     quiet_at: float = 0.0  # when the last fault (including its duration) is over
 
     # -- time ----------------------------------------------------------------------------
@@ -134,14 +138,18 @@ class WorldPlan:
         """Remember what a fault did to the plan's picture of the world (crashed nodes,
         nodes outside the validator set, partitions left open)."""
         node = str(keys.get("node"))
+        if kind in REMOVALS and node not in self.removed:
+            self.removed.append(node)
+        elif kind in ADDITIONS and node not in self.added:
+            self.added.append(node)
         if kind in ("crash", "listener_error") and node not in self.crashed:
             self.crashed.append(node)
         elif kind == "restart" and node in self.crashed:
             self.crashed.remove(node)
-        elif kind in ("demote", "remove", "leave") and node not in self.outside:
+        elif kind in REMOVALS and node not in self.outside:
             self.outside.append(node)
             self.demotions += kind != "leave"
-        elif kind in ("promote", "join") and node in self.outside:
+        elif kind in ADDITIONS and node in self.outside:
             self.outside.remove(node)
         elif kind == "partition":
             self.partitioned = self.partitioned or "duration" not in keys
@@ -184,16 +192,18 @@ class WorldPlan:
 
     def byzantine_candidates(self, limit: int) -> list[str]:
         """Nodes that may turn byzantine while the byzantine stay a minority: at most
-        ``limit`` nodes, holding less than a third of the starting validators' power (the
-        fault tolerance BFT consensus assumes; beyond it a fake passes by design)."""
+        ``limit`` nodes, holding less than a third of the power of the starting validators
+        no fault removes (``byzantine_minority``)."""
         if len(self.byzantine) >= limit:
             return []
-        config = self.config
-        validators = [n for n in config.nodes if n not in config.non_validators]
-        total = config.power_of(validators)
-        held = config.power_of([n for n in self.byzantine if n in validators])
-        return [n for n in config.nodes if n not in self.byzantine
-                and 3 * (held + (config.power_of([n]) if n in validators else 0)) < total]
+        return [n for n in self.config.nodes if n not in self.byzantine
+                and byzantine_minority(self.config, [*self.byzantine, n], self.removed, self.added)]
+
+    def keeps_byzantine_minority(self, kind: str, node: str) -> bool:
+        """Whether a fault of ``kind`` on ``node`` leaves the byzantine a minority."""
+        removed = [*self.removed, node] if kind in REMOVALS else self.removed
+        added = [*self.added, node] if kind in ADDITIONS else self.added
+        return byzantine_minority(self.config, list(self.byzantine), removed, added)
 
     def turn_byzantine(self, node: str, kind: str) -> None:
         """``[nodes.vN] byzantine``: the node behaves so from the start of the run."""
@@ -219,12 +229,41 @@ class WorldPlan:
         # validator stays down halts by design (chain-stalled says so), which is not what a
         # property about the protocol is after.
         back = duration_text(max([self.now] + [parse_duration(f["at"]) for f in self.faults]))
-        faults += [{"at": back, "kind": "restart", "node": node} for node in self.crashed]
+        faults += [{"at": back, "kind": "restart", "node": node} for node in _down_at_end(self.faults)]
         if faults:
             data["faults"] = faults
         if self.liveness_within is not None:
             data["checks"] = {"liveness": {"within": duration_text(self.liveness_within)}}
         return data
+
+
+def _down_at_end(faults: Sequence[dict[str, Any]]) -> list[str]:
+    """Nodes a crash or a listener error leaves down, taking the faults in time order: one
+    planned with a lead can land after a restart planned later (``crashed`` follows the
+    order the plan was built in)."""
+    down: list[str] = []
+    for entry in sorted(faults, key=lambda f: parse_duration(f["at"])):  # stable: ties in plan order
+        node = str(entry.get("node"))
+        if entry["kind"] in ("crash", "listener_error") and node not in down:
+            down.append(node)
+        elif entry["kind"] == "restart" and node in down:
+            down.remove(node)
+    return down
+
+
+def byzantine_minority(config: WorldConfig, byzantine: Sequence[str], removed: Sequence[str] = (),
+                       added: Sequence[str] = ()) -> bool:
+    """Whether ``byzantine`` hold less than a third of the power of the starting validators
+    that no fault removes, none of them brought in by a fault: the fault tolerance BFT
+    consensus assumes, kept for the whole run. (Removing honest validators used to hand the
+    byzantine the confirmation threshold, and a fake then passes by design.)"""
+    if not byzantine:
+        return True
+    if set(byzantine) & set(added):
+        return False
+    validators = [n for n in config.nodes if n not in config.non_validators]
+    total = config.power_of([n for n in validators if n not in removed])
+    return 3 * config.power_of([n for n in byzantine if n in validators]) < total
 
 
 def _order(name: str) -> int:

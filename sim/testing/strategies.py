@@ -23,7 +23,7 @@ from sim.scenario import scenario_from_dict
 from sim.scenario_model import Scenario, duration_text
 from sim.testing.local_modules import import_every_module
 from sim.testing.options import WorldOptions
-from sim.testing.plan import EVENT_TYPE, WorldConfig
+from sim.testing.plan import ADDITIONS, EVENT_TYPE, REMOVALS, WorldConfig, byzantine_minority
 from sim.units import parse_duration
 
 DEFAULT_OPTIONS = WorldOptions()
@@ -138,18 +138,15 @@ def fault_schedules(draw: st.DrawFn, nodes: Sequence[str], duration: str | float
     return faults
 
 
-def _minority(config: WorldConfig, chosen: Sequence[str]) -> list[str]:
-    """The first of ``chosen`` while together they hold less than a third of the starting
-    validators' power (the fault tolerance BFT consensus assumes)."""
-    validators = [n for n in config.nodes if n not in config.non_validators]
-    total = config.power_of(validators)
+def _minority(config: WorldConfig, chosen: Sequence[str], schedule: Sequence[dict[str, Any]]) -> list[str]:
+    """The first of ``chosen`` while together they stay a byzantine minority through
+    ``schedule``'s removals and additions (``plan.byzantine_minority``)."""
+    removed = [str(f.get("node")) for f in schedule if f["kind"] in REMOVALS]
+    added = [str(f.get("node")) for f in schedule if f["kind"] in ADDITIONS]
     kept: list[str] = []
-    held = 0
     for node in chosen:
-        power = config.power_of([node]) if node in validators else 0
-        if 3 * (held + power) < total:
+        if byzantine_minority(config, [*kept, node], removed, added):
             kept.append(node)
-            held += power
     return kept
 
 
@@ -203,7 +200,7 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
         candidates = [n for n in nodes if n not in spare]
         chosen = draw(st.lists(st.sampled_from(candidates), max_size=limit, unique=True)) if candidates and limit \
             else []
-        for node in _minority(config, chosen):
+        for node in _minority(config, chosen, schedule):
             data.setdefault("nodes", {}).setdefault(node, {})["byzantine"] = draw(
                 st.sampled_from(options.byzantine_kinds))
     events = []

@@ -45,6 +45,11 @@ class NodeView:
         return self._node.synced
 
     @property
+    def waiting_for_peer(self) -> bool:
+        """Catching up with no peer to sync from (it cannot take part until one is reachable)."""
+        return self._node.waiting_for_peer
+
+    @property
     def is_validator(self) -> bool:
         return self._node.is_validator
 
@@ -174,12 +179,13 @@ class WorldView:
         other directly, links both ways, or None when there is no such group. Directly:
         the simulated network does not relay, so a group joined only through a third node
         cannot agree (the heaviest such group is found exactly up to 12 validators, greedily
-        beyond)."""
+        beyond). A validator waiting for a peer to block-sync from counts as absent: alone
+        with more than 2/3 of the power after a restart, it still cannot take part."""
         powers = self.consensus_powers()
         total = sum(powers.values())
         if total <= 0:
             return None
-        members = [v for v in self.nodes if v.online and powers.get(v.name, 0) > 0]
+        members = [v for v in self.nodes if v.online and powers.get(v.name, 0) > 0 and not v.waiting_for_peer]
         names = [v.name for v in members]
         epoch = self._network.current
         index = np.array([v.index for v in members], dtype=np.intp)
@@ -193,24 +199,6 @@ class WorldView:
             missing = {a: {names[j] for j in np.flatnonzero(cut[k])} for k, a in enumerate(names)}
             group = _heaviest_clique(names, missing, powers)
         return set(group) if 3 * sum(powers[n] for n in group) > 2 * total else None
-        online = [v for v in self.nodes if v.online and powers.get(v.name, 0) > 0]
-        net = self._network
-        unseen = {v.name for v in online}
-        while unseen:
-            start = min(unseen, key=lambda n: self.by_name[n].index)
-            group, frontier = {start}, [start]
-            unseen.discard(start)
-            while frontier:
-                i = self.by_name[frontier.pop()].index
-                for other in sorted(unseen):
-                    j = self.by_name[other].index
-                    if net.reachable(i, j) and net.reachable(j, i):
-                        unseen.discard(other)
-                        group.add(other)
-                        frontier.append(other)
-            if 3 * sum(powers[n] for n in group) > 2 * total:
-                return group
-        return None
 
     def pending_user_txs(self) -> set[UserTx]:
         """Users' txs still travelling or waiting in an online node's mempool."""
