@@ -260,3 +260,18 @@ def test_a_restarted_validator_with_no_peer_waits_and_no_check_blames_it() -> No
     healed = run_text(body + fault("3m", "heal"), count=2, power=[3, 1], duration="4m")
     assert violations(healed) == []
     assert max(b.time for b in healed.records.blocks) > 230
+
+
+def test_a_link_delayed_past_the_round_in_progress_counts_as_cut_until_rounds_grow() -> None:
+    """chain-stalled's clock: round r waits timeout_propose + r x round_increment for its
+    proposal, and each round lasts its three timeouts, so a 10 s extra delay with the default
+    timeouts (and a 1 s commit timeout) first fits round 14, about 207 s after the last block
+    (before, the checker counted such a link as connected and blamed the stall it causes)."""
+    from types import SimpleNamespace
+
+    from sim.checks.progress_checks import round_wait
+    from sim.scenario_model import ConsensusConfig
+
+    view = SimpleNamespace(scenario=SimpleNamespace(consensus=ConsensusConfig(timeout_commit=1.0)))
+    waits = [round_wait(view, t) for t in (0.5, 1.0, 6.0, 12.5, 207.4, 207.6)]  # type: ignore[arg-type]
+    assert waits == [3.0, 3.0, 3.5, 4.0, 9.5, 10.0]

@@ -25,6 +25,25 @@ if TYPE_CHECKING:
 SYNC_SLACK = 2  # heights a node in sync may trail the chain by
 
 
+def round_wait(view: WorldView, stalled_for: float) -> float:
+    """How long the round a height has reached ``stalled_for`` seconds after the last block
+    waits for its proposal: each round's timeouts grow by ``round_increment``, so a delay that
+    keeps every message out of the first rounds gets through once rounds wait long enough (a
+    10 s extra delay with the default timeouts: round 14, about 200 s in). A link delayed by
+    this much or more cannot help decide the height yet."""
+    consensus = view.scenario.consensus
+    step = consensus.round_increment
+    elapsed = stalled_for - consensus.timeout_commit
+    r = 0
+    while r < 10_000:
+        length = consensus.timeout_propose + consensus.timeout_prevote + consensus.timeout_precommit + 3 * step * r
+        if elapsed < length:
+            break
+        elapsed -= length
+        r += 1
+    return consensus.timeout_propose + step * r
+
+
 def stall_bound(view: WorldView) -> float:
     configured = view.scenario.checks.stall_after
     return float(configured) if configured is not None else 10 * view.scenario.consensus.slowest_round()
@@ -52,7 +71,7 @@ class ChainStalled(Checker):
 
     def tick(self) -> None:
         now = self.view.now
-        majority = self.view.connected_majority()
+        majority = self.view.connected_majority(too_late=round_wait(self.view, now - self._last_block))
         if majority is None:
             self._healthy_since = None
             return

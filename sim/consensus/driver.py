@@ -105,13 +105,20 @@ class ConsensusDriver:
 
     def _schedule(self, height: int, plan: HeightPlan) -> None:
         now = self.kernel.now
-        for timer in self._commit_timers.pop(height, {}).values():
+        old_timers = self._commit_timers.pop(height, {})
+        for timer in old_timers.values():
             timer.cancel()
+        # Once the chain has decided a height, the precommits that decided it are on their way
+        # to the nodes still in it: a re-plan (which starts the height again from its entries,
+        # without what was sent before a crash) cannot take a commit already coming back.
+        coming = {i: timer.time for i, timer in old_timers.items()} if height in self.chain.committed else {}
         done = self.commit_times.get(height)
         committed = [False] * len(self.nodes) if done is None else np.isfinite(done).tolist()
         timers: dict[int, Timer] = {}
         call_at, on_commit = self.kernel.call_at, self._on_commit  # once per node per height
         for i, time in enumerate(plan.commit.tolist()):
+            if i in coming and coming[i] < time:
+                time = coming[i]
             if time < INF and not committed[i]:
                 timers[i] = call_at(time if time > now else now, on_commit, height, i, priority=1)
         self._commit_timers[height] = timers
@@ -144,7 +151,25 @@ class ConsensusDriver:
             if height - 1 in self.plans:
                 self.entries[height] = self._next_entries(height - 1)
             self._plan(height)
+        self._catch_up_stranded()
         self._wake_catching_up()
+
+    def _catch_up_stranded(self) -> None:
+        """Nodes in consensus at a height the chain has decided, with no commit of it coming
+        in the new plan (a re-plan knows nothing of the precommits already on their way to
+        them), get that block from a peer: CometBFT's consensus reactor keeps sending a peer
+        at a lower height the block and its commit (gossipDataForCatchup); here the node
+        block-syncs it from a peer it reaches that has it (with none, it waits, as it would
+        in CometBFT)."""
+        nodes = self.nodes
+        for node in nodes:
+            waiting_for = node.height + 1
+            if node.online and node.phase == IN_CONSENSUS and waiting_for in self.chain.committed \
+                    and node.index not in self._commit_timers.get(waiting_for, {}) \
+                    and any(nodes[j].online and nodes[j].height >= waiting_for
+                            for j in self.network.both_ways(node.index).tolist()):
+                self._forget_node(node.index)
+                node.fell_behind()
 
     def request_replan(self) -> None:
         """Re-plan once at the end of this instant, however many changes ask for it."""

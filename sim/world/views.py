@@ -6,6 +6,7 @@ run's records, the sources, one ``NodeView`` per node) and report violations.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -174,13 +175,15 @@ class WorldView:
         return any(net.reachable(i, self.by_name[g].index) and net.reachable(self.by_name[g].index, i)
                    for g in group if g != name) or group == {name}
 
-    def connected_majority(self) -> set[str] | None:
+    def connected_majority(self, too_late: float = math.inf) -> set[str] | None:
         """Online validators holding more than 2/3 of the consensus power that all reach each
         other directly, links both ways, or None when there is no such group. Directly:
         the simulated network does not relay, so a group joined only through a third node
         cannot agree (the heaviest such group is found exactly up to 12 validators, greedily
         beyond). A validator waiting for a peer to block-sync from counts as absent: alone
-        with more than 2/3 of the power after a restart, it still cannot take part."""
+        with more than 2/3 of the power after a restart, it still cannot take part. A link
+        whose extra delay (a ``delay`` fault) is ``too_late`` or more counts as cut: what
+        crosses it misses the deadlines of the round in progress."""
         powers = self.consensus_powers()
         total = sum(powers.values())
         if total <= 0:
@@ -190,7 +193,8 @@ class WorldView:
         epoch = self._network.current
         index = np.array([v.index for v in members], dtype=np.intp)
         up = epoch.online[index]
-        cut = epoch.blocked[np.ix_(index, index)]
+        links = np.ix_(index, index)
+        cut = epoch.blocked[links] | (epoch.extra[links] >= too_late)
         cut = cut | cut.T | ~(up[:, None] & up[None, :])
         np.fill_diagonal(cut, False)
         if not cut.any():
