@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from node.txs import VoteBodies, VoteIDs, event_id
 from sim.checks.base import Checker
+from sim.checks.progress_checks import SYNC_SLACK
 
 if TYPE_CHECKING:
     from sim.consensus.chain import Committed
@@ -130,7 +131,7 @@ class VotesSent(Checker):
     """No event stays broadcasted on a node for more than ``rebroadcast_after`` blocks
     without that node's vote being pending or committed, or sent again within the last
     ``rebroadcast_after`` blocks (a re-vote its mempool rejected for a nonce gap is still
-    the node doing its part)."""
+    the node doing its part). Only nodes keeping up with the chain are judged."""
 
     name = "votes-sent"
 
@@ -162,6 +163,13 @@ class VotesSent(Checker):
                 continue
             broadcasted = node.broadcasted_ids()
             if not broadcasted:
+                continue
+            if node.height < height - SYNC_SLACK:
+                # Behind the chain (cut off, or catching up) a node cannot get a vote into it,
+                # and it repairs lost votes on its own commits: its window starts again once
+                # it is back (node-in-sync judges whether it should have been by now).
+                for rid in broadcasted:
+                    current[(node.name, rid)] = height
                 continue
             if pending is None:
                 pending = self.view.pending_votes()
