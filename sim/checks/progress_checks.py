@@ -5,10 +5,11 @@ Both run on a tick as well as on blocks, because what they look for is the absen
 blocks. ``chain-stalled``: no block for longer than ``[checks] stall_after`` (default: 10
 times the slowest round the timeouts allow) while validators holding more than 2/3 of the
 power are online and can reach each other (a validator that restarted and has no peer to
-block-sync from cannot take part: CometBFT waits for a peer), or an empty validator set, or no
-validator left running at the end. ``node-in-sync``: an online node that can reach such a majority gets
-within two heights of the chain, is marked synced and (when it is a validator) runs its
-listeners, within that bound plus the time block sync needs for what it missed.
+block-sync from cannot take part, CometBFT waits for a peer; a link delayed past the round in
+progress counts as cut), or an empty validator set, or no validator left running at the end.
+``node-in-sync``: an online node that can reach such a majority gets within two heights of the
+chain, is marked synced and (when it is a validator) runs its listeners, within that bound plus
+the time block sync needs for what it missed.
 """
 
 from __future__ import annotations

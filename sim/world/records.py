@@ -127,10 +127,10 @@ class Recorder:
         now = self._now()
         records = self.records
         records.observations.append((node, resolution_id, now))
-        seen = records.resolutions.get(resolution_id)  # opened only to be changed
-        record = records.resolution(resolution_id, event_type) if seen is None else seen
+        record = records.resolutions.get(resolution_id)
+        if record is None or (now < record.first_seen and is_validator):
+            record = records.resolution(resolution_id, event_type)  # opened only to be changed
         if now < record.first_seen and is_validator:
-            record = records.resolution(resolution_id, event_type)
             if record.first_seen_by is None:
                 # One record per event (its first observation); per-node stores are in
                 # records.observations, which the hash covers through what they cause.
