@@ -87,6 +87,32 @@ def test_replanning_is_causal_for_messages_sent_before_a_partition() -> None:
     assert np.array_equal(before.commit, after.commit)
 
 
+def test_what_a_node_sent_before_it_left_the_height_still_counts() -> None:
+    """Three equal validators need every vote. v2 leaves after its precommit (sent at 2L): the
+    others still commit at 3L, as in CometBFT, where messages already sent arrive. Planning
+    v2 as absent (the old re-plan after a crash) decided nothing; leaving before the precommit
+    still decides nothing, and the leaver never commits."""
+    net = network(3)
+    stops = np.array([math.inf, math.inf, 2.5 * L])
+    after_precommit = plan_height(1, np.zeros(3), np.ones(3, dtype=int), 3, lambda r: r % 3, Timeouts(), net,
+                                  stops=stops)
+    assert after_precommit.decided_round == 0
+    assert np.allclose(after_precommit.commit[:2], 3 * L) and math.isinf(after_precommit.commit[2])
+    assert np.isinf(plan(net, [0.0, 0.0, math.inf]).commit).all()
+    stops[2] = 1.5 * L  # after its prevote, before its precommit
+    before_precommit = plan_height(1, np.zeros(3), np.ones(3, dtype=int), 3, lambda r: r % 3, Timeouts(), net,
+                                   stops=stops)
+    assert np.isinf(before_precommit.commit).all()
+
+
+def test_a_proposer_that_left_proposes_nothing() -> None:
+    net = network(4)
+    stops = np.array([0.0, math.inf, math.inf, math.inf])  # v0, round 0's proposer, left at once
+    result = plan_height(1, np.zeros(4), np.ones(4, dtype=int), 4, lambda r: r % 4, Timeouts(), net, stops=stops)
+    assert math.isinf(result.rounds[0].proposal_time)
+    assert result.decided_round == 1 and math.isinf(result.commit[0])
+
+
 @pytest.mark.parametrize(("powers", "expected_index"), [([1, 1, 1, 1], 2), ([5, 1, 1, 1], 1)])
 def test_quorum_is_a_weighted_order_statistic(powers: list[int], expected_index: int) -> None:
     arrivals = np.array([[1.0], [2.0], [3.0], [4.0]])

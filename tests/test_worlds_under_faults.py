@@ -37,6 +37,17 @@ def final_heights(result: sim.Result) -> dict[str, int]:
     return {r["node"]: r["height"] for r in trace_events(result, "node.status")}
 
 
+def test_votes_a_validator_sent_before_it_crashed_still_decide_the_height() -> None:
+    """Three validators of equal power, 50 ms links: height 2 starts at 1.15 s, every
+    precommit is sent at 1.25 s and arrives at 1.3 s. v2 crashes at 1.27 s, after sending
+    its precommit: v0 and v1 commit height 2 at 1.3 s, as in CometBFT. The re-plan after the
+    crash used to start the height again without v2, so nothing committed it."""
+    result = run_text(fault("1270ms", "crash", "v2"), duration="30s", count=3)
+    assert [(b.height, round(b.time, 6)) for b in result.records.blocks] == [(1, 0.15), (2, 1.3)]
+    before_precommit = run_text(fault("1220ms", "crash", "v2"), duration="30s", count=3)
+    assert [b.height for b in before_precommit.records.blocks] == [1]
+
+
 def test_the_chain_resumes_once_crashed_validators_holding_a_third_restart() -> None:
     """Two of four crash between a commit and their entry into the next height, then restart
     apart: the restarted nodes enter at their restart, not inside their downtime, so the

@@ -68,6 +68,9 @@ class ConsensusDriver:
         self.entries: dict[int, np.ndarray] = {}
         # per height, nodes that entered it by catching up: node -> when
         self._joins: dict[int, dict[int, float]] = {}
+        # per height, nodes that left it (crashed or fell behind): node -> (entered, left);
+        # what they sent in between still arrives
+        self._left: dict[int, dict[int, tuple[float, float]]] = {}
         self._commit_timers: dict[int, dict[int, Timer]] = {}
         self._propose_timers: dict[tuple[int, int], Timer] = {}
         self.proposals: dict[tuple[int, int], tuple[int, float, tuple[Tx, ...]]] = {}
@@ -94,14 +97,30 @@ class ConsensusDriver:
         offline = None if all(online) else ~np.array(online)
         if offline is not None:
             entry[offline] = INF
+        stops = self._stops(height, entry)
         powers, total = self.chain.power_array(height)
-        planner = plan_height_scalar if planner_scalar.applies(len(entry), self.network, entry) else plan_height
-        plan = planner(height, entry, powers, total, self.chain.proposer_fn(height),
-                       self.timeouts, self.network, accepts=self._accepts.get(height))
+        args = (height, entry, powers, total, self.chain.proposer_fn(height), self.timeouts, self.network)
+        if stops is None and planner_scalar.applies(len(entry), self.network, entry):
+            plan = plan_height_scalar(*args, accepts=self._accepts.get(height))
+        else:
+            plan = plan_height(*args, accepts=self._accepts.get(height), stops=stops)
         if offline is not None:
             plan.commit[offline] = INF
         self.plans[height] = plan
         self._schedule(height, plan)
+
+    def _stops(self, height: int, entry: np.ndarray) -> np.ndarray | None:
+        """Nodes that left ``height`` and have not entered it again take part up to when they
+        left (``entry`` gets their entry time); None when no node left it."""
+        left = self._left.get(height)
+        if not left:
+            return None
+        stops = np.full(len(entry), INF)
+        for i, (entered, stop) in left.items():
+            if entry[i] == INF:
+                entry[i] = entered
+                stops[i] = stop
+        return stops
 
     def _schedule(self, height: int, plan: HeightPlan) -> None:
         now = self.kernel.now
@@ -109,8 +128,9 @@ class ConsensusDriver:
         for timer in old_timers.values():
             timer.cancel()
         # Once the chain has decided a height, the precommits that decided it are on their way
-        # to the nodes still in it: a re-plan (which starts the height again from its entries,
-        # without what was sent before a crash) cannot take a commit already coming back.
+        # to the nodes still in it: a re-plan (which knows the votes of a node that left the
+        # height, but not those of a node that left and entered it again) cannot take a commit
+        # already coming back.
         coming = {i: timer.time for i, timer in old_timers.items()} if height in self.chain.committed else {}
         done = self.commit_times.get(height)
         committed = [False] * len(self.nodes) if done is None else np.isfinite(done).tolist()
@@ -156,11 +176,11 @@ class ConsensusDriver:
 
     def _catch_up_stranded(self) -> None:
         """Nodes in consensus at a height the chain has decided, with no commit of it coming
-        in the new plan (a re-plan knows nothing of the precommits already on their way to
-        them), get that block from a peer: CometBFT's consensus reactor keeps sending a peer
-        at a lower height the block and its commit (gossipDataForCatchup); here the node
-        block-syncs it from a peer it reaches that has it (with none, it waits, as it would
-        in CometBFT)."""
+        in the new plan (the votes of a node that left the height and entered it again count
+        from its new entry only), get that block from a peer: CometBFT's consensus reactor
+        keeps sending a peer at a lower height the block and its commit
+        (gossipDataForCatchup); here the node block-syncs it from a peer it reaches that has
+        it (with none, it waits, as it would in CometBFT)."""
         nodes = self.nodes
         for node in nodes:
             waiting_for = node.height + 1
@@ -220,6 +240,13 @@ class ConsensusDriver:
         self.request_replan()
 
     def _forget_node(self, i: int) -> None:
+        """Node ``i`` takes part in no height from now on (until it enters one again); the
+        proposal and votes it sent until now still count (``_left``)."""
+        height = self.nodes[i].height + 1  # the one height a node is in: what it sent there counts
+        entry = self.entries.get(height)
+        entered = min(INF if entry is None else float(entry[i]), self._joins.get(height, {}).get(i, INF))
+        if entered < self.kernel.now:
+            self._left.setdefault(height, {})[i] = (entered, self.kernel.now)
         for entry in self.entries.values():
             entry[i] = INF
         for joins in self._joins.values():
@@ -332,6 +359,7 @@ class ConsensusDriver:
             del self.plans[h]
             self.entries.pop(h, None)
             self._joins.pop(h, None)
+            self._left.pop(h, None)
             self._accepts.pop(h, None)
             self.commit_times.pop(h - 2, None)
             for key in [k for k in self.proposals if k[0] <= h]:

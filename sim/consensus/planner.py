@@ -114,14 +114,24 @@ def _held(quorums: tuple[np.ndarray, ...], round_entry: np.ndarray) -> tuple[np.
     return tuple(np.maximum(q, round_entry) for q in quorums)
 
 
+def _sent_before(times: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """``times`` where they come before the node's stop, inf where it had left by then."""
+    return np.where(times < stops, times, INF)
+
+
 def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power: int,
                 proposer_of_round: Callable[[int], int], timeouts: Timeouts,
-                network: Network, *, accepts: Mapping[int, np.ndarray] | None = None) -> HeightPlan:
+                network: Network, *, accepts: Mapping[int, np.ndarray] | None = None,
+                stops: np.ndarray | None = None) -> HeightPlan:
     """Plan height ``height``; ``powers`` are consensus voting powers (0 = not a validator).
 
     ``accepts[r]`` says per node whether it accepted round ``r``'s proposal in
     ProcessProposal (rounds not in it: everyone accepts). A node that rejects the proposal
     prevotes nil when it arrives, as CometBFT does.
+
+    ``stops[i]`` is when node ``i`` left the height (it crashed, or fell behind and went to
+    block sync; inf: it did not): it sends nothing and commits nothing from then on, but the
+    proposal and votes it sent before still arrive, as they do in CometBFT.
     """
     n = len(entry)
     nodes = np.arange(n)
@@ -137,7 +147,7 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
         proposer = proposer_of_round(r)
         proposal = np.full(n, INF)
         proposal_time = INF
-        if 0 <= proposer < n and active[proposer]:
+        if 0 <= proposer < n and active[proposer] and (stops is None or round_entry[proposer] < stops[proposer]):
             proposal_time = float(round_entry[proposer])
             sent = network.arrivals(np.array([proposer]), np.array([proposal_time]),
                                     network.message_key("proposal", height, r))[0]
@@ -155,9 +165,9 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
         voters = nodes[active & (powers > 0)]
         if len(voters) == 0:
             break
-        arrivals = network.arrivals(voters, prevote_time[voters],
-                                    network.message_key("prevote", height, r))
-        arrivals[np.arange(len(voters)), voters] = prevote_time[voters]
+        prevote_sent = prevote_time[voters] if stops is None else _sent_before(prevote_time[voters], stops[voters])
+        arrivals = network.arrivals(voters, prevote_sent, network.message_key("prevote", height, r))
+        arrivals[np.arange(len(voters)), voters] = prevote_sent
         pv_block, pv_nil, pv_any = _held(_split_quorums(arrivals, powers[voters], total_power,
                                                         prevote_block[voters]), round_entry)
         t_block = np.maximum(np.maximum(pv_block, proposal), prevote_time)
@@ -168,7 +178,8 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
         precommit_block = np.isfinite(t_block) & (t_block <= t_other)
         precommit_time[~active] = INF
 
-        senders = voters[np.isfinite(precommit_time[voters])]
+        sent = precommit_time if stops is None else _sent_before(precommit_time, stops)
+        senders = voters[np.isfinite(sent[voters])]
         if len(senders) == 0:
             break
         arrivals = network.arrivals(senders, precommit_time[senders],
@@ -181,8 +192,12 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
             decided = r
         if decided is not None:
             commit = np.minimum(commit, np.where(decided == r, pc_block, commit))
+            if stops is not None:
+                commit = _sent_before(commit, stops)
         next_entry = pc_any + timeouts.precommit + step
         next_entry[~active] = INF
+        if stops is not None:
+            next_entry = _sent_before(next_entry, stops)
         next_entry[commit <= next_entry] = INF
         round_entry = next_entry
     return HeightPlan(height, entry.copy(), commit, rounds, decided)
