@@ -70,6 +70,27 @@ duration = "2m"
     assert violations(result) == []
 
 
+def test_a_partitioned_minority_stays_in_consensus_until_it_reaches_a_peer_ahead() -> None:
+    """v5 and v6, cut off from the five others for 30 s, cannot know the chain moved on: as in
+    CometBFT they stay in consensus at their height (with nobody ahead to sync from), and fall
+    behind once, when the heal lets them reach a peer with the next block. They used to fall
+    behind and re-enter consensus every time the majority retired a height (ten times here)."""
+    body = """
+[[faults]]
+at = "10s"
+kind = "partition"
+groups = [["v5", "v6"], ["v0", "v1", "v2", "v3", "v4"]]
+duration = "30s"
+"""
+    result = run_text(body, duration="60s", count=7)
+    for name in ("v5", "v6"):
+        behind = [r["t"] for r in result.trace if r["event"] == "node.behind" and r["node"] == name]
+        assert behind == [40.0]
+    heights = {r["node"]: r["height"] for r in result.trace if r["event"] == "node.status"}
+    assert heights["v6"] >= heights["v0"] - 1
+    assert violations(result) == []
+
+
 def test_crash_and_restart_catches_up_by_block_sync() -> None:
     body = """
 [[faults]]

@@ -181,15 +181,19 @@ class ConsensusDriver:
         keeps sending a peer at a lower height the block and its commit
         (gossipDataForCatchup); here the node block-syncs it from a peer it reaches that has
         it (with none, it waits, as it would in CometBFT)."""
-        nodes = self.nodes
-        for node in nodes:
+        for node in self.nodes:
             waiting_for = node.height + 1
             if node.online and node.phase == IN_CONSENSUS and waiting_for in self.chain.committed \
                     and node.index not in self._commit_timers.get(waiting_for, {}) \
-                    and any(nodes[j].online and nodes[j].height >= waiting_for
-                            for j in self.network.both_ways(node.index).tolist()):
+                    and self._a_peer_has(node.index, waiting_for):
                 self._forget_node(node.index)
                 node.fell_behind()
+
+    def _a_peer_has(self, i: int, height: int) -> bool:
+        """Whether node ``i`` reaches, both ways, an online peer that has committed ``height``
+        (one it could get that block from)."""
+        nodes = self.nodes
+        return any(nodes[j].online and nodes[j].height >= height for j in self.network.both_ways(i).tolist())
 
     def request_replan(self) -> None:
         """Re-plan once at the end of this instant, however many changes ask for it."""
@@ -212,16 +216,17 @@ class ConsensusDriver:
     def _catch_up_laggers(self, i: int, height: int) -> None:
         """Nodes still in consensus at a height node ``i`` has already committed, with no
         commit of it coming (its decision was lost with a peer that crashed right after
-        committing), get that block from ``i``: CometBFT's consensus reactor sends a peer
-        at a lower height the block and its commit (gossipDataForCatchup); here the lagger
-        block-syncs it."""
+        committing), get that block from a peer they reach (``i`` or another): CometBFT's
+        consensus reactor sends a peer at a lower height the block and its commit
+        (gossipDataForCatchup); here the lagger block-syncs it."""
         if height <= 1:
             return  # no node can be a height behind the first (and at genesis all enter it)
         for node in self.nodes:
             if node.index == i or not node.online or node.phase != IN_CONSENSUS:
                 continue
             waiting_for = node.height + 1
-            if waiting_for < height and node.index not in self._commit_timers.get(waiting_for, {}):
+            if waiting_for < height and node.index not in self._commit_timers.get(waiting_for, {}) \
+                    and self._a_peer_has(node.index, waiting_for):
                 self._forget_node(node.index)
                 node.fell_behind()
 
@@ -352,7 +357,8 @@ class ConsensusDriver:
         return committed
 
     def _retire(self, height: int) -> None:
-        """Forget plans two heights behind the frontier; nodes still in them block-sync."""
+        """Forget plans two heights behind the frontier; nodes still in them block-sync from a
+        peer they reach that is ahead."""
         for h in [h for h in self.plans if h <= height]:
             for timer in self._commit_timers.pop(h, {}).values():
                 timer.cancel()
@@ -369,7 +375,10 @@ class ConsensusDriver:
         for key in [k for k in self._propose_timers if k[0] <= height]:
             self._propose_timers.pop(key).cancel()
         for node in self.nodes:
-            if node.phase == IN_CONSENSUS and node.height < height:
+            # A node that reaches no peer with the block it waits for (a partitioned minority)
+            # cannot know the chain moved on: it stays in consensus, as in CometBFT, until a
+            # re-plan finds it a peer (_catch_up_stranded).
+            if node.phase == IN_CONSENSUS and node.height < height and self._a_peer_has(node.index, node.height + 1):
                 self._forget_node(node.index)
                 node.fell_behind()
         self.chain.release_blocks(min(node.height for node in self.nodes))
