@@ -296,6 +296,7 @@ class ConsensusDriver:
             if entry is not None:
                 entry[proposer] = INF
             self._joins.get(height, {}).pop(proposer, None)
+            self._left.get(height, {}).pop(proposer, None)  # (else the plan would ask it again)
             self._plan(height)
             return
         arrivals = self.gossip.arrivals_for(proposer, self.kernel.now)
