@@ -27,6 +27,12 @@ CONNECT_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before saying it cann
 UNGUARDED = ('a script that runs a sweep must do it under `if __name__ == "__main__":` '
              "(each worker process imports the script again)")
 
+# What the fork server imports before it forks workers. A worker also imports the caller's
+# script again (multiprocessing's main-module rule): a sweep script imports ``sim.sweep``, and
+# with it pandas and pyarrow, which cost each worker ~0.2 s when not inherited (most of a
+# small sweep's time).
+WORKER_PRELOAD = ("sim.sweep", "sim.sweep_exec", "sim.scenario", "sim.runner", "sim.world.world")
+
 # trio's scheduler RNG is process-global (sim/determinism.py seeds it before each run), so two
 # runs must never interleave in one process, as they could on a threaded Dask worker.
 _RUN_LOCK = threading.Lock()
@@ -96,7 +102,7 @@ def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: 
     if context.get_start_method() == "forkserver":
         # The fork server imports nodesim once and outlives this pool, so every later worker
         # (of this sweep and of the next) starts as a fork of it, not as a fresh interpreter.
-        context.set_forkserver_preload(["sim.sweep_exec", "sim.scenario", "sim.runner", "sim.world.world"])
+        context.set_forkserver_preload(list(WORKER_PRELOAD))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_sigint)
     index: dict[Future[list[Outcome]], int] = {}  # submission order, to handle done ones in it
 

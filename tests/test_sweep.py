@@ -174,3 +174,22 @@ def test_a_script_that_sweeps_without_the_main_guard_gets_one_clear_error(scenar
     assert 'NodesimError: a sweep worker process died' in proc.stderr
     assert 'under `if __name__ == "__main__":`' in proc.stderr
     assert "RuntimeError" not in proc.stderr and "bootstrapping" not in proc.stderr
+
+
+def test_what_a_sweep_script_imports_is_already_in_the_fork_server() -> None:
+    """A worker imports the calling script again; every module a sweep script imports (nodesim,
+    its sweep API and with it pandas and pyarrow) must already be in the fork server the
+    workers are forked from, or each worker of each sweep imports them again (~0.2 s, most of
+    a small sweep's time: they were not, until pandas came in through ``sim.sweep``)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from sim.sweep_exec import WORKER_PRELOAD\n"
+            "for name in WORKER_PRELOAD: __import__(name)\n"
+            "before = set(sys.modules)\n"
+            "import numpy, pandas, sim\n"
+            "from sim.sweep import comparable, sweep\n"
+            "print(sorted(set(sys.modules) - before))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert proc.stdout.strip() == "[]"
