@@ -248,8 +248,8 @@ class ConsensusDriver:
         """Node ``i`` takes part in no height from now on (until it enters one again); the
         proposal and votes it sent until now still count (``_left``)."""
         height = self.nodes[i].height + 1  # the one height a node is in: what it sent there counts
-        entry = self.entries.get(height)
-        entered = min(INF if entry is None else float(entry[i]), self._joins.get(height, {}).get(i, INF))
+        planned = self.entries.get(height)
+        entered = min(INF if planned is None else float(planned[i]), self._joins.get(height, {}).get(i, INF))
         if entered < self.kernel.now:
             self._left.setdefault(height, {})[i] = (entered, self.kernel.now)
         for entry in self.entries.values():

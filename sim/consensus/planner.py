@@ -114,8 +114,9 @@ def _held(quorums: tuple[np.ndarray, ...], round_entry: np.ndarray) -> tuple[np.
     return tuple(np.maximum(q, round_entry) for q in quorums)
 
 
-def _sent_before(times: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """``times`` where they come before the node's stop, inf where it had left by then."""
+def _before_leaving(times: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Per node, its time where it comes before the node left the height, else inf (what a
+    node would have sent, or done, after leaving it never happens)."""
     return np.where(times < stops, times, INF)
 
 
@@ -165,7 +166,7 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
         voters = nodes[active & (powers > 0)]
         if len(voters) == 0:
             break
-        prevote_sent = prevote_time[voters] if stops is None else _sent_before(prevote_time[voters], stops[voters])
+        prevote_sent = prevote_time[voters] if stops is None else _before_leaving(prevote_time[voters], stops[voters])
         arrivals = network.arrivals(voters, prevote_sent, network.message_key("prevote", height, r))
         arrivals[np.arange(len(voters)), voters] = prevote_sent
         pv_block, pv_nil, pv_any = _held(_split_quorums(arrivals, powers[voters], total_power,
@@ -178,7 +179,7 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
         precommit_block = np.isfinite(t_block) & (t_block <= t_other)
         precommit_time[~active] = INF
 
-        sent = precommit_time if stops is None else _sent_before(precommit_time, stops)
+        sent = precommit_time if stops is None else _before_leaving(precommit_time, stops)
         senders = voters[np.isfinite(sent[voters])]
         if len(senders) == 0:
             break
@@ -193,11 +194,11 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
         if decided is not None:
             commit = np.minimum(commit, np.where(decided == r, pc_block, commit))
             if stops is not None:
-                commit = _sent_before(commit, stops)
+                commit = _before_leaving(commit, stops)
         next_entry = pc_any + timeouts.precommit + step
         next_entry[~active] = INF
         if stops is not None:
-            next_entry = _sent_before(next_entry, stops)
+            next_entry = _before_leaving(next_entry, stops)
         next_entry[commit <= next_entry] = INF
         round_entry = next_entry
     return HeightPlan(height, entry.copy(), commit, rounds, decided)
