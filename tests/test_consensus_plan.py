@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.consensus.planner import Timeouts, plan_height, quorum_times
+from sim.consensus.planner import Absences, Timeouts, plan_height, quorum_times
 from sim.engine.rng import RngStreams
 from sim.net.network import Epoch, Network
 
@@ -93,24 +93,37 @@ def test_what_a_node_sent_before_it_left_the_height_still_counts() -> None:
     v2 as absent (the old re-plan after a crash) decided nothing; leaving before the precommit
     still decides nothing, and the leaver never commits."""
     net = network(3)
-    stops = np.array([math.inf, math.inf, 2.5 * L])
+    away = Absences(np.array([math.inf, math.inf, 2.5 * L]), np.full(3, math.inf))
     after_precommit = plan_height(1, np.zeros(3), np.ones(3, dtype=int), 3, lambda r: r % 3, Timeouts(), net,
-                                  stops=stops)
+                                  absences=away)
     assert after_precommit.decided_round == 0
     assert np.allclose(after_precommit.commit[:2], 3 * L) and math.isinf(after_precommit.commit[2])
     assert np.isinf(plan(net, [0.0, 0.0, math.inf]).commit).all()
-    stops[2] = 1.5 * L  # after its prevote, before its precommit
+    away.down[2] = 1.5 * L  # after its prevote, before its precommit
     before_precommit = plan_height(1, np.zeros(3), np.ones(3, dtype=int), 3, lambda r: r % 3, Timeouts(), net,
-                                   stops=stops)
+                                   absences=away)
     assert np.isinf(before_precommit.commit).all()
 
 
 def test_a_proposer_that_left_proposes_nothing() -> None:
     net = network(4)
-    stops = np.array([0.0, math.inf, math.inf, math.inf])  # v0, round 0's proposer, left at once
-    result = plan_height(1, np.zeros(4), np.ones(4, dtype=int), 4, lambda r: r % 4, Timeouts(), net, stops=stops)
+    away = Absences(np.array([0.0, math.inf, math.inf, math.inf]), np.full(4, math.inf))  # v0, round 0's proposer
+    result = plan_height(1, np.zeros(4), np.ones(4, dtype=int), 4, lambda r: r % 4, Timeouts(), net, absences=away)
     assert math.isinf(result.rounds[0].proposal_time)
     assert result.decided_round == 1 and math.isinf(result.commit[0])
+
+
+def test_a_node_back_in_the_height_does_what_it_missed_on_its_return() -> None:
+    """v2 (of three equal validators) is away from 1.5L to 10L, between its prevote and its
+    precommit: it precommits on its return (its WAL gives it its round back and its peers send
+    it the votes again), so the height commits in round 0, still counting the prevote v2 sent
+    before it went: v0 and v1 at 10L + L, when v2's precommit arrives, and v2 at once (the
+    others' precommits are already there)."""
+    net = network(3)
+    away = Absences(np.array([math.inf, math.inf, 1.5 * L]), np.array([math.inf, math.inf, 10 * L]))
+    result = plan_height(1, np.zeros(3), np.ones(3, dtype=int), 3, lambda r: r % 3, Timeouts(), net, absences=away)
+    assert result.decided_round == 0
+    assert np.allclose(result.commit, [11 * L, 11 * L, 10 * L])
 
 
 @pytest.mark.parametrize(("powers", "expected_index"), [([1, 1, 1, 1], 2), ([5, 1, 1, 1], 1)])

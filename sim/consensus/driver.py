@@ -28,7 +28,7 @@ from node.node import IN_CONSENSUS
 from node.txs import Block, Tx
 from sim.consensus import planner_scalar
 from sim.consensus.chain import Chain, Committed
-from sim.consensus.planner import HeightPlan, Timeouts, plan_height
+from sim.consensus.planner import Absences, HeightPlan, Timeouts, plan_height
 from sim.consensus.planner_scalar import plan_height_scalar
 from sim.engine.floatlog import FloatLog
 from sim.engine.kernel import Kernel, Timer
@@ -69,7 +69,7 @@ class ConsensusDriver:
         # per height, nodes that entered it by catching up: node -> when
         self._joins: dict[int, dict[int, float]] = {}
         # per height, nodes that left it (crashed or fell behind): node -> (entered, left);
-        # what they sent in between still arrives
+        # what they sent in between still arrives (``_absences``)
         self._left: dict[int, dict[int, tuple[float, float]]] = {}
         self._commit_timers: dict[int, dict[int, Timer]] = {}
         self._propose_timers: dict[tuple[int, int], Timer] = {}
@@ -97,30 +97,33 @@ class ConsensusDriver:
         offline = None if all(online) else ~np.array(online)
         if offline is not None:
             entry[offline] = INF
-        stops = self._stops(height, entry)
+        absences = self._absences(height, entry)
         powers, total = self.chain.power_array(height)
         args = (height, entry, powers, total, self.chain.proposer_fn(height), self.timeouts, self.network)
-        if stops is None and planner_scalar.applies(len(entry), self.network, entry):
+        if absences is None and planner_scalar.applies(len(entry), self.network, entry):
             plan = plan_height_scalar(*args, accepts=self._accepts.get(height))
         else:
-            plan = plan_height(*args, accepts=self._accepts.get(height), stops=stops)
+            plan = plan_height(*args, accepts=self._accepts.get(height), absences=absences)
         if offline is not None:
             plan.commit[offline] = INF
         self.plans[height] = plan
         self._schedule(height, plan)
 
-    def _stops(self, height: int, entry: np.ndarray) -> np.ndarray | None:
-        """Nodes that left ``height`` and have not entered it again take part up to when they
-        left (``entry`` gets their entry time); None when no node left it."""
+    def _absences(self, height: int, entry: np.ndarray) -> Absences | None:
+        """Nodes that left ``height`` take part up to when they left (``entry`` gets their
+        entry time), and from when they entered it again, if they did (a restart during a
+        stall: CometBFT's WAL gives the node back its round); None when no node left it."""
         left = self._left.get(height)
         if not left:
             return None
-        stops = np.full(len(entry), INF)
-        for i, (entered, stop) in left.items():
-            if entry[i] == INF:
+        down = np.full(len(entry), INF)
+        back = np.full(len(entry), INF)
+        for i, (entered, gone) in left.items():
+            if entry[i] > gone:  # inf (not back) or when it entered again
+                back[i] = entry[i]
                 entry[i] = entered
-                stops[i] = stop
-        return stops
+                down[i] = gone
+        return Absences(down, back)
 
     def _schedule(self, height: int, plan: HeightPlan) -> None:
         now = self.kernel.now
@@ -128,9 +131,8 @@ class ConsensusDriver:
         for timer in old_timers.values():
             timer.cancel()
         # Once the chain has decided a height, the precommits that decided it are on their way
-        # to the nodes still in it: a re-plan (which knows the votes of a node that left the
-        # height, but not those of a node that left and entered it again) cannot take a commit
-        # already coming back.
+        # to the nodes still in it: a re-plan (which keeps only the last stay of a node that
+        # left the height more than once) cannot take a commit already coming back.
         coming = {i: timer.time for i, timer in old_timers.items()} if height in self.chain.committed else {}
         done = self.commit_times.get(height)
         committed = [False] * len(self.nodes) if done is None else np.isfinite(done).tolist()
@@ -176,8 +178,8 @@ class ConsensusDriver:
 
     def _catch_up_stranded(self) -> None:
         """Nodes in consensus at a height the chain has decided, with no commit of it coming
-        in the new plan (the votes of a node that left the height and entered it again count
-        from its new entry only), get that block from a peer: CometBFT's consensus reactor
+        in the new plan (a node that left the height more than once keeps only its last
+        stay), get that block from a peer: CometBFT's consensus reactor
         keeps sending a peer at a lower height the block and its commit
         (gossipDataForCatchup); here the node block-syncs it from a peer it reaches that has
         it (with none, it waits, as it would in CometBFT)."""

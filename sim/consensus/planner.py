@@ -114,25 +114,34 @@ def _held(quorums: tuple[np.ndarray, ...], round_entry: np.ndarray) -> tuple[np.
     return tuple(np.maximum(q, round_entry) for q in quorums)
 
 
-def _before_leaving(times: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """Per node, its time where it comes before the node left the height, else inf (what a
-    node would have sent, or done, after leaving it never happens)."""
-    return np.where(times < stops, times, INF)
+@attrs.frozen
+class Absences:
+    """Nodes away from a height for a while: node ``i`` does nothing from ``down[i]`` until
+    ``back[i]`` (inf: it never comes back to the height). What it would have done meanwhile
+    it does at ``back[i]``: CometBFT restores a restarted node's round state from its WAL, and
+    its peers send it again the proposal and votes of its round. What it sent before
+    ``down[i]`` still arrives."""
+
+    down: np.ndarray
+    back: np.ndarray
+
+    def postpone(self, times: np.ndarray) -> np.ndarray:
+        """Per node, its time, or its return where the time falls while it is away."""
+        return np.where((times >= self.down) & (times < self.back), self.back, times)
 
 
 def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power: int,
                 proposer_of_round: Callable[[int], int], timeouts: Timeouts,
                 network: Network, *, accepts: Mapping[int, np.ndarray] | None = None,
-                stops: np.ndarray | None = None) -> HeightPlan:
+                absences: Absences | None = None) -> HeightPlan:
     """Plan height ``height``; ``powers`` are consensus voting powers (0 = not a validator).
 
     ``accepts[r]`` says per node whether it accepted round ``r``'s proposal in
     ProcessProposal (rounds not in it: everyone accepts). A node that rejects the proposal
     prevotes nil when it arrives, as CometBFT does.
 
-    ``stops[i]`` is when node ``i`` left the height (it crashed, or fell behind and went to
-    block sync; inf: it did not): it sends nothing and commits nothing from then on, but the
-    proposal and votes it sent before still arrive, as they do in CometBFT.
+    ``absences``: nodes that left the height (they crashed, or fell behind and went to block
+    sync) and, for a while or for good, send and commit nothing (``Absences``).
     """
     n = len(entry)
     nodes = np.arange(n)
@@ -141,6 +150,8 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
     decided: int | None = None
     round_entry = entry.astype(float).copy()
     for r in range(MAX_ROUNDS):
+        if absences is not None:
+            round_entry = absences.postpone(round_entry)
         active = np.isfinite(round_entry) & (round_entry < commit)
         if not active.any():
             break
@@ -148,27 +159,31 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
         proposer = proposer_of_round(r)
         proposal = np.full(n, INF)
         proposal_time = INF
-        if 0 <= proposer < n and active[proposer] and (stops is None or round_entry[proposer] < stops[proposer]):
+        if 0 <= proposer < n and active[proposer]:
             proposal_time = float(round_entry[proposer])
             sent = network.arrivals(np.array([proposer]), np.array([proposal_time]),
                                     network.message_key("proposal", height, r))[0]
             proposal = np.maximum(sent, round_entry)
             proposal[proposer] = proposal_time
             proposal[~active] = INF
+            if absences is not None:
+                proposal = absences.postpone(proposal)
         rounds.append(RoundPlan(r, proposer, proposal_time))
 
         propose_timeout = round_entry + timeouts.propose + step
         prevote_time = np.minimum(proposal, propose_timeout)
         prevote_time[~active] = INF
+        if absences is not None:
+            prevote_time = absences.postpone(prevote_time)
         prevote_block = proposal <= propose_timeout
         if accepts is not None and r in accepts:
             prevote_block &= accepts[r]
         voters = nodes[active & (powers > 0)]
         if len(voters) == 0:
             break
-        prevote_sent = prevote_time[voters] if stops is None else _before_leaving(prevote_time[voters], stops[voters])
-        arrivals = network.arrivals(voters, prevote_sent, network.message_key("prevote", height, r))
-        arrivals[np.arange(len(voters)), voters] = prevote_sent
+        arrivals = network.arrivals(voters, prevote_time[voters],
+                                    network.message_key("prevote", height, r))
+        arrivals[np.arange(len(voters)), voters] = prevote_time[voters]
         pv_block, pv_nil, pv_any = _held(_split_quorums(arrivals, powers[voters], total_power,
                                                         prevote_block[voters]), round_entry)
         t_block = np.maximum(np.maximum(pv_block, proposal), prevote_time)
@@ -178,9 +193,10 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
         precommit_time = np.minimum(t_block, t_other)
         precommit_block = np.isfinite(t_block) & (t_block <= t_other)
         precommit_time[~active] = INF
+        if absences is not None:
+            precommit_time = absences.postpone(precommit_time)
 
-        sent = precommit_time if stops is None else _before_leaving(precommit_time, stops)
-        senders = voters[np.isfinite(sent[voters])]
+        senders = voters[np.isfinite(precommit_time[voters])]
         if len(senders) == 0:
             break
         arrivals = network.arrivals(senders, precommit_time[senders],
@@ -193,12 +209,10 @@ def plan_height(height: int, entry: np.ndarray, powers: np.ndarray, total_power:
             decided = r
         if decided is not None:
             commit = np.minimum(commit, np.where(decided == r, pc_block, commit))
-            if stops is not None:
-                commit = _before_leaving(commit, stops)
+            if absences is not None:
+                commit = absences.postpone(commit)
         next_entry = pc_any + timeouts.precommit + step
         next_entry[~active] = INF
-        if stops is not None:
-            next_entry = _before_leaving(next_entry, stops)
         next_entry[commit <= next_entry] = INF
         round_entry = next_entry
     return HeightPlan(height, entry.copy(), commit, rounds, decided)
