@@ -8,7 +8,7 @@ import pytest
 import sim.scenario
 from sim.engine.floatlog import FloatLog
 from sim.world.world import World
-from tests.worlds import run_text, violations
+from tests.worlds import run_text, scenario_text, violations
 
 L = 0.05
 
@@ -137,3 +137,35 @@ def test_a_retired_height_is_never_planned_again() -> None:
         world.close()
     assert len(planned) > 150 and not world.violations
     assert [height for height, live in planned if not live] == []
+
+
+def test_the_engine_forgets_who_left_a_height_once_the_height_is_retired() -> None:
+    """What a node sent before leaving a height is kept for re-planning that height only: a
+    node falling behind at a height already retired (a partitioned minority at the heal)
+    adds nothing, and retiring a height drops its record, so the record stays small however
+    long the run."""
+    body = """
+[[faults]]
+at = "10s"
+kind = "partition"
+groups = [["v5", "v6"], ["v0", "v1", "v2", "v3", "v4"]]
+duration = "30s"
+
+[[faults]]
+at = "50s"
+kind = "crash"
+node = "v4"
+
+[[faults]]
+at = "55s"
+kind = "restart"
+node = "v4"
+"""
+    scenario = sim.scenario.parse_scenario(scenario_text(body, duration="90s", count=7), file="t.toml")
+    world = World(scenario, seed=1)
+    try:
+        world.run()
+        driver = world.driver
+        assert set(driver._left) <= set(driver.plans)
+    finally:
+        world.close()

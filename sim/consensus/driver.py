@@ -252,7 +252,7 @@ class ConsensusDriver:
         height = self.nodes[i].height + 1  # the one height a node is in: what it sent there counts
         planned = self.entries.get(height)
         entered = min(INF if planned is None else float(planned[i]), self._joins.get(height, {}).get(i, INF))
-        if entered < self.kernel.now:
+        if entered < self.kernel.now and height in self.plans:  # (a retired height is planned no more)
             self._left.setdefault(height, {})[i] = (entered, self.kernel.now)
         for entry in self.entries.values():
             entry[i] = INF
