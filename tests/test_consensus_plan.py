@@ -35,11 +35,12 @@ def heal_after_partition(net: Network, split_at: float, heal_at: float) -> Epoch
     return healed
 
 
-def plan(net: Network, entry: list[float], powers: list[int] | None = None, height: int = 1):
+def plan(net: Network, entry: list[float], powers: list[int] | None = None, height: int = 1,
+         absences: Absences | None = None):
     n = len(entry)
     p = np.array(powers or [1] * n)
     return plan_height(height, np.array(entry, dtype=float), p, int(p.sum()), lambda r: r % n,
-                       Timeouts(), net)
+                       Timeouts(), net, absences=absences)
 
 
 def test_four_equal_validators_commit_after_three_latencies() -> None:
@@ -94,21 +95,19 @@ def test_what_a_node_sent_before_it_left_the_height_still_counts() -> None:
     still decides nothing, and the leaver never commits."""
     net = network(3)
     away = Absences(np.array([math.inf, math.inf, 2.5 * L]), np.full(3, math.inf))
-    after_precommit = plan_height(1, np.zeros(3), np.ones(3, dtype=int), 3, lambda r: r % 3, Timeouts(), net,
-                                  absences=away)
+    after_precommit = plan(net, [0.0] * 3, absences=away)
     assert after_precommit.decided_round == 0
     assert np.allclose(after_precommit.commit[:2], 3 * L) and math.isinf(after_precommit.commit[2])
     assert np.isinf(plan(net, [0.0, 0.0, math.inf]).commit).all()
     away.down[2] = 1.5 * L  # after its prevote, before its precommit
-    before_precommit = plan_height(1, np.zeros(3), np.ones(3, dtype=int), 3, lambda r: r % 3, Timeouts(), net,
-                                   absences=away)
+    before_precommit = plan(net, [0.0] * 3, absences=away)
     assert np.isinf(before_precommit.commit).all()
 
 
 def test_a_proposer_that_left_proposes_nothing() -> None:
     net = network(4)
     away = Absences(np.array([0.0, math.inf, math.inf, math.inf]), np.full(4, math.inf))  # v0, round 0's proposer
-    result = plan_height(1, np.zeros(4), np.ones(4, dtype=int), 4, lambda r: r % 4, Timeouts(), net, absences=away)
+    result = plan(net, [0.0] * 4, absences=away)
     assert math.isinf(result.rounds[0].proposal_time)
     assert result.decided_round == 1 and math.isinf(result.commit[0])
 
@@ -121,7 +120,7 @@ def test_a_node_back_in_the_height_does_what_it_missed_on_its_return() -> None:
     others' precommits are already there)."""
     net = network(3)
     away = Absences(np.array([math.inf, math.inf, 1.5 * L]), np.array([math.inf, math.inf, 10 * L]))
-    result = plan_height(1, np.zeros(3), np.ones(3, dtype=int), 3, lambda r: r % 3, Timeouts(), net, absences=away)
+    result = plan(net, [0.0] * 3, absences=away)
     assert result.decided_round == 0
     assert np.allclose(result.commit, [11 * L, 11 * L, 10 * L])
 

@@ -70,19 +70,22 @@ duration = "2m"
     assert violations(result) == []
 
 
-def test_a_partitioned_minority_stays_in_consensus_until_it_reaches_a_peer_ahead() -> None:
-    """v5 and v6, cut off from the five others for 30 s, cannot know the chain moved on: as in
-    CometBFT they stay in consensus at their height (with nobody ahead to sync from), and fall
-    behind once, when the heal lets them reach a peer with the next block. They used to fall
-    behind and re-enter consensus every time the majority retired a height (ten times here)."""
-    body = """
+# seven validators: v5 and v6 cut off from the five others from 10 s to 40 s
+MINORITY_CUT_OFF = """
 [[faults]]
 at = "10s"
 kind = "partition"
 groups = [["v5", "v6"], ["v0", "v1", "v2", "v3", "v4"]]
 duration = "30s"
 """
-    result = run_text(body, duration="60s", count=7)
+
+
+def test_a_partitioned_minority_stays_in_consensus_until_it_reaches_a_peer_ahead() -> None:
+    """v5 and v6, cut off from the five others for 30 s, cannot know the chain moved on: as in
+    CometBFT they stay in consensus at their height (with nobody ahead to sync from), and fall
+    behind once, when the heal lets them reach a peer with the next block. They used to fall
+    behind and re-enter consensus every time the majority retired a height (ten times here)."""
+    result = run_text(MINORITY_CUT_OFF, duration="60s", count=7)
     for name in ("v5", "v6"):
         behind = [r["t"] for r in result.trace if r["event"] == "node.behind" and r["node"] == name]
         assert behind == [40.0]
@@ -144,13 +147,7 @@ def test_the_engine_forgets_who_left_a_height_once_the_height_is_retired() -> No
     node falling behind at a height already retired (a partitioned minority at the heal)
     adds nothing, and retiring a height drops its record, so the record stays small however
     long the run."""
-    body = """
-[[faults]]
-at = "10s"
-kind = "partition"
-groups = [["v5", "v6"], ["v0", "v1", "v2", "v3", "v4"]]
-duration = "30s"
-
+    body = MINORITY_CUT_OFF + """
 [[faults]]
 at = "50s"
 kind = "crash"

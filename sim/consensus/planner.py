@@ -114,7 +114,7 @@ def _held(quorums: tuple[np.ndarray, ...], round_entry: np.ndarray) -> tuple[np.
     return tuple(np.maximum(q, round_entry) for q in quorums)
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Absences:
     """Nodes away from a height for a while: node ``i`` does nothing from ``down[i]`` until
     ``back[i]`` (inf: it never comes back to the height). What it would have done meanwhile
