@@ -239,12 +239,15 @@ def test_a_partition_ending_keeps_the_links_another_partition_still_cuts() -> No
 def test_a_group_joined_only_through_a_third_node_is_not_a_connected_majority() -> None:
     """The network does not relay: v0 and v3 both reach v1 and v2 but not each other, so the
     heaviest group whose members all reach each other is {v0, v1, v2} or {v1, v2, v3}."""
-    from sim.world.views import _heaviest_clique
+    import numpy as np
+
+    from sim.world.cliques import heaviest_clique
 
     names = ["v0", "v1", "v2", "v3"]
-    missing = {"v0": {"v3"}, "v1": set(), "v2": set(), "v3": {"v0"}}
-    assert _heaviest_clique(names, missing, {"v0": 1, "v1": 1, "v2": 1, "v3": 5}) == ["v1", "v2", "v3"]
-    assert _heaviest_clique(names, {n: set() for n in names}, dict.fromkeys(names, 1)) == names
+    cut = np.zeros((4, 4), dtype=bool)
+    cut[0, 3] = cut[3, 0] = True
+    assert heaviest_clique(names, cut, [1, 1, 1, 5]) == ["v1", "v2", "v3"]
+    assert heaviest_clique(names, np.zeros((4, 4), dtype=bool), [1, 1, 1, 1]) == names
 
 
 @pytest.mark.parametrize("down", ["listener_error", "crash"])

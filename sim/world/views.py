@@ -15,6 +15,7 @@ import numpy as np
 from node.app import AppState
 from node.resolutions import ResolutionTypes
 from node.txs import Tx, UserTx, VoteIDs
+from sim.world.cliques import heaviest_clique
 
 if TYPE_CHECKING:
     from node.node import Node
@@ -197,11 +198,7 @@ class WorldView:
         cut = epoch.blocked[links] | (epoch.extra[links] >= too_late)
         cut = cut | cut.T | ~(up[:, None] & up[None, :])
         np.fill_diagonal(cut, False)
-        if not cut.any():
-            group = names  # the usual case: nobody is cut off
-        else:
-            missing = {a: {names[j] for j in np.flatnonzero(cut[k])} for k, a in enumerate(names)}
-            group = _heaviest_clique(names, missing, powers)
+        group = heaviest_clique(names, cut, [powers[n] for n in names])
         return set(group) if 3 * sum(powers[n] for n in group) > 2 * total else None
 
     def pending_user_txs(self) -> set[UserTx]:
@@ -219,26 +216,3 @@ class WorldView:
             if view.online:
                 pending.update((view.name, rid) for rid in view.pending_vote_ids())
         return pending
-
-
-def _heaviest_clique(names: list[str], missing: dict[str, set[str]], powers: dict[str, int]) -> list[str]:
-    """The heaviest set of ``names`` in which no two miss a link to each other."""
-    if not any(missing.values()):
-        return names  # the usual case: nobody is cut off
-    if len(names) <= 12:
-        best: list[str] = []
-        best_power = -1
-        for bits in range(1, 1 << len(names)):
-            chosen = [n for k, n in enumerate(names) if bits >> k & 1]
-            if any(missing[a] & set(chosen) for a in chosen):
-                continue
-            power = sum(powers[n] for n in chosen)
-            if power > best_power:
-                best, best_power = chosen, power
-        return best
-    group = list(names)
-    while any(missing[a] & set(group) for a in group):
-        # drop the member cut off from the most others (ties: the lighter, then the later)
-        worst = max(group, key=lambda a: (len(missing[a] & set(group)), -powers[a], names.index(a)))
-        group.remove(worst)
-    return group
