@@ -38,6 +38,11 @@ class BlockSync:
         peers = self._peers(i)
         return max((peer.height for peer in peers), default=None) if peers else None
 
+    def peer_has(self, i: int, height: int) -> bool:
+        """Whether a peer node ``i`` can reach (both ways) has committed ``height``: one it
+        could get that block from."""
+        return any(peer.height >= height for peer in self._peers(i))
+
     def fetch(self, i: int, height: int) -> None:
         """Node ``i`` asks for block ``height``; it gets it (or None) after one sync interval."""
         old = self._fetches.pop(i, None)
@@ -56,5 +61,5 @@ class BlockSync:
         if not node.online:
             return
         committed = self._chain.committed.get(height)
-        has_it = committed is not None and any(peer.height >= height for peer in self._peers(i))
+        has_it = committed is not None and self.peer_has(i, height)
         node.block_fetched(committed.block if has_it and committed is not None else None)

@@ -27,6 +27,7 @@ from node.blockresult import BlockFailed
 from node.node import IN_CONSENSUS
 from node.txs import Block, Tx
 from sim.consensus import planner_scalar
+from sim.consensus.blocksync import BlockSync
 from sim.consensus.chain import Chain, Committed
 from sim.consensus.planner import Absences, HeightPlan, Timeouts, plan_height
 from sim.consensus.planner_scalar import plan_height_scalar
@@ -46,7 +47,8 @@ class ConsensusDriver:
     """Heights in progress, their kernel events, and the nodes' consensus connection."""
 
     def __init__(self, kernel: Kernel, network: Network, chain: Chain, nodes: list[Node],
-                 gossip: Gossip, timeouts: Timeouts, *, on_block: Callable[[Committed], None],
+                 gossip: Gossip, blocksync: BlockSync, timeouts: Timeouts, *,
+                 on_block: Callable[[Committed], None],
                  take_overrides: Callable[[], tuple[tuple[str, int], ...]],
                  trace: Callable[..., None], on_proposal: Callable[[int, int], None],
                  on_halt: Callable[[BlockFailed], None]) -> None:
@@ -55,6 +57,7 @@ class ConsensusDriver:
         self.chain = chain
         self.nodes = nodes
         self.gossip = gossip
+        self.blocksync = blocksync
         self.timeouts = timeouts
         self._on_block = on_block
         self._take_overrides = take_overrides
@@ -179,23 +182,17 @@ class ConsensusDriver:
     def _catch_up_stranded(self) -> None:
         """Nodes in consensus at a height the chain has decided, with no commit of it coming
         in the new plan (a node that left the height more than once keeps only its last
-        stay), get that block from a peer: CometBFT's consensus reactor
-        keeps sending a peer at a lower height the block and its commit
-        (gossipDataForCatchup); here the node block-syncs it from a peer it reaches that has
-        it (with none, it waits, as it would in CometBFT)."""
+        stay), get that block from a peer: CometBFT's consensus reactor keeps sending a peer
+        at a lower height the block and its commit (gossipDataForCatchup); here the node
+        block-syncs it from a peer it reaches that has it (with none, it waits, as it would
+        in CometBFT)."""
         for node in self.nodes:
             waiting_for = node.height + 1
             if node.online and node.phase == IN_CONSENSUS and waiting_for in self.chain.committed \
                     and node.index not in self._commit_timers.get(waiting_for, {}) \
-                    and self._a_peer_has(node.index, waiting_for):
+                    and self.blocksync.peer_has(node.index, waiting_for):
                 self._forget_node(node.index)
                 node.fell_behind()
-
-    def _a_peer_has(self, i: int, height: int) -> bool:
-        """Whether node ``i`` reaches, both ways, an online peer that has committed ``height``
-        (one it could get that block from)."""
-        nodes = self.nodes
-        return any(nodes[j].online and nodes[j].height >= height for j in self.network.both_ways(i).tolist())
 
     def request_replan(self) -> None:
         """Re-plan once at the end of this instant, however many changes ask for it."""
@@ -228,7 +225,7 @@ class ConsensusDriver:
                 continue
             waiting_for = node.height + 1
             if waiting_for < height and node.index not in self._commit_timers.get(waiting_for, {}) \
-                    and self._a_peer_has(node.index, waiting_for):
+                    and self.blocksync.peer_has(node.index, waiting_for):
                 self._forget_node(node.index)
                 node.fell_behind()
 
@@ -381,7 +378,8 @@ class ConsensusDriver:
             # A node that reaches no peer with the block it waits for (a partitioned minority)
             # cannot know the chain moved on: it stays in consensus, as in CometBFT, until a
             # re-plan finds it a peer (_catch_up_stranded).
-            if node.phase == IN_CONSENSUS and node.height < height and self._a_peer_has(node.index, node.height + 1):
+            if node.phase == IN_CONSENSUS and node.height < height \
+                    and self.blocksync.peer_has(node.index, node.height + 1):
                 self._forget_node(node.index)
                 node.fell_behind()
         self.chain.release_blocks(min(node.height for node in self.nodes))

@@ -91,12 +91,12 @@ class World:
             controls=[NodeControl(node, self.start_node) for node in self.nodes],
             set_skew=self._set_skew, network_changed=self._network_changed, sources=self.sources,
             trace=self.trace), self.records)
-        self.driver = ConsensusDriver(self.kernel, self.network, self.chain, self.nodes, self.gossip,
-                                      self.timeouts, on_block=self._on_block,
-                                      take_overrides=self.faults.take_overrides, trace=self.trace.emit,
-                                      on_proposal=self._on_proposal, on_halt=self._on_halt)
         self.blocksync = BlockSync(self.kernel, self.network, self.chain, self.nodes,
                                    scenario.network.block_sync_rate)
+        self.driver = ConsensusDriver(self.kernel, self.network, self.chain, self.nodes, self.gossip,
+                                      self.blocksync, self.timeouts, on_block=self._on_block,
+                                      take_overrides=self.faults.take_overrides, trace=self.trace.emit,
+                                      on_proposal=self._on_proposal, on_halt=self._on_halt)
         self.views = WorldView(now=self.clock.current_time, scenario=scenario, types=self.types,
                                records=self.records, trace_records=self.trace.records, chain=self.chain,
                                sources=self.sources, nodes=self.nodes, gossip=self.gossip,
