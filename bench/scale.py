@@ -13,6 +13,8 @@ machine's speed moves over the minutes the rows take). Rows (issue "fast where u
     busy-chain-100            100 validators, 1 h, users sending 50 txs/s ([load])
     1000-validators-partition 1,000 validators, 3 min, 300 of them cut off for 90 s (the
                               progress checks' connected-majority search, catch-up after it)
+    1000-validators-churn     1,000 validators, 2 min, 40 crashes each followed by a restart
+                              1-15 s later (every one re-plans the heights in progress)
 
     .venv/bin/python bench/scale.py [ROW ...]
 """
@@ -20,6 +22,7 @@ machine's speed moves over the minutes the rows take). Rows (issue "fast where u
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +39,20 @@ ROWS: dict[str, tuple[str, dict[str, object], tuple[float, float] | None]] = {
                                                           "scenario.duration": "10m"}, (40.0, 500)),
     "busy-chain-100": ("bench-100", {"load.rate": "50/s", "load.accounts": 100}, None),
     "1000-validators-partition": ("bench-100", {"validators.count": 1000, "scenario.duration": "3m"}, None),
+    "1000-validators-churn": ("bench-100", {"validators.count": 1000, "scenario.duration": "2m"}, None),
 }
+
+
+def _churn(crashes: int, nodes: int, seed: int) -> str:
+    """``crashes`` crash faults at 5-100 s, each node restarted 1-15 s after its crash."""
+    rng = random.Random(seed)
+    text = ""
+    for _ in range(crashes):
+        node, at = rng.randrange(nodes), rng.uniform(5, 100)
+        text += f'\n[[faults]]\nat = "{at:.3f}s"\nkind = "crash"\nnode = "v{node}"\n'
+        text += f'\n[[faults]]\nat = "{at + rng.uniform(1, 15):.3f}s"\nkind = "restart"\nnode = "v{node}"\n'
+    return text
+
 
 # row -> scenario text appended to its file (what overrides cannot say: lists of tables)
 EXTRA = {
@@ -44,6 +60,7 @@ EXTRA = {
         '\n[[faults]]\nat = "30s"\nkind = "partition"\nduration = "90s"\n'
         f"groups = [{[f'v{i}' for i in range(700, 1000)]}, {[f'v{i}' for i in range(700)]}]\n"
     ).replace("'", '"'),
+    "1000-validators-churn": _churn(40, 1000, seed=3),
 }
 
 CHILD = """

@@ -295,6 +295,48 @@ def test_after_a_heal_arrivals_are_what_the_epoch_walk_gives(n: int, dist: str, 
     assert not np.isfinite(walked[1]).any() if crashed else np.isfinite(walked).all()
 
 
+@settings(max_examples=40, deadline=None, database=None)
+@given(n=st.sampled_from([3, 7, 40]), dist=st.sampled_from(["fixed", "uniform", "lognormal"]),
+       seed=st.integers(0, 99), changes=st.integers(1, 6), subset=st.booleans())
+def test_across_crashes_and_restarts_arrivals_are_what_the_epoch_walk_gives(
+        n: int, dist: str, seed: int, changes: int, subset: bool) -> None:
+    """Invariant: when the epochs a message meets differ only in which nodes are online
+    (crashes and restarts, no link fault), it arrives exactly when following it through
+    every epoch (``_walk``) says, to the bit: a sender down at its send time sends nothing,
+    everything else arrives after its plain latency. Such histories are not walked."""
+    from sim.engine.rng import splitmix64
+
+    latency = types.SimpleNamespace(dist=dist, value=0.05, low=0.01, high=0.2, median=0.08, sigma=0.7)
+    net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(seed))
+    rng = np.random.default_rng(seed)
+    for k in range(changes):
+        net.change(10.0 * (k + 1)).online[int(rng.integers(n))] ^= True
+    senders = np.arange(n)
+    receivers = np.sort(rng.choice(n, size=max(1, n // 3), replace=False)) if subset else None
+    send = rng.uniform(0, 10.0 * (changes + 1), size=n)
+    key = int(rng.integers(0, 2**63))
+    keys = net._link_keys if receivers is None else net._link_keys[:, receivers]
+    with np.errstate(over="ignore"):
+        mixed = keys ^ np.uint64(key)
+    walked = net._walk(senders, send, slice(None) if receivers is None else receivers, mixed,
+                       net.sampler.sample(splitmix64(mixed)))
+    assert net.links_plain_from(float(send.min()))
+    assert np.array_equal(net.arrivals(senders, send, key, receivers), walked)
+
+
+def test_a_link_fault_in_any_epoch_a_message_meets_makes_it_walk() -> None:
+    """``links_plain_from`` looks at every epoch from the send time's on: a partition before
+    the send does not count, one during or after it does, a crash never does."""
+    net = network(4)
+    net.change(1.0).blocked[0, 1] = True
+    net.change(2.0).blocked[:] = False
+    net.change(3.0).online[2] = False
+    assert not net.links_plain_from(0.5) and not net.links_plain_from(1.0)
+    assert net.links_plain_from(2.0) and net.links_plain_from(2.5) and net.links_plain_from(9.0)
+    net.change(4.0).extra[1, 2] = 0.3
+    assert not net.links_plain_from(3.5) and not net.links_plain_from(9.0)
+
+
 def test_a_height_begun_during_a_partition_is_planned_by_walking_the_epochs() -> None:
     """The scalar planner (plain draws only) is not used for a height whose first entry is
     before the network healed: its messages met the partition."""

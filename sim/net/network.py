@@ -72,6 +72,9 @@ class Network:
         self._link_keys = stable_hash64_grid((rng.seed, "link"), names, names)
         self._link_key_rows: list[list[int]] = self._link_keys.tolist()
         self._link_keys_t: np.ndarray | None = None
+        # per epoch but the last: whether its links were plain (fixed once a later epoch
+        # starts, as only the last epoch is ever edited)
+        self._closed_plain: list[bool] = []
         self.epochs: list[Epoch] = [Epoch(
             0.0,
             np.zeros((n, n), dtype=bool),
@@ -94,6 +97,7 @@ class Network:
         if last.start == now:
             return last
         epoch = last.copy(now)
+        self._closed_plain.append(last.plain)
         self.epochs.append(epoch)
         return epoch
 
@@ -101,11 +105,32 @@ class Network:
         """Drop epochs that ended before ``time`` (nothing will be sent then any more)."""
         while len(self.epochs) > 1 and self.epochs[1].start <= time:
             self.epochs.pop(0)  # the last epoch stays: what ``_shape`` says of it holds
+            self._closed_plain.pop(0)
 
     def plain_from(self, time: float) -> bool:
         """Whether every message sent at ``time`` or later travels a plain network: the last
         epoch is plain and starts no later (a healed network whose past is still kept)."""
         return self._shape()[0] and time >= self.epochs[-1].start
+
+    def links_plain_from(self, time: float) -> bool:
+        """Whether every epoch a message sent at ``time`` or later meets has plain links (no
+        partition, extra delay, loss or reordering): crashes and restarts aside, such a message
+        travels a plain network."""
+        epochs = self.epochs
+        first = len(epochs) - 1
+        while first > 0 and epochs[first].start > time:
+            first -= 1
+        return self._shape()[0] and all(self._closed_plain[first:])
+
+    def _online_at_send(self, senders: np.ndarray, send_times: np.ndarray) -> np.ndarray:
+        """Per message, whether its sender was online when it was sent (by the epoch its send
+        time falls in)."""
+        epochs = self.epochs
+        if len(epochs) == 1:
+            return epochs[0].online[senders]
+        starts = np.array([e.start for e in epochs])
+        sent_in = np.maximum(np.searchsorted(starts, send_times, side="right") - 1, 0)
+        return np.stack([e.online for e in epochs])[sent_in, senders]
 
     def _shape(self) -> tuple[bool, bool]:
         if self._fast is None:
@@ -188,10 +213,17 @@ class Network:
         # Messages all sent in a plain last epoch (a healed network whose earlier epochs are
         # still kept) arrive as on a plain network: ``_walk`` would add zero retries and zero
         # extra delay to the same draws.
-        if self.plain_from(float(send_times.min()) if len(send_times) else math.inf):
+        first_sent = float(send_times.min()) if len(send_times) else math.inf
+        if self.plain_from(first_sent):
             out = self._plain_arrivals(senders, send_times, key, receivers)
             if not self._shape()[1]:
                 out[~last.online[senders]] = math.inf
+            return out
+        # Crashes and restarts alone change no link: ``_walk`` would only drop what a node
+        # sent while it was down.
+        if self.links_plain_from(first_sent):
+            out = self._plain_arrivals(senders, send_times, key, receivers)
+            out[~self._online_at_send(senders, send_times)] = math.inf
             return out
         keys = self._link_keys[senders] if receivers is None else \
             self._link_keys[np.ix_(senders, receivers)]
@@ -243,10 +275,7 @@ class Network:
         epochs = self.epochs
         shape = base.shape
         out = np.full(shape, math.inf)
-        starts = np.array([e.start for e in epochs])
-        sent_in = np.maximum(np.searchsorted(starts, send_times, side="right") - 1, 0)
-        online_at_send = np.array([bool(epochs[int(e)].online[s]) for e, s in zip(sent_in, senders, strict=True)],
-                                  dtype=bool)
+        online_at_send = self._online_at_send(senders, send_times)
         t = np.broadcast_to(send_times[:, None], shape).astype(float).copy()
         t[~online_at_send] = math.inf  # a crashed node sends nothing
         pending = np.isfinite(t)
