@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from sim.consensus.chain import Chain
 from sim.engine.kernel import Kernel, Timer
 from sim.net.network import Network
@@ -28,20 +30,34 @@ class BlockSync:
         self._nodes = nodes
         self._interval = 1.0 / rate
         self._fetches: dict[int, Timer] = {}
+        # each node's committed height, kept by node_committed: asking a thousand nodes their
+        # height at every fetched block was most of a catch-up's cost
+        self._heights = np.array([node.height for node in nodes], dtype=np.int64)
 
-    def _peers(self, i: int) -> list[Node]:
-        nodes = self._nodes
-        return [peer for j in self._network.both_ways(i).tolist() if (peer := nodes[j]).online]
+    def node_committed(self, i: int, height: int) -> None:
+        """Node ``i`` committed ``height`` (FinalizeBlock and Commit, by consensus or sync)."""
+        self._heights[i] = height
 
     def best_peer_height(self, i: int) -> int | None:
         """The best committed height among the peers node ``i`` can reach (None: none)."""
-        peers = self._peers(i)
-        return max((peer.height for peer in peers), default=None) if peers else None
+        peers = self._network.both_ways(i)
+        if not len(peers):
+            return None
+        heights = self._heights[peers]
+        nodes = self._nodes
+        best = int(heights.argmax())
+        if nodes[int(peers[best])].online:
+            return int(heights[best])
+        # a peer the network counts online whose node has not started yet (restarted now)
+        up = [k for k, j in enumerate(peers.tolist()) if nodes[j].online]
+        return int(heights[up].max()) if up else None
 
     def peer_has(self, i: int, height: int) -> bool:
         """Whether a peer node ``i`` can reach (both ways) has committed ``height``: one it
         could get that block from."""
-        return any(peer.height >= height for peer in self._peers(i))
+        peers = self._network.both_ways(i)
+        nodes = self._nodes
+        return any(nodes[j].online for j in peers[self._heights[peers] >= height].tolist())
 
     def fetch(self, i: int, height: int) -> None:
         """Node ``i`` asks for block ``height``; it gets it (or None) after one sync interval."""

@@ -110,6 +110,7 @@ class NodeHostAdapter:
 
     # -- what the run records --------------------------------------------------------------
     def committed(self, finalized: Finalized, *, consensus: bool) -> None:
+        self._world.blocksync.node_committed(self._index, finalized.block.height)
         self._world.checks.on_node_commit(self._world.views.nodes[self._index], finalized.block)
 
     def votes_sent(self, ids: tuple[str, ...]) -> None:
