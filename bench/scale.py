@@ -27,6 +27,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from yardstick import REFERENCE, simpy_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # row -> (scenario file, overrides, (wall target s, memory target MB) or None)
@@ -78,25 +80,6 @@ print(json.dumps({"wall": result.summary["wall_seconds"], "cpu": cpu, "virtual":
                   "user_txs": result.summary.get("user_txs_committed")}))
 """
 
-YARDSTICK = """
-import time, simpy
-def ticker(env, n):
-    for _ in range(n):
-        yield env.timeout(1)
-env = simpy.Environment()
-env.process(ticker(env, 1_000_000))
-started = time.process_time()
-env.run()
-print(time.process_time() - started)
-"""
-
-
-def yardstick() -> float:
-    """CPU seconds SimPy takes for one million timeouts, in a fresh process."""
-    proc = subprocess.run([sys.executable, "-c", YARDSTICK], capture_output=True, text=True, check=True)
-    return float(proc.stdout.strip())
-
-
 def measure(row: str) -> dict[str, float]:
     name, overrides, _target = ROWS[row]
     path = ROOT / "scenarios" / f"{name}.toml"
@@ -112,7 +95,7 @@ def main() -> None:
         raise SystemExit(f"unknown row {unknown[0]!r}; rows: {', '.join(ROWS)}")
     peaks: dict[str, float] = {}
     for row in rows:
-        simpy_cpu = yardstick()
+        simpy_cpu = simpy_seconds()
         m = measure(row)
         peaks[row] = m["peak_mb"]
         target = ROWS[row][2]
@@ -124,8 +107,7 @@ def main() -> None:
             line += f", {m['user_txs']} user txs committed"
         if target is not None:
             wall, memory = target
-            # targets were set on a quiet machine where the yardstick took 0.85 s
-            line += f"; target {wall:g} s at 0.85 s simpy = {wall / 0.85:.1f}x simpy"
+            line += f"; target {wall:g} s at {REFERENCE:g} s simpy = {wall / REFERENCE:.1f}x simpy"
             if memory:
                 line += f", {memory:g} MB"
         if row == "bench-100-listeners-6h" and "bench-100-listeners" in peaks:
