@@ -30,8 +30,9 @@ UNGUARDED = ('a script that runs a sweep must do it under `if __name__ == "__mai
 # What the fork server imports before it forks workers. A worker also imports the caller's
 # script again (multiprocessing's main-module rule): a sweep script imports ``sim.sweep``, and
 # with it pandas and pyarrow, which cost each worker ~0.2 s when not inherited (most of a
-# small sweep's time).
-WORKER_PRELOAD = ("sim.sweep", "sim.sweep_exec", "sim.scenario", "sim.runner", "sim.world.world")
+# small sweep's time); ``sim.sweep_warm`` then loads what a first run would load lazily.
+WORKER_PRELOAD = ("sim.sweep", "sim.sweep_exec", "sim.scenario", "sim.runner", "sim.world.world",
+                  "sim.sweep_warm")
 
 # trio's scheduler RNG is process-global (sim/determinism.py seeds it before each run), so two
 # runs must never interleave in one process, as they could on a threaded Dask worker.

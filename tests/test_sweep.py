@@ -193,3 +193,26 @@ def test_what_a_sweep_script_imports_is_already_in_the_fork_server() -> None:
             "print(sorted(set(sys.modules) - before))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_first_run_in_the_fork_server_loads_nothing_the_warm_up_did_not() -> None:
+    """A worker forked from the fork server runs worlds of any source kind without importing
+    another nodesim module or building the latency quantile table: ``sim.sweep_warm`` did it
+    once in the server (a worker's first run cost ~30 ms more than its later ones before)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from sim.sweep_exec import WORKER_PRELOAD\n"
+            "for name in WORKER_PRELOAD: __import__(name)\n"
+            "from sim.net.latency import standard_normal_quantiles\n"
+            "assert standard_normal_quantiles.cache_info().currsize == 1\n"
+            "before = set(sys.modules)\n"
+            "import sim\n"
+            "for name in ('quickstart', 'pubsub-retries', 'watcher-jobs'):\n"
+            "    sim.run(sim.load_scenario(f'scenarios/{name}.toml'), stop_when=lambda: 'enough')\n"
+            "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in ('sim', 'node')))\n"
+            "print(standard_normal_quantiles.cache_info().misses)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert proc.stdout.split("\n")[:2] == ["[]", "1"]

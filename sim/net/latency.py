@@ -20,7 +20,7 @@ _SHIFT_30, _SHIFT_27 = np.uint64(30), np.uint64(27)
 
 
 @functools.cache
-def _standard_normal_quantiles() -> np.ndarray:
+def standard_normal_quantiles() -> np.ndarray:
     """The 2^16 midpoint quantiles of the standard normal: the same for every lognormal, and
     65,536 inverse-CDF calls were half of a short run's cost (sweeps run thousands)."""
     size = 1 << TABLE_BITS
@@ -33,7 +33,7 @@ def _standard_normal_quantiles() -> np.ndarray:
 @functools.lru_cache(maxsize=8)
 def _lognormal_table(median: float, sigma: float) -> tuple[np.ndarray, list[float]]:
     """One lognormal's quantile table, shared read-only by every world that draws from it."""
-    table = median * np.exp(sigma * _standard_normal_quantiles())
+    table = median * np.exp(sigma * standard_normal_quantiles())
     table.setflags(write=False)
     return table, table.tolist()
 
