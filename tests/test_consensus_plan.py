@@ -266,6 +266,18 @@ def test_a_row_in_plain_python_is_the_arrivals_row_bit_for_bit(n: int, dist: str
         assert net.row(sender, send, key) == expected.tolist()
 
 
+def walk_every_epoch(net: Network, senders: np.ndarray, send: np.ndarray, key: int,
+                     receivers: np.ndarray | None) -> np.ndarray:
+    """Arrival times by following each message through every epoch (``Network._walk``)."""
+    from sim.engine.rng import splitmix64
+
+    keys = net._link_keys if receivers is None else net._link_keys[:, receivers]
+    with np.errstate(over="ignore"):
+        mixed = keys ^ np.uint64(key)
+    return net._walk(senders, send, slice(None) if receivers is None else receivers, mixed,
+                     net.sampler.sample(splitmix64(mixed)))
+
+
 @settings(max_examples=40, deadline=None, database=None)
 @given(n=st.sampled_from([3, 7, 40]), dist=st.sampled_from(["fixed", "uniform", "lognormal"]),
        seed=st.integers(0, 99), crashed=st.booleans(), subset=st.booleans())
@@ -274,8 +286,6 @@ def test_after_a_heal_arrivals_are_what_the_epoch_walk_gives(n: int, dist: str, 
     """Invariant: messages sent once a partition has healed (its epoch still kept) arrive
     exactly when following them through every epoch (``_walk``) says, to the bit; a sender
     down at the heal sends nothing."""
-    from sim.engine.rng import splitmix64
-
     latency = types.SimpleNamespace(dist=dist, value=0.05, low=0.01, high=0.2, median=0.08, sigma=0.7)
     net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(seed))
     healed = heal_after_partition(net, 5.0, 30.0)
@@ -286,11 +296,7 @@ def test_after_a_heal_arrivals_are_what_the_epoch_walk_gives(n: int, dist: str, 
     receivers = np.sort(rng.choice(n, size=max(1, n // 3), replace=False)) if subset else None
     send = 30.0 + rng.uniform(0, 50, size=n)
     key = int(rng.integers(0, 2**63))
-    keys = net._link_keys if receivers is None else net._link_keys[:, receivers]
-    with np.errstate(over="ignore"):
-        mixed = keys ^ np.uint64(key)
-    walked = net._walk(senders, send, slice(None) if receivers is None else receivers, mixed,
-                       net.sampler.sample(splitmix64(mixed)))
+    walked = walk_every_epoch(net, senders, send, key, receivers)
     assert np.array_equal(net.arrivals(senders, send, key, receivers), walked)
     assert not np.isfinite(walked[1]).any() if crashed else np.isfinite(walked).all()
 
@@ -304,8 +310,6 @@ def test_across_crashes_and_restarts_arrivals_are_what_the_epoch_walk_gives(
     (crashes and restarts, no link fault), it arrives exactly when following it through
     every epoch (``_walk``) says, to the bit: a sender down at its send time sends nothing,
     everything else arrives after its plain latency. Such histories are not walked."""
-    from sim.engine.rng import splitmix64
-
     latency = types.SimpleNamespace(dist=dist, value=0.05, low=0.01, high=0.2, median=0.08, sigma=0.7)
     net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(seed))
     rng = np.random.default_rng(seed)
@@ -315,11 +319,7 @@ def test_across_crashes_and_restarts_arrivals_are_what_the_epoch_walk_gives(
     receivers = np.sort(rng.choice(n, size=max(1, n // 3), replace=False)) if subset else None
     send = rng.uniform(0, 10.0 * (changes + 1), size=n)
     key = int(rng.integers(0, 2**63))
-    keys = net._link_keys if receivers is None else net._link_keys[:, receivers]
-    with np.errstate(over="ignore"):
-        mixed = keys ^ np.uint64(key)
-    walked = net._walk(senders, send, slice(None) if receivers is None else receivers, mixed,
-                       net.sampler.sample(splitmix64(mixed)))
+    walked = walk_every_epoch(net, senders, send, key, receivers)
     assert net.links_plain_from(float(send.min()))
     assert np.array_equal(net.arrivals(senders, send, key, receivers), walked)
 
