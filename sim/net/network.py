@@ -70,7 +70,7 @@ class Network:
         self._kind_keys: dict[str, int] = {}
         self._seed = rng.seed
         self._link_keys = stable_hash64_grid((rng.seed, "link"), names, names)
-        self._link_key_rows: list[list[int]] = self._link_keys.tolist()
+        self._link_key_rows: list[list[int]] | None = None  # as Python ints, made on first use
         self._link_keys_t: np.ndarray | None = None
         # per epoch but the last: whether its links were plain (fixed once a later epoch
         # starts, as only the last epoch is ever edited)
@@ -144,6 +144,11 @@ class Network:
         if not self.epochs[-1].online[sender]:
             return [math.inf] * len(self.names)
         k = key & _MASK64
+        if self._link_key_rows is None:
+            # only the scalar planner (a dozen nodes at most) asks: a thousand-node world
+            # would hold a million Python ints for nothing
+            self._link_key_rows = self._link_keys.tolist()
+        link_rows = self._link_key_rows
         sampler = self.sampler
         table = sampler.table_list
         if table is not None:
@@ -151,7 +156,7 @@ class Network:
             # top bits, which splitmix64's last step (z ^ z >> 31) leaves as they are.
             shift = 64 - TABLE_BITS
             row = []
-            for link in self._link_key_rows[sender]:
+            for link in link_rows[sender]:
                 z = ((link ^ k) + 0x9E3779B97F4A7C15) & _MASK64
                 z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
                 z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
@@ -162,14 +167,14 @@ class Network:
         if sampler.dist == "uniform":  # inlined too (property worlds): the whole splitmix64
             low, span, unit = sampler.low, sampler.span, 1.0 / float(1 << 53)
             row = []
-            for link in self._link_key_rows[sender]:
+            for link in link_rows[sender]:
                 z = ((link ^ k) + 0x9E3779B97F4A7C15) & _MASK64
                 z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
                 z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
                 row.append(send_time + (low + span * ((float((z ^ (z >> 31)) >> 11) + 0.5) * unit)))
             return row
         one = sampler.one
-        return [send_time + one(splitmix64_int(link ^ k)) for link in self._link_key_rows[sender]]
+        return [send_time + one(splitmix64_int(link ^ k)) for link in link_rows[sender]]
 
     def reachable(self, src: int, dst: int) -> bool:
         epoch = self.epochs[-1]
