@@ -166,3 +166,24 @@ node = "v4"
         assert set(driver._left) <= set(driver.plans)
     finally:
         world.close()
+
+
+def test_the_connected_majority_counts_cut_and_too_slow_links_only() -> None:
+    """Four online validators: with no link fault all four form the group; a link delayed by
+    ``too_late`` or more counts as cut (its two ends cannot both be in), a shorter delay does
+    not, and a blocked link cuts even one way."""
+    scenario = sim.scenario.parse_scenario(scenario_text(duration="5s"), file="t.toml")
+    world = World(scenario, seed=0)
+    try:
+        world.run()
+        view = world.views
+        assert view.connected_majority() == {"v0", "v1", "v2", "v3"}
+        epoch = world.network.change(world.clock.now + 1.0)
+        epoch.extra[0, 3] = 2.0
+        assert view.connected_majority(too_late=5.0) == {"v0", "v1", "v2", "v3"}
+        assert view.connected_majority(too_late=2.0) in ({"v0", "v1", "v2"}, {"v1", "v2", "v3"})
+        epoch.extra[0, 3] = 0.0
+        epoch.blocked[2, 1] = True
+        assert view.connected_majority() in ({"v0", "v1", "v3"}, {"v0", "v2", "v3"})
+    finally:
+        world.close()
