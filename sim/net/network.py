@@ -215,20 +215,14 @@ class Network:
         per_row = isinstance(key, np.ndarray)
         epochs = self.epochs
         last = epochs[-1]
-        # Messages all sent in a plain last epoch (a healed network whose earlier epochs are
-        # still kept) arrive as on a plain network: ``_walk`` would add zero retries and zero
-        # extra delay to the same draws.
+        # Messages whose epochs change no link (a healed network whose past is still kept, or
+        # crashes and restarts alone) arrive as on a plain network: ``_walk`` would add zero
+        # retries and zero extra delay to the same draws, and drop what a down sender sent.
         first_sent = float(send_times.min()) if len(send_times) else math.inf
-        if self.plain_from(first_sent):
-            out = self._plain_arrivals(senders, send_times, key, receivers)
-            if not self._shape()[1]:
-                out[~last.online[senders]] = math.inf
-            return out
-        # Crashes and restarts alone change no link: ``_walk`` would only drop what a node
-        # sent while it was down.
         if self.links_plain_from(first_sent):
             out = self._plain_arrivals(senders, send_times, key, receivers)
-            out[~self._online_at_send(senders, send_times)] = math.inf
+            if not (self._shape()[1] and first_sent >= last.start):  # someone may have been down
+                out[~self._online_at_send(senders, send_times)] = math.inf
             return out
         keys = self._link_keys[senders] if receivers is None else \
             self._link_keys[np.ix_(senders, receivers)]
