@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import sim
@@ -99,10 +101,14 @@ seen_by = ["v0", "v1", "v2", "v3"]
 
 def test_importing_sim_leaves_the_test_libraries_unloaded() -> None:
     """Fault kinds draw their keys with hypothesis only in property tests; a run, a sweep
-    worker or the CLI must not pay for importing it (or pandas, needed only by frames)."""
+    worker or the CLI must not pay for importing it (or pandas, needed only by frames), nor
+    for pytest (which trio.testing imports wherever it is installed)."""
     import subprocess
     import sys
 
-    code = "import sys, sim, sim.cli; print(sorted(m for m in ('hypothesis', 'pandas') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    code = ("import sys, sim, sim.cli\n"
+            "sim.run(sim.load_scenario('scenarios/quickstart.toml', overrides={'scenario.duration': '1m'}))\n"
+            "print(sorted(m for m in ('hypothesis', 'pandas', 'pytest') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout
+    assert out.strip().splitlines()[-1] == "[]"
