@@ -16,7 +16,7 @@ import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from yardstick import REFERENCE, at_reference, simpy_seconds
+from yardstick import REFERENCE, at_reference, bracketed
 
 import sim
 from sim.scenario_model import Scenario
@@ -40,15 +40,18 @@ def main() -> None:
         assert result.ok, result.summary["violations"]
         blocks.append(result.summary["blocks"])
 
-    simpy = simpy_seconds()
     started = time.perf_counter()
     import_every_module()  # once per process, before the first draw (sim/testing/local_modules.py)
     imports = time.perf_counter() - started
-    started = time.perf_counter()
-    one_world()
-    wall = time.perf_counter() - started
+
+    def timed() -> float:
+        started = time.perf_counter()
+        one_world()
+        return time.perf_counter() - started
+
+    wall, simpy, yardstick = bracketed(timed)
     rate = len(blocks) / wall
-    print(f"{len(blocks)} examples in {wall:.2f}s: {rate:.1f} examples/s (SimPy, 1M timeouts: {simpy:.2f} s; "
+    print(f"{len(blocks)} examples in {wall:.2f}s: {rate:.1f} examples/s ({yardstick}; "
           f"at {REFERENCE:g} s simpy: {at_reference(rate, simpy):.1f}, target >= {TARGET:.0f}); "
           f"mean {sum(blocks) / len(blocks):.0f} blocks per 10-minute world, "
           f"{1000 * wall / sum(blocks):.2f} ms per block; importing every module first took {imports:.2f}s")

@@ -1,9 +1,10 @@
 """Wall time and peak memory of the scale workloads, each in a fresh process, against a
-yardstick measured in the same run: SimPy doing one million timeouts.
+yardstick measured in the same run: SimPy doing one million timeouts, just before and just
+after each row.
 
 The yardstick makes figures from a busy or a quiet machine comparable: a row's "x simpy" is
-its CPU seconds divided by the yardstick's, measured again just before the row (a shared
-machine's speed moves over the minutes the rows take). Rows (issue "fast where users feel it"):
+its CPU seconds divided by the mean of the yardstick's readings just before and just after
+the row (a shared machine's speed moves over the minutes the rows take). Rows (issue "fast where users feel it"):
 
     bench-100                 100 validators, 1 h, no listeners
     bench-100-listeners       the same with every validator storing one event a second
@@ -25,9 +26,10 @@ import json
 import random
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
-from yardstick import REFERENCE, simpy_seconds
+from yardstick import REFERENCE, bracketed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,12 +97,11 @@ def main() -> None:
         raise SystemExit(f"unknown row {unknown[0]!r}; rows: {', '.join(ROWS)}")
     peaks: dict[str, float] = {}
     for row in rows:
-        simpy_cpu = simpy_seconds()
-        m = measure(row)
+        m, simpy_cpu, yardstick = bracketed(partial(measure, row))
         peaks[row] = m["peak_mb"]
         target = ROWS[row][2]
         line = (f"{row}: {m['wall']:.2f} s wall, {m['cpu']:.2f} s CPU = {m['cpu'] / simpy_cpu:.1f}x simpy "
-                f"(SimPy, 1M timeouts: {simpy_cpu:.2f} s), "
+                f"({yardstick}), "
                 f"peak {m['peak_mb']:.0f} MB; {m['virtual']:.0f} s virtual, {m['blocks']} blocks, "
                 f"{m['resolutions']} resolutions")
         if m.get("user_txs") is not None:

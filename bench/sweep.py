@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
-from yardstick import REFERENCE, at_reference, simpy_seconds
+from yardstick import REFERENCE, at_reference, bracketed
 
 from sim.sweep import comparable, sweep
 
@@ -37,10 +38,9 @@ def main() -> None:
     parser.add_argument("--duration", default="2m")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    simpy = simpy_seconds()
-    one_s, one = timed(args.runs, args.duration, 1)
+    (one_s, one), simpy, yardstick = bracketed(partial(timed, args.runs, args.duration, 1))
     print(f"1 worker : {args.runs} runs in {one_s:7.1f}s = {args.runs / one_s:6.1f} runs/s "
-          f"(SimPy, 1M timeouts: {simpy:.2f} s; at {REFERENCE:g} s simpy: "
+          f"({yardstick}; at {REFERENCE:g} s simpy: "
           f"{at_reference(args.runs / one_s, simpy):.1f} runs/s, target >= 90)")
     many_s, many = timed(args.runs, args.duration, args.workers)
     print(f"{args.workers} workers: {args.runs} runs in {many_s:7.1f}s = {args.runs / many_s:6.1f} runs/s")
