@@ -4,7 +4,8 @@ after each row.
 
 The yardstick makes figures from a busy or a quiet machine comparable: a row's "x simpy" is
 its CPU seconds divided by the mean of the yardstick's readings just before and just after
-the row (a shared machine's speed moves over the minutes the rows take). Rows (issue "fast where users feel it"):
+the row (a shared machine's speed moves over the minutes the rows take). Rows (issue "fast
+where users feel it"):
 
     bench-100                 100 validators, 1 h, no listeners
     bench-100-listeners       the same with every validator storing one event a second
