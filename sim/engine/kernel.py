@@ -25,6 +25,7 @@ import attrs
 import trio
 
 from sim.engine.clock import VirtualClock
+from sim.engine.sleep import Alarm, alarm_at, sleep_until
 
 try:
     # Importing trio.testing imports pytest wherever pytest is installed (~0.2 s and ~7 MB
@@ -58,7 +59,7 @@ class Kernel:
         self.clock = clock
         self._heap: list[tuple[float, int, int, Timer]] = []
         self._counter = itertools.count()
-        self._sleep_scope: trio.CancelScope | None = None
+        self._sleep_wake: Alarm | trio.CancelScope | None = None  # while the loop sleeps
         self.events_run = 0
         self._deferred: deque[Callable[[], None]] = deque()
         self._stopped = False
@@ -76,9 +77,9 @@ class Kernel:
             time = self.clock.now
         timer = Timer(time, callback, args)
         heapq.heappush(self._heap, (time, priority, next(self._counter), timer))
-        scope = self._sleep_scope
-        if scope is not None and time < scope.deadline:
-            scope.deadline = time
+        wake = self._sleep_wake
+        if wake is not None and time < wake.deadline:
+            wake.deadline = time
         return timer
 
     def defer(self, work: Callable[[], None]) -> None:
@@ -118,19 +119,28 @@ class Kernel:
                 self._run_due(runnable)
                 continue
             # A trio task is due first (or at the same instant): let trio jump there.
-            with trio.CancelScope(deadline=min(next_event, end)) as scope:
-                self._sleep_scope = scope
-                try:
-                    await trio.sleep_forever()
-                finally:
-                    self._sleep_scope = None
+            await self._sleep_until(min(next_event, end))
             await self._settle()
             await self._quiesce(runnable)
             self._run_due(runnable)
         if clock.now < end and not self._stopped:
-            await trio.sleep_until(end)
+            await sleep_until(end)
             await self._settle()
             await self._quiesce(runnable)
+
+    async def _sleep_until(self, deadline: float) -> None:
+        """Sleep until ``deadline``, or earlier if a callback is scheduled before it meanwhile
+        (``call_at`` moves the wake-up)."""
+        wake = alarm_at(deadline)
+        try:
+            if wake is not None:
+                self._sleep_wake = wake
+                await wake.wait()
+            else:  # (due at once, or trio's internals moved: a cancel scope does the same)
+                with trio.CancelScope(deadline=deadline) as self._sleep_wake:
+                    await trio.sleep_forever()
+        finally:
+            self._sleep_wake = None
 
     async def _quiesce(self, runnable: Callable[[], int]) -> None:
         """Run deferred work and let woken tasks run, until neither is left at this instant."""

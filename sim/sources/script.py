@@ -16,6 +16,7 @@ from typing import Any
 
 import trio
 
+from sim.engine.sleep import sleep_until
 from sim.engine.spill import ChunkFile, SpillList
 
 ADDRESS = "script://events"
@@ -92,7 +93,7 @@ class ScriptSource:
             wake = min(next_script, next_generated, next_show)
             if math.isinf(wake):
                 await trio.sleep_forever()
-            await trio.sleep_until(wake)
+            await sleep_until(wake)
             now = trio.current_time()
             while pending and pending[0].at <= now:
                 event = pending.pop(0)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import trio
 
+from sim.engine.sleep import sleep
 from sim.sources.evm.chain import Chain, CreditLog
 from sim.sources.evm.config import EvmConfig
 
@@ -80,7 +81,7 @@ class RpcEndpoint:
 
     async def _call(self, method: str) -> None:
         self.calls += 1
-        await trio.sleep(self._config.rpc_latency.sample(self._rng))
+        await sleep(self._config.rpc_latency.sample(self._rng))
         if self.in_outage():
             self.failures += 1
             raise RpcError(f"{method}: RPC of node {self.node} is unreachable (outage)")
@@ -91,7 +92,7 @@ class RpcEndpoint:
 
     async def deliver_head(self) -> None:
         """A head's trip to the node: latency, then maybe a drop (outage or head_drop)."""
-        await trio.sleep(self._config.rpc_latency.sample(self._rng))
+        await sleep(self._config.rpc_latency.sample(self._rng))
         if self.in_outage():
             raise RpcError(f"new-heads subscription of node {self.node} lost (outage)")
         drop = self._config.head_drop

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import trio
 
+from sim.engine.sleep import sleep_until
 from sim.sources.context import SourceContext
 from sim.sources.evm.chain import Chain, Deposit, Reorg
 from sim.sources.evm.config import EvmConfig
@@ -34,7 +35,7 @@ class EvmSource:
         start = trio.current_time()
         k = 1
         while True:
-            await trio.sleep_until(start + k * self.config.block_time)
+            await sleep_until(start + k * self.config.block_time)
             block, reorg = self.chain.mine(trio.current_time())
             if reorg is not None:
                 self._trace_reorg(reorg, "random")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-import trio
-
+from sim.engine.sleep import sleep
 from sim.sources.pubsub.admin import Page
 from sim.sources.pubsub.constants import TIME_MAX
 from sim.sources.pubsub.hub import UNCHANGED
@@ -43,11 +42,11 @@ class HubEndpoint:
 
     async def _call(self, what: str, call: Callable[[], T]) -> T:
         latency = self._source.config.latency
-        await trio.sleep(latency)
+        await sleep(latency)
         if self._source.in_outage():
             raise ConnectionError(f"{self._source.address} is unreachable (hub outage): {what}")
         result = call()
-        await trio.sleep(latency)
+        await sleep(latency)
         return result
 
     # -- hub calls ------------------------------------------------------------------------

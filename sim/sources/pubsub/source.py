@@ -16,6 +16,7 @@ import math
 
 import trio
 
+from sim.engine.sleep import sleep
 from sim.sources.context import SourceContext
 from sim.sources.pubsub.config import PubSubSourceConfig
 from sim.sources.pubsub.endpoint import HubEndpoint
@@ -101,7 +102,7 @@ class PubSubSource:
         if config.rate <= 0:
             return
         for seq in itertools.count(1):
-            await trio.sleep(self._rng.expovariate(config.rate))
+            await sleep(self._rng.expovariate(config.rate))
             # Draw everything before checking the outage, so an outage never shifts later draws.
             publisher = f"pub{self._rng.randrange(config.publishers)}"
             payload = {"seq": seq, "value": self._rng.randrange(1_000_000)}

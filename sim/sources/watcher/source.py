@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import trio
 
+from sim.engine.sleep import sleep
 from sim.sources.context import SourceContext
 from sim.sources.watcher.serializer import JSONSerializer
 from sim.sources.watcher.store import EventStore
@@ -129,7 +130,7 @@ class WatcherSource:
         if self.config.rate <= 0:
             await trio.sleep_forever()
         while True:
-            await trio.sleep(self._rng.expovariate(self.config.rate))
+            await sleep(self._rng.expovariate(self.config.rate))
             self.store_next_event()
 
     def store_next_event(self) -> None:
@@ -165,7 +166,7 @@ class WatcherSource:
         if not self.store.gc_policy.enabled:
             return
         while True:
-            await trio.sleep(self.config.gc_cadence)
+            await sleep(self.config.gc_cadence)
             deleted = self.store.run_gc()
             self._ctx.trace("watcher.gc", deleted=len(deleted),
                             up_to=deleted[-1] if deleted else 0)

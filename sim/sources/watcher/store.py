@@ -19,6 +19,7 @@ from typing import Any
 
 import trio
 
+from sim.engine.sleep import sleep
 from sim.sources.watcher.cache import EventCache
 from sim.sources.watcher.errors import (
     CheckpointError,
@@ -349,7 +350,7 @@ class EventStore:
             if self._closed:
                 scope.cancel()
             while True:
-                await trio.sleep(self.gc_policy.cadence)
+                await sleep(self.gc_policy.cadence)
                 self.run_gc()
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import trio
 
+from sim.engine.sleep import sleep
 from sim.sources.watcher.errors import (
     CheckpointError,
     CheckpointNotFound,
@@ -212,7 +213,7 @@ class Watcher:
             except Exception as error:
                 # Store errors are retried forever: giving up would silently lose events.
                 self.last_error = error
-            await trio.sleep(backoff)
+            await sleep(backoff)
             backoff = min(backoff * 2, self.options.max_backoff)
 
     async def _handle_with_retry(self, event: Event) -> bool:
@@ -228,7 +229,7 @@ class Watcher:
                 attempts += 1
                 failure: Exception = error
                 self.last_error = error
-            await trio.sleep(backoff)
+            await sleep(backoff)
             backoff = min(backoff * 2, self.options.max_backoff)
             if self.options.retry_strategy is RetryStrategy.SKIP and \
                     attempts >= self.options.max_retries:

@@ -1,0 +1,136 @@
+"""The simulator's sleeps (``sim.engine.sleep``) wake tasks exactly as ``trio.sleep`` does, for less."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import trio
+
+import sim
+from sim.engine import sleep as engine_sleep
+from sim.engine.clock import VirtualClock
+from sim.engine.determinism import seed_trio_scheduler
+
+
+@contextmanager
+def trio_sleeps_only() -> Iterator[None]:
+    """Every sleep of the engine falls back to trio's (as where trio's internals moved)."""
+    saved = engine_sleep._deadlines
+    engine_sleep._deadlines = lambda: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engine_sleep._deadlines = saved
+
+
+def _sleepers(sleep: Callable[[float], Any], sleep_until: Callable[[float], Any], seed: int) -> list[tuple[float, int]]:
+    """Twenty tasks sleeping on a coarse grid (many wake at the same instant, so trio's seeded
+    shuffle of each batch decides their order), some cancelled by a sibling mid-sleep; the
+    order in which they ran, with the virtual time."""
+    log: list[tuple[float, int]] = []
+    draws = random.Random(seed)
+    plans = [[draws.choice([0.5, 1.0, 1.5, 2.0]) for _ in range(8)] for _ in range(20)]
+
+    async def sleeper(i: int, scope: trio.CancelScope) -> None:
+        with scope:
+            for k, delay in enumerate(plans[i]):
+                if k % 3 == 2:
+                    await sleep_until(trio.current_time() + delay)
+                else:
+                    await sleep(delay)
+                log.append((trio.current_time(), i))
+
+    async def main() -> None:
+        scopes = [trio.CancelScope() for _ in plans]
+        async with trio.open_nursery() as nursery:
+            for i, scope in enumerate(scopes):
+                nursery.start_soon(sleeper, i, scope)
+            await trio.sleep(3.0)
+            for scope in scopes[::4]:
+                scope.cancel()  # mid-sleep: the alarm must go quiet, not ring later
+
+    seed_trio_scheduler(seed)
+    trio.run(main, clock=VirtualClock())
+    return log
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_tasks_wake_in_the_same_order_as_with_trio_sleep(seed: int) -> None:
+    """Whatever the seed, tasks sleeping with the engine's sleeps run in the same order at the
+    same virtual times as with trio's own."""
+    ours = _sleepers(engine_sleep.sleep, engine_sleep.sleep_until, seed)
+    theirs = _sleepers(trio.sleep, trio.sleep_until, seed)
+    assert ours == theirs
+    assert len({t for t, _ in ours}) < len(ours)  # (ties happened: the shuffle had work to do)
+
+
+def test_many_cancelled_sleeps_keep_trios_deadline_count_right() -> None:
+    """trio prunes its deadline heap once stale entries pile up and asserts that the live
+    ones match its count: alarms disarmed by cancellation and alarms moved (the kernel's)
+    must keep that count exact."""
+
+    async def main() -> None:
+        for _ in range(3000):
+            with trio.move_on_after(0.5):
+                await engine_sleep.sleep(10.0)
+        alarm = engine_sleep.alarm_at(trio.current_time() + 100.0)
+        assert alarm is not None
+        for k in range(3000):
+            alarm.deadline = trio.current_time() + 99.0 - k * 0.01
+        started = trio.current_time()
+        await alarm.wait()
+        assert trio.current_time() == pytest.approx(started + 99.0 - 2999 * 0.01)
+        await engine_sleep.sleep(1.0)
+
+    trio.run(main, clock=VirtualClock())
+
+
+def _count_cancel_scopes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    opened = [0]
+    original = trio.CancelScope.__enter__
+
+    def counting_enter(self: trio.CancelScope) -> trio.CancelScope:
+        opened[0] += 1
+        return original(self)
+
+    monkeypatch.setattr(trio.CancelScope, "__enter__", counting_enter)
+    return opened
+
+
+def test_a_world_traces_the_same_and_opens_far_fewer_cancel_scopes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An EVM world (RPC calls, new-heads deliveries and block intervals all sleep) has the
+    same trace with the engine's sleeps as with trio's, and its sleeps open no cancel scope."""
+    scenario = sim.load_scenario("scenarios/quickstart.toml", overrides={"scenario.duration": "3m"})
+    opened = _count_cancel_scopes(monkeypatch)
+    with trio_sleeps_only():
+        theirs = sim.run(scenario)
+    with_trio = opened[0]
+    opened[0] = 0
+    ours = sim.run(scenario)
+    assert ours.summary["trace_hash"] == theirs.summary["trace_hash"]
+    assert ours.summary["blocks"] == theirs.summary["blocks"] > 0
+    assert opened[0] < with_trio / 2, (opened[0], with_trio)
+
+
+def test_zero_negative_and_past_sleeps_behave_as_trios() -> None:
+    """A zero sleep is a checkpoint, a past deadline returns at once, a negative sleep or a NaN
+    deadline is trio's error; no alarm is set for now or for never."""
+
+    async def main() -> None:
+        await engine_sleep.sleep(0)
+        await engine_sleep.sleep_until(trio.current_time() - 1.0)
+        with pytest.raises(ValueError):
+            await engine_sleep.sleep(-1.0)
+        with pytest.raises(ValueError):
+            await engine_sleep.sleep_until(math.nan)
+        assert trio.current_time() == 0.0
+        # (an alarm that never rings would count as a live deadline in trio's heap forever)
+        assert engine_sleep.alarm_at(math.inf) is None
+        assert engine_sleep.alarm_at(trio.current_time()) is None
+
+    trio.run(main, clock=VirtualClock())
