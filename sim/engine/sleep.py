@@ -24,14 +24,19 @@ from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_resch
 INF = math.inf
 
 
+_RUN = trio._core._run
+# What an alarm relies on, checked once: trio's deadline heap with its add/remove/expire
+# protocol, where the running loop keeps it, and the cancel state of a task.
+_SUPPORTED = (hasattr(_RUN, "GLOBAL_RUN_CONTEXT")
+              and all(hasattr(getattr(_RUN, "Deadlines", None), name) for name in ("add", "remove", "expire"))
+              and hasattr(Task, "_cancel_status") and hasattr(trio.Cancelled, "_create"))
+
+
 def _deadlines() -> Any | None:
     """trio's deadline heap of the running loop, or None where trio keeps it elsewhere."""
-    runner = getattr(getattr(trio._core._run, "GLOBAL_RUN_CONTEXT", None), "runner", None)
-    deadlines = getattr(runner, "deadlines", None)
-    if deadlines is None or not all(hasattr(deadlines, name) for name in ("add", "remove", "expire")) \
-            or not hasattr(trio.Cancelled, "_create"):
+    if not _SUPPORTED:
         return None
-    return deadlines
+    return getattr(getattr(_RUN.GLOBAL_RUN_CONTEXT, "runner", None), "deadlines", None)
 
 
 def _cancelled(task: Task) -> bool:
@@ -106,10 +111,7 @@ def alarm_at(deadline: float) -> Alarm | None:
     if not trio.current_time() < deadline < INF:
         return None
     deadlines = _deadlines()
-    task = current_task()
-    if deadlines is None or not hasattr(task, "_cancel_status"):
-        return None
-    return Alarm(deadlines, task, deadline)
+    return None if deadlines is None else Alarm(deadlines, current_task(), deadline)
 
 
 async def sleep_until(deadline: float) -> None:
