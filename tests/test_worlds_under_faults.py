@@ -250,6 +250,27 @@ def test_a_group_joined_only_through_a_third_node_is_not_a_connected_majority() 
     assert heaviest_clique(names, np.zeros((4, 4), dtype=bool), [1, 1, 1, 1]) == names
 
 
+def test_node_in_sync_looks_for_a_majority_only_while_a_node_lags(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding the connected majority is the costliest part of a tick: node-in-sync asks for
+    it only on ticks where some node lags (a crashed node lags until it has caught up again),
+    and still reports nothing in a world where every node keeps up."""
+    from sim.world.views import WorldView
+
+    asked: list[float] = []
+    original = WorldView.connected_majority
+
+    def counting(self: WorldView, too_late: float = float("inf")) -> set[str] | None:
+        if too_late == float("inf"):  # (chain-stalled asks with a round's wait every tick)
+            asked.append(self.now)
+        return original(self, too_late)
+
+    monkeypatch.setattr(WorldView, "connected_majority", counting)
+    healthy = run_text("", duration="2m")
+    assert violations(healthy) == [] and asked == []
+    crashed = run_text(fault("30s", "crash", "v1") + fault("60s", "restart", "v1"), duration="2m")
+    assert violations(crashed) == [] and asked and min(asked) >= 30
+
+
 @pytest.mark.parametrize("down", ["listener_error", "crash"])
 def test_the_only_validator_restarted_later_commits_again(down: str) -> None:
     """A lone validator that went down (a listener error shut it down, or a crash) and is

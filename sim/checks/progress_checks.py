@@ -113,12 +113,14 @@ class NodeInSync(Checker):
 
     def tick(self) -> None:
         now = self.view.now
-        majority = self.view.connected_majority()
         chain_height = self.view.chain.height
+        keeping_up = {node.name: self._keeping_up(node, chain_height) for node in self.view.nodes}
+        # the majority matters only for a node that lags (most ticks have none): finding it
+        # is the costliest thing a tick does
+        majority = self.view.connected_majority() if not all(keeping_up.values()) else None
         for node in self.view.nodes:
-            keeping_up = self._keeping_up(node, chain_height)
             can = majority is not None and node.online and self.view.reaches(node.name, majority)
-            if keeping_up or not can:
+            if keeping_up[node.name] or not can:
                 self._due.pop(node.name, None)
                 self._reported.discard(node.name)
                 continue
