@@ -51,15 +51,20 @@ class Alarm:
     trio's ``Deadlines`` keeps ``(deadline, id, scope)`` entries, counts the live ones in
     ``_active``, treats an entry as stale once ``scope._registered_deadline`` differs from its
     deadline, and calls ``scope._cancel(reason)`` on a live entry that is due: an alarm
-    answers to that protocol the way a cancel scope does, with one task to wake.
+    answers to that protocol the way a cancel scope does, with one task to wake. With
+    ``waiters`` (a ``trio.Event``'s waiting tasks), the task also waits on that event and
+    whichever comes first wakes it, as ``with move_on_at(deadline): await event.wait()``.
     """
 
-    __slots__ = ("_deadlines", "_registered_deadline", "_task")
+    __slots__ = ("_aborted", "_deadlines", "_registered_deadline", "_task", "_waiters", "rang")
 
-    def __init__(self, deadlines: Any, task: Task, deadline: float) -> None:
+    def __init__(self, deadlines: Any, task: Task, deadline: float, waiters: set[Task] | None = None) -> None:
         self._deadlines = deadlines
         self._task = task
         self._registered_deadline = deadline
+        self._waiters = waiters
+        self.rang = False  # woken by its deadline
+        self._aborted = False  # woken by a cancellation
         deadlines.add(deadline, self)
 
     @property
@@ -84,20 +89,40 @@ class Alarm:
             self._registered_deadline = INF
 
     def _cancel(self, reason: object) -> None:
-        """Called by trio when the deadline is due: wake the task (once)."""
-        if self._registered_deadline != INF:
-            self.disarm()
-            reschedule(self._task)
+        """Called by trio when the deadline is due: wake the task, unless it was woken already
+        (by the event it also waits on, or by a cancellation: a cancel scope then finds
+        nothing to abort either)."""
+        if self._registered_deadline == INF:
+            return
+        self.disarm()
+        if self._aborted:
+            return
+        if self._waiters is not None:
+            if self._task not in self._waiters:
+                return
+            self._waiters.remove(self._task)
+        self.rang = True
+        reschedule(self._task)
 
     async def wait(self) -> None:
-        """Park the task that set the alarm until it rings; an outer cancellation disarms it."""
+        """Park the task that set the alarm until it rings (or its event is set)."""
+        task, waiters = self._task, self._waiters
 
         def abort(_: Any) -> Abort:
-            self.disarm()
+            self._aborted = True
+            if waiters is not None:
+                waiters.discard(task)
             return Abort.SUCCEEDED
 
-        await wait_task_rescheduled(abort)
-        if _cancelled(self._task):
+        if waiters is not None:
+            waiters.add(task)
+        try:
+            await wait_task_rescheduled(abort)
+        finally:
+            # Woken by the event or cancelled from outside: the deadline stays trio's to
+            # count until the task runs, as a cancel scope's stays until the task leaves it.
+            self.disarm()
+        if self.rang and _cancelled(task):
             # Rung, then cancelled from outside before it ran (the same batch): trio's sleep
             # was woken by its scope's Cancelled, which the scope does not swallow while an
             # outer scope is cancelled, so the task stops here instead of taking one more step.
@@ -129,3 +154,22 @@ async def sleep(seconds: float) -> None:
         await trio.sleep(seconds)  # (zero: a checkpoint; negative or NaN: trio's error)
         return
     await sleep_until(trio.current_time() + seconds)
+
+
+async def wait_until(event: trio.Event, deadline: float) -> None:
+    """``with trio.move_on_at(deadline): await event.wait()``: the same wake-up (the event, or
+    the deadline, whichever comes first), without a cancel scope."""
+    waiters = getattr(event, "_tasks", None)
+    alarm = None
+    if not event.is_set() and isinstance(waiters, set):
+        if deadline == INF:  # (a scope that never expires changes nothing)
+            await event.wait()
+            return
+        deadlines = _deadlines() if trio.current_time() < deadline else None
+        if deadlines is not None:
+            alarm = Alarm(deadlines, current_task(), deadline, waiters)
+    if alarm is None:
+        with trio.move_on_at(deadline):
+            await event.wait()
+        return
+    await alarm.wait()

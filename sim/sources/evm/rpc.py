@@ -13,7 +13,7 @@ from typing import Protocol
 
 import trio
 
-from sim.engine.sleep import sleep
+from sim.engine.sleep import sleep, wait_until
 from sim.sources.evm.chain import Chain, CreditLog
 from sim.sources.evm.config import EvmConfig
 
@@ -131,8 +131,7 @@ class HeadSubscription:
                 if due <= trio.current_time():
                     break
                 # Sleep until the node sees it, but wake early for an outage.
-                with trio.move_on_at(due):
-                    await changed.wait()
+                await wait_until(changed, due)
             else:
                 await changed.wait()
         self._cursor += 1

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import trio
 
+from sim.engine.sleep import wait_until
 from sim.sources.pubsub import admin, broadcast, publish, subscribe
 from sim.sources.pubsub import listeners as listener_rules
 from sim.sources.pubsub.constants import TIME_MAX
@@ -265,8 +266,7 @@ class Hub:
                 await trio.lowlevel.checkpoint()
                 continue
             # Woken early by publish or request_missed_events: recompute the due time.
-            with trio.move_on_at(math.inf if due is None else due):
-                await self._wake.wait()
+            await wait_until(self._wake, math.inf if due is None else due)
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import math
 
 import trio
 
-from sim.engine.sleep import sleep
+from sim.engine.sleep import sleep, wait_until
 from sim.sources.context import SourceContext
 from sim.sources.pubsub.config import PubSubSourceConfig
 from sim.sources.pubsub.endpoint import HubEndpoint
@@ -132,8 +132,7 @@ class PubSubSource:
                 continue
             arrival, _, n = self._queue[0]
             if arrival > trio.current_time():
-                with trio.move_on_at(arrival):
-                    await self._queue_changed.wait()
+                await wait_until(self._queue_changed, arrival)
                 continue
             heapq.heappop(self._queue)
             actor = self.hub.actor(n.listener_id)
