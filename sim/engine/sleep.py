@@ -7,10 +7,11 @@ machinery was a tenth of the run's CPU. An ``Alarm`` is instead a bare entry in 
 deadline heap: trio's run loop expires it at the same step of the same loop iteration as the
 cancel scope it replaces and reschedules the sleeper there, so each batch of woken tasks is
 the one ``trio.sleep`` gives (trio's seeded shuffle of the batch, and with it every trace
-hash, stays as it was: ``tests/test_sleep.py``).
+hash, stays as it was: ``tests/test_sleep.py``). ``wait_until`` does the same for waiting on
+an event with a deadline (``move_on_at`` around ``Event.wait``).
 
-This reads trio's runner (``Deadlines`` of trio 0.35, pinned in pyproject.toml); where it is
-not as expected, ``sleep`` and ``sleep_until`` are trio's.
+This reads trio's runner (``Deadlines`` of trio 0.35, pinned in pyproject.toml) and an
+event's set of waiting tasks; where they are not as expected, these are trio's own calls.
 """
 
 from __future__ import annotations
