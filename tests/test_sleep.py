@@ -26,12 +26,12 @@ def live_deadlines() -> int:
 @contextmanager
 def trio_sleeps_only() -> Iterator[None]:
     """Every sleep of the engine falls back to trio's (as where trio's internals moved)."""
-    saved = engine_sleep._deadlines
-    engine_sleep._deadlines = lambda: None  # type: ignore[assignment]
+    saved = engine_sleep._runner
+    engine_sleep._runner = lambda: None  # type: ignore[assignment]
     try:
         yield
     finally:
-        engine_sleep._deadlines = saved
+        engine_sleep._runner = saved
 
 
 def _sleepers(sleep: Callable[[float], Any], sleep_until: Callable[[float], Any],

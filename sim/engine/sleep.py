@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import attrs
 import trio
 from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
@@ -28,22 +29,16 @@ INF = math.inf
 _RUN = trio._core._run
 # What an alarm relies on, checked once: trio's deadline heap with its add/remove/expire
 # protocol, where the running loop keeps it, and the cancel state of a task.
-_SUPPORTED = (hasattr(_RUN, "GLOBAL_RUN_CONTEXT")
+_SUPPORTED = (hasattr(_RUN, "GLOBAL_RUN_CONTEXT") and hasattr(_RUN, "Runner")
+              and {"clock", "deadlines"} <= {a.name for a in attrs.fields(_RUN.Runner)}
               and all(hasattr(getattr(_RUN, "Deadlines", None), name) for name in ("add", "remove", "expire"))
               and hasattr(Task, "_cancel_status") and hasattr(trio.Cancelled, "_create"))
 
 
-def _deadlines() -> Any | None:
-    """trio's deadline heap of the running loop, or None where trio keeps it elsewhere."""
-    if not _SUPPORTED:
-        return None
-    return getattr(getattr(_RUN.GLOBAL_RUN_CONTEXT, "runner", None), "deadlines", None)
-
-
-def _cancelled(task: Task) -> bool:
-    """Whether a cancel scope around ``task`` has been cancelled."""
-    status = task._cancel_status  # type: ignore[attr-defined]
-    return status is not None and bool(status.effectively_cancelled)
+def _runner() -> Any | None:
+    """trio's runner of the running loop (its clock and deadline heap), or None where trio
+    keeps them elsewhere."""
+    return getattr(_RUN.GLOBAL_RUN_CONTEXT, "runner", None) if _SUPPORTED else None
 
 
 class Alarm:
@@ -64,8 +59,7 @@ class Alarm:
         self._task = task
         self._registered_deadline = deadline
         self._waiters = waiters
-        self.rang = False  # woken by its deadline
-        self._aborted = False  # woken by a cancellation
+        self.rang = self._aborted = False  # woken by its deadline / by a cancellation
         deadlines.add(deadline, self)
 
     @property
@@ -119,11 +113,14 @@ class Alarm:
             waiters.add(task)
         try:
             await wait_task_rescheduled(abort)
-        finally:
-            # Woken by the event or cancelled from outside: the deadline stays trio's to
-            # count until the task runs, as a cancel scope's stays until the task leaves it.
+        except BaseException:
+            # Cancelled from outside: the deadline stays trio's to count until the task runs,
+            # as a cancel scope's stays until the task leaves it.
             self.disarm()
-        if self.rang and _cancelled(task):
+            raise
+        if not self.rang:
+            self.disarm()  # the event came first (the same: until the task runs)
+        elif task._cancel_status.effectively_cancelled:  # type: ignore[attr-defined]
             # Rung, then cancelled from outside before it ran (the same batch): trio's sleep
             # was woken by its scope's Cancelled, which the scope does not swallow while an
             # outer scope is cancelled, so the task stops here instead of taking one more step.
@@ -134,10 +131,10 @@ def alarm_at(deadline: float) -> Alarm | None:
     """An alarm for the current task at ``deadline``; None for a deadline not in the finite
     future (trio's scope then wakes the task at once, or never) or where trio's internals
     differ: the caller then sleeps with a cancel scope instead."""
-    if not trio.current_time() < deadline < INF:
+    runner = _runner()
+    if runner is None or not runner.clock.current_time() < deadline < INF:
         return None
-    deadlines = _deadlines()
-    return None if deadlines is None else Alarm(deadlines, current_task(), deadline)
+    return Alarm(runner.deadlines, current_task(), deadline)
 
 
 async def sleep_until(deadline: float) -> None:
@@ -166,9 +163,9 @@ async def wait_until(event: trio.Event, deadline: float) -> None:
         if deadline == INF:  # (a scope that never expires changes nothing)
             await event.wait()
             return
-        deadlines = _deadlines() if trio.current_time() < deadline else None
-        if deadlines is not None:
-            alarm = Alarm(deadlines, current_task(), deadline, waiters)
+        runner = _runner()
+        if runner is not None and runner.clock.current_time() < deadline:
+            alarm = Alarm(runner.deadlines, current_task(), deadline, waiters)
     if alarm is None:
         with trio.move_on_at(deadline):
             await event.wait()
