@@ -29,7 +29,7 @@ INF = math.inf
 _RUN = trio._core._run
 # What an alarm relies on, checked once: trio's deadline heap with its add/remove/expire
 # protocol, where the running loop keeps it, and the cancel state of a task.
-_SUPPORTED = (hasattr(_RUN, "GLOBAL_RUN_CONTEXT") and attrs.has(getattr(_RUN, "Runner", None))
+_SUPPORTED = (hasattr(_RUN, "GLOBAL_RUN_CONTEXT") and attrs.has(getattr(_RUN, "Runner", object))
               and {"clock", "deadlines"} <= {a.name for a in attrs.fields(_RUN.Runner)}
               and all(hasattr(getattr(_RUN, "Deadlines", None), name) for name in ("add", "remove", "expire"))
               and hasattr(Task, "_cancel_status") and hasattr(trio.Cancelled, "_create"))
