@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +20,6 @@ from sim.engine.determinism import seed_trio_scheduler
 def live_deadlines() -> int:
     """How many deadlines trio's run loop is keeping (cancel scopes' and alarms')."""
     return int(trio._core._run.GLOBAL_RUN_CONTEXT.runner.deadlines._active)
-
-
-@contextmanager
-def trio_sleeps_only() -> Iterator[None]:
-    """Every sleep of the engine falls back to trio's (as where trio's internals moved)."""
-    saved = engine_sleep._runner
-    engine_sleep._runner = lambda: None  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        engine_sleep._runner = saved
 
 
 def _sleepers(sleep: Callable[[float], Any], sleep_until: Callable[[float], Any],
@@ -213,7 +201,8 @@ def test_a_world_traces_the_same_and_opens_far_fewer_cancel_scopes(name: str, mo
     cancel scope."""
     scenario = _world(name)
     opened = _count_cancel_scopes(monkeypatch)
-    with trio_sleeps_only():
+    with monkeypatch.context() as trio_sleeps_only:  # as where trio's internals moved
+        trio_sleeps_only.setattr(engine_sleep, "_runner", lambda: None)
         theirs = sim.run(scenario)
     with_trio = opened[0]
     opened[0] = 0
