@@ -127,14 +127,15 @@ class Alarm:
             raise trio.Cancelled._create(source="deadline")
 
 
-def alarm_at(deadline: float) -> Alarm | None:
-    """An alarm for the current task at ``deadline``; None for a deadline not in the finite
-    future (trio's scope then wakes the task at once, or never) or where trio's internals
-    differ: the caller then sleeps with a cancel scope instead."""
+def alarm_at(deadline: float, waiters: set[Task] | None = None) -> Alarm | None:
+    """An alarm for the current task at ``deadline`` (also waiting among an event's
+    ``waiters``); None for a deadline not in the finite future (trio's scope then wakes the
+    task at once, or never) or where trio's internals differ: the caller then sleeps with a
+    cancel scope instead."""
     runner = _runner()
     if runner is None or not runner.clock.current_time() < deadline < INF:
         return None
-    return Alarm(runner.deadlines, current_task(), deadline)
+    return Alarm(runner.deadlines, current_task(), deadline, waiters)
 
 
 async def sleep_until(deadline: float) -> None:
@@ -163,9 +164,7 @@ async def wait_until(event: trio.Event, deadline: float) -> None:
         if deadline == INF:  # (a scope that never expires changes nothing)
             await event.wait()
             return
-        runner = _runner()
-        if runner is not None and runner.clock.current_time() < deadline:
-            alarm = Alarm(runner.deadlines, current_task(), deadline, waiters)
+        alarm = alarm_at(deadline, waiters)
     if alarm is None:
         with trio.move_on_at(deadline):
             await event.wait()
