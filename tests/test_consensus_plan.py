@@ -182,10 +182,11 @@ def _same_plan(a: object, b: object) -> bool:
 @settings(max_examples=150, deadline=None, database=None)
 @given(data=st.data())
 def test_the_plain_python_planner_gives_the_numpy_planners_plan_to_the_bit(data: st.DataObject) -> None:
-    """For any small world on a quiet network, or on one whose partition healed before the
-    height began (any entries, powers, latency model, offline nodes and rejected proposals),
-    the scalar planner applies and its plan equals the numpy planner's exactly: same commit
-    times, rounds, proposers and decided round."""
+    """For any small world on a quiet network, on one whose lossy partition healed before the
+    height began, or on one with partitions, extra delay, reordering, crashes and restarts
+    but no loss before and during the height (any entries, powers, latency model, offline
+    nodes and rejected proposals), the scalar planner applies and its plan equals the numpy
+    planner's exactly: same commit times, rounds, proposers and decided round."""
     from sim.consensus import planner_scalar
     from sim.consensus.planner_scalar import plan_height_scalar
 
@@ -197,6 +198,8 @@ def test_the_plain_python_planner_gives_the_numpy_planners_plan_to_the_bit(data:
     if data.draw(st.booleans(), label="healed partition in the past"):
         heal_after_partition(net, 2.0, 10.0)
         start = 10.0
+    if data.draw(st.booleans(), label="link faults without loss"):
+        lossless_history(net, data, begin=start)  # the height begins before, during and after them
     offline = data.draw(st.sets(st.integers(0, n - 1), max_size=n // 3))
     for i in offline:
         net.current.online[i] = False
@@ -337,19 +340,74 @@ def test_a_link_fault_in_any_epoch_a_message_meets_makes_it_walk() -> None:
     assert not net.links_plain_from(3.5) and not net.links_plain_from(9.0)
 
 
-def test_a_height_begun_during_a_partition_is_planned_by_walking_the_epochs() -> None:
-    """The scalar planner (plain draws only) is not used for a height whose first entry is
-    before the network healed: its messages met the partition."""
+def test_a_height_whose_messages_meet_a_lossy_link_is_planned_with_numpy() -> None:
+    """The scalar planner walks partitions itself but not loss (its retries need numpy's
+    logarithm): a height begun while a link loses messages goes to the numpy planner, one
+    begun after the loss ended, or during a partition without loss, does not."""
     from sim.consensus import planner_scalar
+    from sim.net.walk_row import LossyLink
 
     net = network(4)
     split = net.change(2.0)
     split.blocked[:2, 2:] = True
+    assert planner_scalar.applies(4, net, np.array([3.0, 3.0, 3.5, 3.0]))  # partitioned, lossless
+    split.drop[0, 1] = 0.2  # a link the partition leaves open
     healed = net.change(10.0)
     healed.blocked[:] = False
+    healed.drop[:] = 0.0
     assert not planner_scalar.applies(4, net, np.array([9.5, 10.0, 10.0, 10.0]))
     assert planner_scalar.applies(4, net, np.array([10.0, 10.5, math.inf, 11.0]))
     assert not planner_scalar.applies(13, net, np.array([10.0] * 13))
+    with pytest.raises(LossyLink):
+        net.row(0, 9.5, net.message_key("prevote", 1, 0))
+    # 1 meets no lossy link: its message to 3 waits for the heal, its own side's arrives at once
+    assert net.row(1, 9.5, net.message_key("prevote", 1, 0))[2:] == [10.0 + L, 10.0 + L]
+    assert net.row(1, 9.5, net.message_key("prevote", 1, 0))[0] == 9.5 + L
+
+
+def lossless_history(net: Network, data: st.DataObject, begin: float = 0.0) -> float:
+    """Up to four epochs of partitions, extra delay, reordering and crashes (never loss), a
+    second or more apart after ``begin``; returns when the last one starts."""
+    n = len(net.names)
+    start = begin
+    for _ in range(data.draw(st.integers(0, 4), label="epochs")):
+        start += data.draw(st.sampled_from([1.0, 2.0, 5.0]))
+        epoch = net.change(start)
+        kind = data.draw(st.sampled_from(["partition", "heal", "delay", "reorder", "crash", "restart"]))
+        if kind == "partition":
+            cut = data.draw(st.integers(1, max(1, n - 1)))
+            epoch.blocked[:cut, cut:] = True
+            epoch.blocked[cut:, :cut] = data.draw(st.booleans(), label="both ways")
+        elif kind == "heal":
+            epoch.blocked[:] = False
+            epoch.extra[:] = 0.0
+            epoch.reorder[:] = 0.0
+        elif kind == "delay":
+            epoch.extra[data.draw(st.integers(0, n - 1)), :] = data.draw(st.sampled_from([0.05, 0.3, 2.0]))
+        elif kind == "reorder":
+            epoch.reorder[:, data.draw(st.integers(0, n - 1))] = data.draw(st.sampled_from([0.3, 1.0]))
+        else:
+            epoch.online[data.draw(st.integers(0, n - 1))] = kind == "restart"
+    return start
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(data=st.data())
+def test_a_row_walked_in_plain_python_is_the_arrivals_row_bit_for_bit(data: st.DataObject) -> None:
+    """Invariant: on any history of partitions (one way or both), extra delay, reordering,
+    crashes and restarts without loss, ``Network.row`` gives exactly the floats
+    ``Network.arrivals`` gives for that sender and message, sent at any time (before, during
+    or after any epoch), for every latency model."""
+    n = data.draw(st.integers(1, 7))
+    dist = data.draw(st.sampled_from(["fixed", "uniform", "lognormal"]))
+    latency = types.SimpleNamespace(dist=dist, value=0.05, low=0.01, high=0.2, median=0.08, sigma=0.7)
+    net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(data.draw(st.integers(0, 99))))
+    last = lossless_history(net, data)
+    for sender in range(n):
+        send = data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.5, last, last + 0.3]))
+        key = net.message_key("precommit", 5, sender)
+        expected = net.arrivals(np.array([sender]), np.array([send]), key)[0]
+        assert net.row(sender, send, key) == expected.tolist()
 
 
 @settings(max_examples=200, deadline=None, database=None)

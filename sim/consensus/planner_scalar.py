@@ -1,12 +1,12 @@
 """The same height plan as ``sim.consensus.planner.plan_height``, in plain Python, for small worlds.
 
 With a handful of validators numpy's per-call overhead is most of a plan's cost, so small
-worlds on a quiet network are planned here with floats and lists instead. Every arithmetic
-step is the one the numpy planner takes, in the same order, and latencies come from the same
-keyed draws (``Network.row``), so the plans are identical to the last bit
-(``tests/test_consensus_plan.py`` checks it over random worlds). Anything else (a large world,
-a height with messages sent while the network had partitions, loss, delay or reordering)
-takes the numpy path.
+worlds are planned here with floats and lists instead. Every arithmetic step is the one the
+numpy planner takes, in the same order, and arrivals come from the same keyed draws, walked
+through partitions, extra delay and reordering the same way (``Network.row``), so the plans
+are identical to the last bit (``tests/test_consensus_plan.py`` checks it over random
+worlds). A large world, a height some of whose messages meet a link that loses messages, or
+one that nodes left (``Absences``) takes the numpy path.
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ SMALL_WORLD = 12  # nodes; above this the numpy planner is faster
 
 
 def applies(n: int, network: Network, entry: np.ndarray) -> bool:
-    """Whether this plan can be made here: a small world whose messages of this height all
-    travel a plain network (none is sent before the first node enters the height)."""
-    return n <= SMALL_WORLD and network.plain_from(float(entry.min()))
+    """Whether this plan can be made here: a small world where no message of this height
+    (none is sent before the first node enters it) meets a link that loses messages."""
+    if n > SMALL_WORLD:
+        return False
+    first_sent = float(entry.min())
+    return network.plain_from(first_sent) or network.lossless_from(first_sent)
 
 
 def _quorum(times: Sequence[float], powers: Sequence[int], total: int, k: int | None) -> float:

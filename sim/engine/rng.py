@@ -72,6 +72,11 @@ def keyed_uniform(keys: np.ndarray, salt: int) -> np.ndarray:
     return ((mixed >> np.uint64(11)).astype(np.float64) + 0.5) * _TO_UNIT
 
 
+def keyed_uniform_int(key: int, salt: int) -> float:
+    """``keyed_uniform`` of one key in Python integers (the same float)."""
+    return (float(splitmix64_int(key ^ (salt & 0xFFFFFFFFFFFFFFFF)) >> 11) + 0.5) * _TO_UNIT
+
+
 class RngStreams:
     """The run's root seed and every stream derived from it."""
 

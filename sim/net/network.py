@@ -19,6 +19,7 @@ import numpy as np
 
 from sim.engine.rng import RngStreams, keyed_uniform, splitmix64, splitmix64_int, stable_hash64, stable_hash64_grid
 from sim.net.latency import DRAW_BLOCK, TABLE_BITS, LatencySampler
+from sim.net.walk_row import walk_row
 
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 GOSSIP_RETRY = 0.1  # seconds before a dropped consensus message is sent again
@@ -138,17 +139,49 @@ class Network:
             self._fast = (last.plain, last.all_online)
         return self._fast
 
+    def lossless_from(self, time: float) -> bool:
+        """Whether no epoch a message sent at ``time`` or later meets loses messages (its
+        arrival is then a walk in plain Python: ``row``)."""
+        epochs = self.epochs
+        first = len(epochs) - 1
+        while first > 0 and epochs[first].start > time:
+            first -= 1
+        return not any(epoch.drop.any() for epoch in epochs[first:])
+
     def row(self, sender: int, send_time: float, key: int) -> list[float]:
-        """Arrival times at every node of one message from ``sender`` on a plain network,
-        in plain Python: the same numbers ``arrivals`` gives for that one row."""
-        if not self.epochs[-1].online[sender]:
+        """Arrival times at every node of one message from ``sender``, in plain Python: the
+        same numbers ``arrivals`` gives for that one row, on a network that loses no message
+        this one meets (``lossless_from``; else ``LossyLink``)."""
+        epochs = self.epochs
+        fast = self._fast or self._shape()
+        if fast[0] and send_time >= epochs[-1].start:  # the common case: a plain network now
+            if not epochs[-1].online[sender]:
+                return [math.inf] * len(self.names)
+            return self._draws(sender, key & _MASK64, send_time)
+        sent_in = len(epochs) - 1
+        while sent_in > 0 and epochs[sent_in].start > send_time:
+            sent_in -= 1
+        if not epochs[sent_in].online[sender]:  # a crashed node sends nothing
             return [math.inf] * len(self.names)
         k = key & _MASK64
+        if self.links_plain_from(send_time):
+            return self._draws(sender, k, send_time)
+        latencies = self._draws(sender, k, 0.0)  # 0.0 + latency is the latency, to the bit
+        mixed = [link ^ k for link in self._link_rows()[sender]]
+        salts = [_epoch_salt(epoch.start) for epoch in epochs]
+        return walk_row(epochs, salts, sender, send_time, latencies, mixed, REORDER_HOLD)
+
+    def _link_rows(self) -> list[list[int]]:
         if self._link_key_rows is None:
             # only the scalar planner (a dozen nodes at most) asks: a thousand-node world
             # would hold a million Python ints for nothing
             self._link_key_rows = self._link_keys.tolist()
-        link_rows = self._link_key_rows
+        return self._link_key_rows
+
+    def _draws(self, sender: int, k: int, send_time: float) -> list[float]:
+        """``send_time`` plus the link latency to every node of the message keyed ``k`` from
+        ``sender`` (the draws ``arrivals`` makes, one Python float each)."""
+        links = self._link_rows()[sender]
         sampler = self.sampler
         table = sampler.table_list
         if table is not None:
@@ -156,25 +189,25 @@ class Network:
             # top bits, which splitmix64's last step (z ^ z >> 31) leaves as they are.
             shift = 64 - TABLE_BITS
             row = []
-            for link in link_rows[sender]:
+            for link in links:
                 z = ((link ^ k) + 0x9E3779B97F4A7C15) & _MASK64
                 z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
                 z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
                 row.append(send_time + table[z >> shift])
             return row
         if sampler.dist == "fixed":
-            return [send_time + sampler.constant] * len(self.names)
+            return [send_time + sampler.constant] * len(links)
         if sampler.dist == "uniform":  # inlined too (property worlds): the whole splitmix64
             low, span, unit = sampler.low, sampler.span, 1.0 / float(1 << 53)
             row = []
-            for link in link_rows[sender]:
+            for link in links:
                 z = ((link ^ k) + 0x9E3779B97F4A7C15) & _MASK64
                 z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
                 z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
                 row.append(send_time + (low + span * ((float((z ^ (z >> 31)) >> 11) + 0.5) * unit)))
             return row
         one = sampler.one
-        return [send_time + one(splitmix64_int(link ^ k)) for link in link_rows[sender]]
+        return [send_time + one(splitmix64_int(link ^ k)) for link in links]
 
     def reachable(self, src: int, dst: int) -> bool:
         epoch = self.epochs[-1]
