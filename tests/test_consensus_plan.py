@@ -269,6 +269,71 @@ def test_a_row_in_plain_python_is_the_arrivals_row_bit_for_bit(n: int, dist: str
         assert net.row(sender, send, key) == expected.tolist()
 
 
+@settings(max_examples=40, deadline=None, database=None)
+@given(seed=st.integers(0, 2**32), first=st.integers(0, 2**40), round_=st.integers(0, 70),
+       kind=st.sampled_from(["proposal", "prevote", "precommit", "other"]))
+def test_message_keys_of_many_heights_are_each_heights_key(seed: int, first: int, round_: int, kind: str) -> None:
+    """Invariant: the vectorised message keys (``sim.net.ahead.message_keys``) are
+    ``Network.message_key`` of each height, bit for bit, for any seed, kind, height and round."""
+    from sim.net.ahead import message_keys
+
+    net = Network(["a", "b"], types.SimpleNamespace(dist="fixed", value=L), 0.0, RngStreams(seed))
+    heights = np.array([first, first + 1, first + 63, 2 * first + 7], dtype=np.uint64)
+    expected = [net.message_key(kind, int(h), round_) for h in heights]
+    assert message_keys(net._kind_key(kind), heights, round_).tolist() == expected
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(n=st.integers(1, 12), dist=st.sampled_from(["fixed", "uniform", "lognormal"]), seed=st.integers(0, 99),
+       first=st.integers(0, 10_000), offset=st.integers(0, 63), send=st.floats(0.0, 1e5))
+def test_rows_drawn_ahead_are_the_arrivals_rows_bit_for_bit(n: int, dist: str, seed: int, first: int,
+                                                             offset: int, send: float) -> None:
+    """Invariant: once the round-0 draws of the coming heights are made at once
+    (``Network.draw_ahead``), every message key and row of those heights is what
+    ``Network.arrivals`` (and ``message_key`` computed alone) gives, bit for bit, for every
+    latency model: round-0 votes read from the batch, proposals and later rounds drawn alone."""
+    latency = types.SimpleNamespace(dist=dist, value=0.05, low=0.01, high=0.2, median=0.08, sigma=0.7)
+    alone = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(seed))
+    net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(seed))
+    net.draw_ahead(first)
+    assert net._ahead.covers(first)
+    height = net._ahead.first + offset % net._ahead.count  # any height of the batch (from a little before first)
+    for kind in ("proposal", "prevote", "precommit"):
+        for round_ in (0, 1):
+            key = net.message_key(kind, height, round_)
+            assert key == alone.message_key(kind, height, round_)
+            assert (key in net._ahead.rows) == (round_ == 0 and kind != "proposal")
+            for sender in range(n):
+                expected = alone.arrivals(np.array([sender]), np.array([send]), key)[0]
+                assert net.row(sender, send, key) == expected.tolist()
+
+
+def test_batches_of_draws_grow_to_sixty_four_heights_and_only_the_newest_is_kept() -> None:
+    """Planning heights one after another, each re-planned once after the next, draws a
+    batch of 16 heights, then 32, then 64 at a time (not one per height), and the network
+    holds one batch whatever the run's length."""
+    from sim.net.ahead import MOST_HEIGHTS, VOTES, DrawnAhead
+
+    net = network(4)
+    batches = []
+    draw = DrawnAhead.draw
+
+    def counted(self: DrawnAhead, height: int, *args: object) -> None:
+        draw(self, height, *args)  # type: ignore[arg-type]
+        batches.append((self.first, self.count))
+
+    DrawnAhead.draw = counted  # type: ignore[method-assign]
+    try:
+        for height in range(1, 301):
+            net.draw_ahead(height)
+            net.draw_ahead(height - 1)  # the height before is still in the batch, or was
+    finally:
+        DrawnAhead.draw = draw  # type: ignore[method-assign]
+    # each starts two heights back
+    assert batches == [(0, 16), (14, 32), (44, 64), (106, 64), (168, 64), (230, 64), (292, 64)]
+    assert len(net._ahead.rows) == len(VOTES) * MOST_HEIGHTS
+
+
 def walk_every_epoch(net: Network, senders: np.ndarray, send: np.ndarray, key: int,
                      receivers: np.ndarray | None) -> np.ndarray:
     """Arrival times by following each message through every epoch (``Network._walk``)."""

@@ -98,6 +98,7 @@ def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total
                        network: Network, *, accepts: Mapping[int, np.ndarray] | None = None) -> HeightPlan:
     """``plan_height`` for a small world on a quiet network (same arguments, same plan)."""
     n = len(entry)
+    network.draw_ahead(height)
     power = [int(p) for p in powers]
     commit = [INF] * n
     rounds: list[RoundPlan] = []

@@ -18,6 +18,7 @@ import attrs
 import numpy as np
 
 from sim.engine.rng import RngStreams, keyed_uniform, splitmix64, splitmix64_int, stable_hash64, stable_hash64_grid
+from sim.net.ahead import KINDS, DrawnAhead
 from sim.net.latency import DRAW_BLOCK, TABLE_BITS, LatencySampler
 from sim.net.walk_row import walk_row
 
@@ -73,6 +74,7 @@ class Network:
         self._link_keys = stable_hash64_grid((rng.seed, "link"), names, names)
         self._link_key_rows: list[list[int]] | None = None  # as Python ints, made on first use
         self._link_keys_t: np.ndarray | None = None
+        self._ahead = DrawnAhead()  # round-0 draws of the coming heights (small worlds)
         # per epoch but the last: whether its links were plain (fixed once a later epoch
         # starts, as only the last epoch is ever edited)
         self._closed_plain: list[bool] = []
@@ -181,6 +183,9 @@ class Network:
     def _draws(self, sender: int, k: int, send_time: float) -> list[float]:
         """``send_time`` plus the link latency to every node of the message keyed ``k`` from
         ``sender`` (the draws ``arrivals`` makes, one Python float each)."""
+        drawn = self._ahead.rows.get(k)
+        if drawn is not None:
+            return [send_time + latency for latency in drawn[sender]]
         links = self._link_rows()[sender]
         sampler = self.sampler
         table = sampler.table_list
@@ -228,16 +233,29 @@ class Network:
 
         Plain integer mixing (splitmix64 steps), not a text hash: it is asked three times a
         round."""
-        base = self._kind_keys.get(kind)
-        if base is None:
-            base = self._kind_keys[kind] = stable_hash64(self._seed, "msg", kind)
-        z = base
+        if round_ == 0:
+            drawn = self._ahead.keys.get((kind, height))
+            if drawn is not None:
+                return drawn
+        z = self._kind_key(kind)
         for part in (height, round_):
             z = (z + (part + 1) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
             z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
             z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
             z ^= z >> 31
         return z
+
+    def _kind_key(self, kind: str) -> int:
+        base = self._kind_keys.get(kind)
+        if base is None:
+            base = self._kind_keys[kind] = stable_hash64(self._seed, "msg", kind)
+        return base
+
+    def draw_ahead(self, height: int) -> None:
+        """Draw the round-0 latencies of heights ``height`` onwards at once, unless drawn
+        already (``sim.net.ahead``): ``row`` and ``message_key`` then read them."""
+        if not self._ahead.covers(height):
+            self._ahead.draw(height, {kind: self._kind_key(kind) for kind in KINDS}, self._link_keys, self.sampler)
 
     def arrivals(self, senders: np.ndarray, send_times: np.ndarray, key: int | np.ndarray,
                  receivers: np.ndarray | None = None) -> np.ndarray:
