@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.floatlog import FloatLog
+from sim.engine.floatlog import FloatLog, values_percentile
 
 
 def percentile(values: Any, q: float) -> float | None:
@@ -17,7 +17,7 @@ def percentile(values: Any, q: float) -> float | None:
     array = np.asarray(values, dtype=float)
     if array.size == 0:
         return None
-    return round(float(np.percentile(array, q)), 9)
+    return round(values_percentile(array.ravel(), q), 9)
 
 
 def mean(values: list[float]) -> float | None:

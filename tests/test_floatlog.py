@@ -81,3 +81,31 @@ def test_percentiles_of_many_values_over_many_chunks() -> None:
 def test_no_values_and_nan() -> None:
     assert np.isnan(FloatLog().percentile(50)) and percentile(FloatLog(), 50) is None
     assert np.isnan(FloatLog([1.0, float("nan"), 2.0], chunk_floats=2).percentile(50))
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                                 st.sampled_from([0.0, 1.0, 1.15, 2.5, -3.0, 1e300, 5e-324])), max_size=60),
+       q=st.one_of(st.floats(0, 100), st.sampled_from([0, 1, 50, 99, 99.9, 100])))
+def test_a_few_values_sorted_give_numpys_percentile(values: list[float], q: float) -> None:
+    """For any few values (nan, infinities, duplicates, both signs, tiny and huge) and any q,
+    sorting them and interpolating gives the very float np.percentile gives (signed zeros
+    aside: numpy orders 0.0 and -0.0 as equal, so either may come out)."""
+    from sim.engine.floatlog import values_percentile
+
+    array_ = np.array(values, dtype=float)
+    got = values_percentile(array_, q)
+    if not values:
+        assert np.isnan(got)
+        return
+    with np.errstate(invalid="ignore"):  # inf - inf in numpy's interpolation: nan, as ours
+        expected = float(np.percentile(array_, q))
+    assert (np.isnan(got) and np.isnan(expected)) or got == expected, (got, expected)
+    assert np.isnan(expected) or got != 0.0 or expected == 0.0
+
+
+def test_a_percentile_outside_0_to_100_is_refused() -> None:
+    from sim.engine.floatlog import values_percentile
+
+    with pytest.raises(ValueError, match="in \\[0, 100\\]"):
+        values_percentile(np.array([1.0, 2.0]), 100.5)
