@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 import json
-from array import array
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,16 +40,15 @@ def _columns(rows: Sequence[Any], names: list[str]) -> dict[str, Sequence[Any]]:
 
 
 def _tables(result: Any) -> dict[str, Any]:
-    import numpy as np
     import pyarrow as pa
+
+    from sim.arrow_columns import column  # not pa.array: it imports pandas (sim/arrow_columns.py)
 
     records: RunRecords = result.records
     string, f64, i64 = pa.string(), pa.float64(), pa.int64()
 
     def table(columns: dict[str, Sequence[Any]], types: dict[str, Any]) -> Any:
-        # a typed array goes in through the buffer protocol (no Python float per row)
-        return pa.table({name: pa.array(np.asarray(values) if isinstance(values, array | FloatLog) else values,
-                                        type=types[name]) for name, values in columns.items()})
+        return pa.table({name: column(values, types[name]) for name, values in columns.items()})
 
     resolutions = [[getattr(r, name) for name in _RESOLUTION_FIELDS] for r in records.resolutions.values()]
     sent = [(node, rid, time) for (node, rid), time in records.votes_sent.items()]

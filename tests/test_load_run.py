@@ -6,11 +6,14 @@ import json
 import shutil
 import subprocess
 import sys
+from array import array
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim
 from sim.engine.trace import canonical_line
@@ -93,3 +96,44 @@ def test_run_report_and_perfetto_flags_and_report_errors(tmp_path: Path) -> None
     old = nodesim("export", str(out), "--perfetto")
     assert old.returncode == 2 and "Traceback" not in old.stderr and old.stderr.count("\n") == 1
     assert "has no records/" in old.stderr
+
+
+_COLUMN_VALUES = {
+    "float64": st.one_of(st.none(), st.floats(allow_nan=False)),
+    "int64": st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
+    "bool": st.one_of(st.none(), st.booleans()),
+    "string": st.one_of(st.none(), st.text(max_size=12)),
+    "binary": st.one_of(st.none(), st.binary(max_size=12)),
+    "list<string>": st.one_of(st.none(), st.lists(st.text(max_size=5), max_size=4)),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), kind=st.sampled_from(sorted(_COLUMN_VALUES)))
+def test_record_columns_are_the_arrays_pa_array_makes(data: st.DataObject, kind: str) -> None:
+    """Invariant: for any column of a kind the records use (nulls anywhere, empty, unicode,
+    extreme numbers), the array built from buffers is the array ``pa.array`` makes: same
+    type, values and nulls; number columns given as typed arrays too."""
+    import pyarrow as pa
+
+    from sim.arrow_columns import column
+
+    types = {"float64": pa.float64(), "int64": pa.int64(), "bool": pa.bool_(), "string": pa.string(),
+             "binary": pa.binary(), "list<string>": pa.list_(pa.string())}
+    values = data.draw(st.lists(_COLUMN_VALUES[kind], max_size=30))
+    built = column(values, types[kind])
+    assert built.type == types[kind] and built.equals(pa.array(values, type=types[kind]))
+    if kind in ("float64", "int64") and None not in values:
+        typed = array("d" if kind == "float64" else "q", values)
+        assert column(typed, types[kind]).equals(pa.array(values, type=types[kind]))
+
+
+def test_writing_a_run_folder_does_not_import_pandas(tmp_path: Path) -> None:
+    """``nodesim run`` writes its records without pandas (half a second a process): pyarrow's
+    ``pa.array`` imports it to ask whether its input is a pandas object."""
+    code = ("import sys, sim; sim.run(sim.load_scenario('scenarios/quickstart.toml', "
+            "overrides={'scenario.duration': '2m'}), out=sys.argv[1]); print('pandas' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert proc.stdout.strip() == "False"
+    assert (tmp_path / "run" / "records" / "manifest.json").exists()
