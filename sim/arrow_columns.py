@@ -27,11 +27,11 @@ def column(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
     """``pa.array(values, type=type_)`` for the types a run's records use: float64, int64,
     bool, string, binary and lists of strings; None is null."""
     if isinstance(values, array | FloatLog | np.ndarray):
-        values = np.asarray(values)
-        if type_ in _NUMBERS and values.ndim == 1:
-            data = np.ascontiguousarray(values, dtype=_NUMBERS[type_])
-            return pa.Array.from_buffers(type_, len(data), [None, pa.py_buffer(data)])
-        values = values.tolist()
+        typed = np.asarray(values)
+        if type_ in _NUMBERS and typed.ndim == 1:
+            numbers = np.ascontiguousarray(typed, dtype=_NUMBERS[type_])
+            return pa.Array.from_buffers(type_, len(numbers), [None, pa.py_buffer(numbers)])
+        values = typed.tolist()
     n = len(values)
     validity, nulls = _validity(values)
     if type_ in _NUMBERS:
@@ -42,10 +42,10 @@ def column(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
         return pa.Array.from_buffers(type_, n, [validity, pa.py_buffer(bits)], null_count=nulls)
     if type_ in (pa.string(), pa.binary()):
         items = [b"" if v is None else (v.encode() if type_ == pa.string() else bytes(v)) for v in values]
-        offsets, data = _offsets(items), b"".join(items)
-        if len(data) > _MOST_BYTES:
-            raise ValueError(f"a {type_} column of {len(data)} bytes does not fit int32 offsets")
-        return pa.Array.from_buffers(type_, n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)],
+        joined = b"".join(items)
+        if len(joined) > _MOST_BYTES:
+            raise ValueError(f"a {type_} column of {len(joined)} bytes does not fit int32 offsets")
+        return pa.Array.from_buffers(type_, n, [validity, pa.py_buffer(_offsets(items)), pa.py_buffer(joined)],
                                      null_count=nulls)
     if type_ == pa.list_(pa.string()):
         lists = [() if v is None else v for v in values]
