@@ -97,12 +97,13 @@ class Trace:
     def __init__(self, now: Callable[[], float]) -> None:
         self._now = now
         self.records = TraceRecords()
+        # bound now: the lazy proxy ``wrap_logger`` returns would look the bound logger up
+        # again at every record
         self._logger = structlog.wrap_logger(
             _LineSink(self.records),
             processors=[self._render],
             wrapper_class=structlog.BoundLogger,
-            cache_logger_on_first_use=True,
-        )
+        ).bind()
 
     def _render(self, _logger: object, _method: str, event_dict: Any) -> str:
         record = {"t": round(self._now(), 9)}
