@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from sim.consensus.planner import Absences, Timeouts, plan_height, quorum_times
 from sim.engine.rng import RngStreams
-from sim.net.network import Epoch, Network
+from sim.net.epoch import Epoch
+from sim.net.network import Network
 
 L = 0.05
 

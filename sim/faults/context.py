@@ -13,7 +13,8 @@ from sim.faults.operators import ValidatorSetActions
 if TYPE_CHECKING:
     from node.control import NodeControl
     from sim.engine.trace import Trace
-    from sim.net.network import Epoch, Network
+    from sim.net.epoch import Epoch
+    from sim.net.network import Network
     from sim.world.sources import Sources
 
 

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 
 if TYPE_CHECKING:
-    from sim.net.network import Epoch
+    from sim.net.epoch import Epoch
 
 
 @attrs.define(eq=False)

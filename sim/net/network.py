@@ -14,11 +14,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import attrs
 import numpy as np
 
 from sim.engine.rng import RngStreams, keyed_uniform, splitmix64, splitmix64_int, stable_hash64, stable_hash64_grid
 from sim.net.ahead import KINDS, DrawnAhead
+from sim.net.epoch import Epoch
 from sim.net.latency import DRAW_BLOCK, TABLE_BITS, LatencySampler
 from sim.net.walk_row import walk_row
 
@@ -30,32 +30,6 @@ REORDER_HOLD = 0.5  # a reordered message is held back up to this long
 def _epoch_salt(start: float) -> int:
     """A draw salt per epoch: the same epoch gives the same draws whenever it is asked."""
     return int(round(start * 1_000_000)) & 0xFFFFFFFF
-
-
-@attrs.define(eq=False)
-class Epoch:
-    """The network's state from ``start`` until the next epoch."""
-
-    start: float
-    blocked: np.ndarray  # bool [src, dst]: messages on this link are held
-    extra: np.ndarray  # float [src, dst]: added delay, seconds
-    drop: np.ndarray  # float [src, dst]: probability a send is lost (and retried)
-    online: np.ndarray  # bool [node]: crashed nodes send nothing
-    duplicate: np.ndarray  # float [src, dst]: probability a tx is delivered twice
-    reorder: np.ndarray  # float [src, dst]: probability a message is held back (overtaken)
-
-    def copy(self, start: float) -> Epoch:
-        return Epoch(start, self.blocked.copy(), self.extra.copy(), self.drop.copy(),
-                     self.online.copy(), self.duplicate.copy(), self.reorder.copy())
-
-    @property
-    def plain(self) -> bool:
-        """No partition, extra delay, drop or reordering anywhere (the fast path)."""
-        return not (self.blocked.any() or self.extra.any() or self.drop.any() or self.reorder.any())
-
-    @property
-    def all_online(self) -> bool:
-        return bool(self.online.all())
 
 
 class Network:

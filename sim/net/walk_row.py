@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from sim.engine.rng import keyed_uniform_int
-
-if TYPE_CHECKING:
-    from sim.net.network import Epoch
+from sim.net.epoch import Epoch
 
 INF = math.inf
 
