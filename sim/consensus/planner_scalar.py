@@ -96,7 +96,8 @@ def _held(quorums: tuple[list[float], ...], round_entry: list[float]) -> tuple[l
 def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total_power: int,
                        proposer_of_round: Callable[[int], int], timeouts: Timeouts,
                        network: Network, *, accepts: Mapping[int, np.ndarray] | None = None) -> HeightPlan:
-    """``plan_height`` for a small world on a quiet network (same arguments, same plan)."""
+    """``plan_height`` for a small world whose height meets no lossy link (same arguments,
+    same plan)."""
     n = len(entry)
     network.draw_ahead(height)
     power = [int(p) for p in powers]
