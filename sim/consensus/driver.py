@@ -79,6 +79,7 @@ class ConsensusDriver:
         self.proposals: dict[tuple[int, int], tuple[int, float, tuple[Tx, ...]]] = {}
         self._accepts: dict[int, dict[int, np.ndarray]] = {}
         self.commit_times: dict[int, np.ndarray] = {}
+        self._never = np.full(n, INF)  # copied where a height starts with no times (cheaper than np.full)
         # per node, read and written at each of its commits: lists (a numpy element costs more)
         self._last_consensus_commit = [-1] * n
         self._last_commit_time = [INF] * n
@@ -93,7 +94,7 @@ class ConsensusDriver:
 
     def _plan(self, height: int) -> None:
         entry = self.entries.get(height)
-        entry = np.full(len(self.nodes), INF) if entry is None else entry.copy()
+        entry = (self._never if entry is None else entry).copy()
         for i, t in self._joins.get(height, {}).items():
             entry[i] = min(entry[i], t)
         online = [node.online for node in self.nodes]
@@ -319,7 +320,7 @@ class ConsensusDriver:
         now = self.kernel.now
         times = self.commit_times.get(height)
         if times is None:
-            times = self.commit_times[height] = np.full(len(self.nodes), INF)
+            times = self.commit_times[height] = self._never.copy()
         times[i] = now
         if self._last_consensus_commit[i] == height - 1 and node.is_validator:
             self.block_intervals.append(now - self._last_commit_time[i])
@@ -384,7 +385,7 @@ class ConsensusDriver:
                 node.fell_behind()
         self.chain.release_blocks(min(node.height for node in self.nodes))
         # No message of a retired height will be sent again: older network epochs can go.
-        entries = [float(p.entry.min()) for p in self.plans.values()]
+        entries = [planner_scalar.first_entry(p.entry) for p in self.plans.values()]
         pending = self.gossip.oldest_submission()
         if pending is not None:
             entries.append(pending)
