@@ -62,8 +62,7 @@ class DrawnAhead:
         bases = np.array([kind_bases[kind] for kind in KINDS], dtype=np.uint64)
         keys = message_keys(bases[:, None], heights[None, :], 0)  # [kind, height]
         votes = keys[1:].ravel()
-        with np.errstate(over="ignore"):
-            latencies = sampler.sample(splitmix64(link_keys[None, :, :] ^ votes[:, None, None]))
+        latencies = sampler.sample(splitmix64(link_keys[None, :, :] ^ votes[:, None, None]))
         by_kind = keys.tolist()
         self.keys = {(kind, first + j): key for kind, row in zip(KINDS, by_kind, strict=True)
                      for j, key in enumerate(row)}
