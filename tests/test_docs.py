@@ -107,6 +107,22 @@ def test_readme_starts_with_its_two_commands() -> None:
     ]
 
 
+def test_ci_runs_the_readme_tests_and_then_the_slow_ones() -> None:
+    """The suite leaves the slow tests out (pyproject's addopts); CI must still run them,
+    after the README's own command, or they would run nowhere."""
+    import shlex
+
+    readme_tests = blocks(ROOT / "README.md")[0][2].splitlines()[1]
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    assert readme_tests in lines
+    after = lines[lines.index(readme_tests) + 1:]
+    assert ".venv/bin/python -m pytest -m slow" in after
+    pytest_config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    addopts = shlex.split(pytest_config["addopts"])
+    assert addopts[addopts.index("-m") + 1] == "not slow"
+
+
 def test_docs_cite_no_file_outside_the_repo() -> None:
     for doc in DOCS:
         text = doc.read_text(encoding="utf-8")
