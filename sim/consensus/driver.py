@@ -104,7 +104,7 @@ class ConsensusDriver:
         absences = self._absences(height, entry)
         powers, total = self.chain.power_array(height)
         args = (height, entry, powers, total, self.chain.proposer_fn(height), self.timeouts, self.network)
-        if absences is None and planner_scalar.applies(len(entry), self.network, entry):
+        if absences is None and planner_scalar.applies(len(entry)):
             plan = plan_height_scalar(*args, accepts=self._accepts.get(height))
         else:
             plan = plan_height(*args, accepts=self._accepts.get(height), absences=absences)

@@ -3,10 +3,9 @@
 With a handful of validators numpy's per-call overhead is most of a plan's cost, so small
 worlds are planned here with floats and lists instead. Every arithmetic step is the one the
 numpy planner takes, in the same order, and arrivals come from the same keyed draws, walked
-through partitions, extra delay and reordering the same way (``Network.row``), so the plans
-are identical to the last bit (``tests/test_consensus_plan.py`` checks it over random
-worlds). A large world, a height some of whose messages meet a link that loses messages, or
-one that nodes left (``Absences``) takes the numpy path.
+through partitions, loss, extra delay and reordering the same way (``Network.row``), so the
+plans are identical to the last bit (``tests/test_consensus_plan.py`` checks it over random
+worlds). A large world, or a height that nodes left (``Absences``), takes the numpy path.
 """
 
 from __future__ import annotations
@@ -30,13 +29,9 @@ def first_entry(entry: np.ndarray) -> float:
     return min(entry.tolist()) if len(entry) <= SMALL_WORLD else float(entry.min())
 
 
-def applies(n: int, network: Network, entry: np.ndarray) -> bool:
-    """Whether this plan can be made here: a small world where no message of this height
-    (none is sent before the first node enters it) meets a link that loses messages."""
-    if n > SMALL_WORLD:
-        return False
-    first_sent = first_entry(entry)
-    return network.plain_from(first_sent) or network.lossless_from(first_sent)
+def applies(n: int) -> bool:
+    """Whether a height of a world of ``n`` nodes is planned here (whatever its network)."""
+    return n <= SMALL_WORLD
 
 
 def _quorum(times: Sequence[float], powers: Sequence[int], total: int, k: int | None) -> float:
@@ -102,8 +97,7 @@ def _held(quorums: tuple[list[float], ...], round_entry: list[float]) -> tuple[l
 def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total_power: int,
                        proposer_of_round: Callable[[int], int], timeouts: Timeouts,
                        network: Network, *, accepts: Mapping[int, np.ndarray] | None = None) -> HeightPlan:
-    """``plan_height`` for a small world whose height meets no lossy link (same arguments,
-    same plan)."""
+    """``plan_height`` for a small world (same arguments, same plan)."""
     n = len(entry)
     network.draw_ahead(height)
     power = [int(p) for p in powers]

@@ -84,11 +84,6 @@ class Network:
             self.epochs.pop(0)  # the last epoch stays: what ``_shape`` says of it holds
             self._closed_plain.pop(0)
 
-    def plain_from(self, time: float) -> bool:
-        """Whether every message sent at ``time`` or later travels a plain network: the last
-        epoch is plain and starts no later (a healed network whose past is still kept)."""
-        return self._shape()[0] and time >= self.epochs[-1].start
-
     def links_plain_from(self, time: float) -> bool:
         """Whether every epoch a message sent at ``time`` or later meets has plain links (no
         partition, extra delay, loss or reordering): crashes and restarts aside, such a message
@@ -115,19 +110,10 @@ class Network:
             self._fast = (last.plain, last.all_online)
         return self._fast
 
-    def lossless_from(self, time: float) -> bool:
-        """Whether no epoch a message sent at ``time`` or later meets loses messages (its
-        arrival is then a walk in plain Python: ``row``)."""
-        epochs = self.epochs
-        first = len(epochs) - 1
-        while first > 0 and epochs[first].start > time:
-            first -= 1
-        return not any(epoch.drop.any() for epoch in epochs[first:])
-
     def row(self, sender: int, send_time: float, key: int) -> list[float]:
         """Arrival times at every node of one message from ``sender``, in plain Python: the
-        same numbers ``arrivals`` gives for that one row, on a network that loses no message
-        this one meets (``lossless_from``; else ``LossyLink``)."""
+        same numbers ``arrivals`` gives for that one row (``sim.net.walk_row`` where the
+        network is not plain from ``send_time``)."""
         epochs = self.epochs
         fast = self._fast or self._shape()
         if fast[0] and send_time >= epochs[-1].start:  # the common case: a plain network now
@@ -145,7 +131,7 @@ class Network:
         latencies = self._draws(sender, k, 0.0)  # 0.0 + latency is the latency, to the bit
         mixed = [link ^ k for link in self._link_rows()[sender]]
         salts = [_epoch_salt(epoch.start) for epoch in epochs]
-        return walk_row(epochs, salts, sender, send_time, latencies, mixed, REORDER_HOLD)
+        return walk_row(epochs, salts, sender, send_time, latencies, mixed, REORDER_HOLD, GOSSIP_RETRY)
 
     def _link_rows(self) -> list[list[int]]:
         if self._link_key_rows is None:
