@@ -8,9 +8,9 @@ lossy one lets a keyed number of re-sends fail, or every one until the epoch end
 one delivers it after the link's latency plus the epoch's extra delay, plus a keyed
 hold-back where the epoch reorders), so the floats are the same to the bit.
 
-The one step plain Python cannot take alone is the logarithm of a retry count: numpy's
-(a SIMD routine on most machines) and ``math.log`` differ in the last bit for about one
-value in three hundred, so ``_retries`` asks numpy for it.
+The one step plain Python cannot take alone is the logarithm of a retry count: where numpy's
+is a SIMD routine (as on an AVX-512 machine) it differs from ``math.log`` in the last bit for
+about one value in three hundred, so ``_retries`` asks numpy for it.
 """
 
 from __future__ import annotations
