@@ -88,11 +88,17 @@ class Network:
         """Whether every epoch a message sent at ``time`` or later meets has plain links (no
         partition, extra delay, loss or reordering): crashes and restarts aside, such a message
         travels a plain network."""
-        epochs = self.epochs
-        first = len(epochs) - 1
-        while first > 0 and epochs[first].start > time:
-            first -= 1
+        return self._links_plain_since(self._epoch_index(time))
+
+    def _links_plain_since(self, first: int) -> bool:
         return self._shape()[0] and all(self._closed_plain[first:])
+
+    def _epoch_index(self, time: float) -> int:
+        """The epoch ``time`` falls in (the first one for a time before every start)."""
+        index = len(self.epochs) - 1
+        while index > 0 and self.epochs[index].start > time:
+            index -= 1
+        return index
 
     def _online_at_send(self, senders: np.ndarray, send_times: np.ndarray) -> np.ndarray:
         """Per message, whether its sender was online when it was sent (by the epoch its send
@@ -120,13 +126,11 @@ class Network:
             if not epochs[-1].online[sender]:
                 return [math.inf] * len(self.names)
             return self._draws(sender, key & _MASK64, send_time)
-        sent_in = len(epochs) - 1
-        while sent_in > 0 and epochs[sent_in].start > send_time:
-            sent_in -= 1
+        sent_in = self._epoch_index(send_time)
         if not epochs[sent_in].online[sender]:  # a crashed node sends nothing
             return [math.inf] * len(self.names)
         k = key & _MASK64
-        if self.links_plain_from(send_time):
+        if self._links_plain_since(sent_in):
             return self._draws(sender, k, send_time)
         latencies = self._draws(sender, k, 0.0)  # 0.0 + latency is the latency, to the bit
         mixed = [link ^ k for link in self._link_rows()[sender]]
