@@ -17,6 +17,8 @@ where users feel it"):
                               progress checks' connected-majority search, catch-up after it)
     1000-validators-churn     1,000 validators, 2 min, 40 crashes each followed by a restart
                               1-15 s later (every one re-plans the heights in progress)
+    bench-100-listeners-file  bench-100-listeners for 10 min with ``storage = "file"``: each
+                              node's event store in SQLite under a run folder (written too)
 
     .venv/bin/python bench/scale.py [ROW ...]
 """
@@ -45,6 +47,8 @@ ROWS: dict[str, tuple[str, dict[str, object], tuple[float, float] | None]] = {
     "busy-chain-100": ("bench-100", {"load.rate": "50/s", "load.accounts": 100}, None),
     "1000-validators-partition": ("bench-100", {"validators.count": 1000, "scenario.duration": "3m"}, None),
     "1000-validators-churn": ("bench-100", {"validators.count": 1000, "scenario.duration": "2m"}, None),
+    "bench-100-listeners-file": ("bench-100-listeners", {"validators.storage": "file",
+                                                         "scenario.duration": "10m"}, None),
 }
 
 
@@ -69,12 +73,13 @@ EXTRA = {
 }
 
 CHILD = """
-import json, resource, sys, time
+import json, resource, sys, tempfile, time
 import sim
 text = open(sys.argv[1], encoding="utf-8").read() + sys.argv[3]
 scenario = sim.parse_scenario(text, file=sys.argv[1], overrides=json.loads(sys.argv[2]), allow_large=True)
+folder = tempfile.TemporaryDirectory()  # file storage needs a run folder
 started = time.process_time()
-result = sim.run(scenario)
+result = sim.run(scenario, out=folder.name if scenario.validators.storage == "file" else None)
 cpu = time.process_time() - started
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall": result.summary["wall_seconds"], "cpu": cpu, "virtual": result.summary["virtual_seconds"],

@@ -35,6 +35,21 @@ class StoredEvent:
     broadcasted: bool
 
 
+def _connect(path: str) -> sqlite3.Connection:
+    """A connection in autocommit mode that does not sync to the physical disk.
+
+    The store's "disk" has to outlive a simulated crash (its connection closed, another one
+    opened), which every committed write does once SQLite hands it to the operating system;
+    it never has to outlive a power cut of the machine running the simulator. Syncing each
+    write and keeping the rollback journal in a file made every statement a trip to the
+    disk: with ``storage = "file"`` a hundred listening validators ran 8 times slower than in
+    memory. The journal is kept in memory, so a transaction still rolls back."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("PRAGMA journal_mode = MEMORY")
+    return db
+
+
 class UnknownEventType(ValueError):
     """``store`` was asked to keep an event of a type no resolution handles."""
 
@@ -45,7 +60,7 @@ class EventStore:
     def __init__(self, path: str, is_known_type: Callable[[str], bool],
                  is_processed: Callable[[str], bool]) -> None:
         self._path = path
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db = _connect(path)
         self._db.executescript(_SCHEMA)
         self._snapshot: sqlite3.Connection | None = None
         self.crashed = False
@@ -81,7 +96,7 @@ class EventStore:
             return
         snapshot = self._snapshot
         assert snapshot is not None
-        self._db = sqlite3.connect(self._path, isolation_level=None)
+        self._db = _connect(self._path)
         if self._path == ":memory:":
             snapshot.backup(self._db)
         snapshot.close()
