@@ -126,8 +126,13 @@ class Gossip:
             del self._flights[seq]
 
     def oldest_submission(self) -> float | None:
-        """When the oldest tx still travelling was sent (its links' history is still needed)."""
-        return min((f.submitted for f in self._flights.values()), default=None)
+        """When the oldest tx still travelling was sent (its links' history is still needed).
+
+        Flights are kept in the order they were sent, so it is the first one's (with a busy
+        chain's thousands of txs in flight, a search per block was 4% of the run)."""
+        for flight in self._flights.values():
+            return flight.submitted
+        return None
 
     def in_flight(self) -> list[Tx]:
         """Every tx still travelling."""
