@@ -344,7 +344,7 @@ def walk_every_epoch(net: Network, senders: np.ndarray, send: np.ndarray, key: i
     keys = net._link_keys if receivers is None else net._link_keys[:, receivers]
     with np.errstate(over="ignore"):
         mixed = keys ^ np.uint64(key)
-    return net._walk(senders, send, slice(None) if receivers is None else receivers, mixed,
+    return net._walk(senders, send, slice(None) if receivers is None else receivers, keys, np.uint64(key),
                      net.sampler.sample(splitmix64(mixed)))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.rng import RngStreams, keyed_uniform, splitmix64, splitmix64_int, stable_hash64, stable_hash64_grid
+from sim.engine.rng import RngStreams, keyed_uniform, splitmix64_int, stable_hash64, stable_hash64_grid
 from sim.net.ahead import KINDS, DrawnAhead
 from sim.net.epoch import Epoch
 from sim.net.latency import DRAW_BLOCK, TABLE_BITS, LatencySampler
@@ -243,11 +243,14 @@ class Network:
             return out
         keys = self._link_keys[senders] if receivers is None else \
             self._link_keys[np.ix_(senders, receivers)]
-        with np.errstate(over="ignore"):
-            mixed = keys ^ (key[:, None] if per_row else np.uint64(key & _MASK64))  # type: ignore[index,operator]
-        base = self.sampler.sample(splitmix64(mixed))
+        mixer = key[:, None] if per_row else np.uint64(key & _MASK64)  # type: ignore[index]
+        base = np.empty(keys.shape)
+        step = max(1, DRAW_BLOCK // max(keys.shape[1], 1))
+        for start in range(0, len(keys), step):  # in blocks, in place, as ``_plain_arrivals``
+            part = mixer[start:start + step] if isinstance(mixer, np.ndarray) else mixer
+            self.sampler.keyed(keys[start:start + step], part, base[start:start + step])
         cols = slice(None) if receivers is None else receivers
-        return self._walk(senders, send_times, cols, mixed, base)
+        return self._walk(senders, send_times, cols, keys, mixer, base)
 
     def _plain_arrivals(self, senders: np.ndarray, send_times: np.ndarray, key: int | np.ndarray,
                         receivers: np.ndarray | None) -> np.ndarray:
@@ -302,8 +305,8 @@ class Network:
             self._link_keys_t = np.ascontiguousarray(self._link_keys.T)
         return self._link_keys_t
 
-    def _walk(self, senders: np.ndarray, send_times: np.ndarray, cols: Any, mixed: np.ndarray,
-              base: np.ndarray) -> np.ndarray:
+    def _walk(self, senders: np.ndarray, send_times: np.ndarray, cols: Any, keys: np.ndarray,
+              mixer: np.ndarray | np.uint64, base: np.ndarray) -> np.ndarray:
         """Arrival times when some epoch has a partition, loss, extra delay or reordering.
 
         Each message is followed through the epochs from its send time: while its link is
@@ -316,6 +319,7 @@ class Network:
         """
         epochs = self.epochs
         shape = base.shape
+        mixed: np.ndarray | None = None  # link key ^ message key: made only for loss or reordering
         out = np.full(shape, math.inf)
         online_at_send = self._online_at_send(senders, send_times)
         t = np.broadcast_to(send_times[:, None], shape).astype(float).copy()
@@ -330,7 +334,9 @@ class Network:
                 here &= t >= epoch.start
             if not here.any():
                 continue
-            rows = np.flatnonzero(here.any(axis=1))
+            rows: Any = np.flatnonzero(here.any(axis=1))
+            if len(rows) == shape[0]:
+                rows = slice(None)  # every row (a partition's usual case): views, not copies
             sub = here[rows]
             t_rows = t[rows]
             blocked = epoch.blocked[senders[rows]][:, cols] & sub
@@ -341,6 +347,7 @@ class Network:
                 retries = np.zeros(trying.shape)
                 lossy = trying & (drop > 0)
                 if lossy.any():
+                    mixed = self._mixed(keys, mixer) if mixed is None else mixed
                     u = keyed_uniform(mixed[rows], 3 + _epoch_salt(epoch.start))
                     with np.errstate(divide="ignore", invalid="ignore"):
                         k = np.floor(np.log(u) / np.log(np.clip(drop, 1e-300, 1.0)))
@@ -351,20 +358,29 @@ class Network:
                 late = trying & ~through  # every attempt in this epoch was lost: go on trying
                 t_rows[late] += GOSSIP_RETRY * np.ceil((end - t_rows[late]) / GOSSIP_RETRY)
                 if through.any():
-                    delay = base[rows] + epoch.extra[senders[rows]][:, cols]
+                    # (adding no extra delay to a latency leaves it as it is: skipped)
+                    delay = base[rows] + epoch.extra[senders[rows]][:, cols] if epoch.extra.any() else base[rows]
                     if epoch.reorder.any():
+                        mixed = self._mixed(keys, mixer) if mixed is None else mixed
                         reorder = epoch.reorder[senders[rows]][:, cols]
                         held = keyed_uniform(mixed[rows], 5 + _epoch_salt(epoch.start)) < reorder
                         hold = keyed_uniform(mixed[rows], 7 + _epoch_salt(epoch.start)) * REORDER_HOLD
                         delay = delay + np.where(held, hold, 0.0)
                     out_rows = out[rows]
                     out_rows[through] = success[through] + delay[through]
-                    out[rows] = out_rows
                     pending_rows = pending[rows]
                     pending_rows[through] = False
-                    pending[rows] = pending_rows
-            t[rows] = t_rows
+                    if not isinstance(rows, slice):  # (a slice gave views: written already)
+                        out[rows] = out_rows
+                        pending[rows] = pending_rows
+            if not isinstance(rows, slice):
+                t[rows] = t_rows
         return out
+
+    @staticmethod
+    def _mixed(keys: np.ndarray, mixer: np.ndarray | np.uint64) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return keys ^ mixer
 
     def duplicate_chance(self, senders: np.ndarray, receiver: int, send_times: np.ndarray) -> np.ndarray | None:
         """Per message, the chance its link duplicated it when it was sent (None: no link
