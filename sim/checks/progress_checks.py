@@ -119,8 +119,9 @@ class NodeInSync(Checker):
         # is the costliest thing a tick does
         majority = self.view.connected_majority() if not all(keeping_up.values()) else None
         for node in self.view.nodes:
-            can = majority is not None and node.online and self.view.reaches(node.name, majority)
-            if keeping_up[node.name] or not can:
+            # (asked only of a node that lags: a partitioned thousand asked it of every node)
+            if keeping_up[node.name] or not (majority is not None and node.online
+                                             and self.view.reaches(node.name, majority)):
                 self._due.pop(node.name, None)
                 self._reported.discard(node.name)
                 continue

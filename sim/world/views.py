@@ -171,10 +171,13 @@ class WorldView:
 
     def reaches(self, name: str, group: set[str]) -> bool:
         """Whether node ``name`` and some member of ``group`` reach each other."""
-        i = self.by_name[name].index
-        net = self._network
-        return any(net.reachable(i, self.by_name[g].index) and net.reachable(self.by_name[g].index, i)
-                   for g in group if g != name) or group == {name}
+        if group == {name}:
+            return True
+        peers = self._network.both_ways(self.by_name[name].index)
+        if not len(peers):
+            return False
+        members = np.fromiter((self.by_name[g].index for g in group), dtype=np.intp, count=len(group))
+        return bool(np.isin(members, peers).any())
 
     def connected_majority(self, too_late: float = math.inf) -> set[str] | None:
         """Online validators holding more than 2/3 of the consensus power that all reach each
