@@ -322,7 +322,7 @@ class Network:
         mixed: np.ndarray | None = None  # link key ^ message key: made only for loss or reordering
         out = np.full(shape, math.inf)
         online_at_send = self._online_at_send(senders, send_times)
-        t = np.broadcast_to(send_times[:, None], shape).astype(float).copy()
+        t = np.broadcast_to(send_times[:, None], shape).astype(float)  # (a copy)
         t[~online_at_send] = math.inf  # a crashed node sends nothing
         pending = np.isfinite(t)
         for e_index, epoch in enumerate(epochs):
@@ -344,16 +344,17 @@ class Network:
             trying = sub & ~blocked
             if trying.any():
                 drop = epoch.drop[senders[rows]][:, cols]
-                retries = np.zeros(trying.shape)
                 lossy = trying & (drop > 0)
+                success = t_rows.copy()  # when the attempt that gets through is sent
                 if lossy.any():
+                    retries = np.zeros(trying.shape)
                     mixed = self._mixed(keys, mixer) if mixed is None else mixed
                     u = keyed_uniform(mixed[rows], 3 + _epoch_salt(epoch.start))
                     with np.errstate(divide="ignore", invalid="ignore"):
                         k = np.floor(np.log(u) / np.log(np.clip(drop, 1e-300, 1.0)))
                     k[drop >= 1.0] = math.inf
                     retries[lossy] = k[lossy]
-                success = t_rows + GOSSIP_RETRY * retries
+                    success += GOSSIP_RETRY * retries
                 through = trying & (success < end)
                 late = trying & ~through  # every attempt in this epoch was lost: go on trying
                 t_rows[late] += GOSSIP_RETRY * np.ceil((end - t_rows[late]) / GOSSIP_RETRY)
@@ -367,7 +368,7 @@ class Network:
                         hold = keyed_uniform(mixed[rows], 7 + _epoch_salt(epoch.start)) * REORDER_HOLD
                         delay = delay + np.where(held, hold, 0.0)
                     out_rows = out[rows]
-                    out_rows[through] = success[through] + delay[through]
+                    np.copyto(out_rows, success + delay, where=through)
                     pending_rows = pending[rows]
                     pending_rows[through] = False
                     if not isinstance(rows, slice):  # (a slice gave views: written already)
