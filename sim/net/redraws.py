@@ -28,14 +28,12 @@ class Redraws:
         self._kept: OrderedDict[int, np.ndarray] = OrderedDict()
         self._bytes = 0
         self._asked_once: deque[int] = deque(maxlen=ASKED_REMEMBERED)
-        self.hits = 0
 
     def get(self, key: int) -> np.ndarray | None:
         """The kept matrix of ``key``, if any."""
         matrix = self._kept.get(key)
         if matrix is not None:
             self._kept.move_to_end(key)
-            self.hits += 1
         return matrix
 
     def worth_keeping(self, key: int, nbytes: int) -> bool:
