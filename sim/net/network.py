@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.rng import RngStreams, keyed_uniform, splitmix64_int, stable_hash64, stable_hash64_grid
+from sim.engine.rng import RngStreams, splitmix64_int, stable_hash64, stable_hash64_grid
 from sim.net.ahead import KINDS, DrawnAhead
 from sim.net.epoch import Epoch
 from sim.net.latency import DRAW_BLOCK, TABLE_BITS, LatencySampler
 from sim.net.redraws import Redraws
+from sim.net.walk_matrix import walk_matrix
 from sim.net.walk_row import walk_row
 
 _MASK64 = 0xFFFFFFFFFFFFFFFF
@@ -245,10 +246,7 @@ class Network:
             self._link_keys[np.ix_(senders, receivers)]
         mixer = key[:, None] if per_row else np.uint64(key & _MASK64)  # type: ignore[index]
         base = np.empty(keys.shape)
-        step = max(1, DRAW_BLOCK // max(keys.shape[1], 1))
-        for start in range(0, len(keys), step):  # in blocks, in place, as ``_plain_arrivals``
-            part = mixer[start:start + step] if isinstance(mixer, np.ndarray) else mixer
-            self.sampler.keyed(keys[start:start + step], part, base[start:start + step])
+        self._draw_in_blocks(keys, mixer, base)
         cols = slice(None) if receivers is None else receivers
         return self._walk(senders, send_times, cols, keys, mixer, base)
 
@@ -292,12 +290,17 @@ class Network:
         if not self._redraws.worth_keeping(key, n * n * 8):
             return None
         matrix = np.empty((n, n))
-        keys_by_receiver = self._keys_by_receiver()
-        step = max(1, DRAW_BLOCK // n)
-        for start in range(0, n, step):
-            self.sampler.keyed(keys_by_receiver[start:start + step], np.uint64(key), matrix[start:start + step])
+        self._draw_in_blocks(self._keys_by_receiver(), np.uint64(key), matrix)
         self._redraws.keep(key, matrix)
         return matrix
+
+    def _draw_in_blocks(self, keys: np.ndarray, mixer: np.ndarray | np.uint64, out: np.ndarray) -> None:
+        """``out`` = the latencies of links ``keys`` for message key ``mixer`` (one, or one per
+        row as a column), drawn a block of rows at a time in place: the blocks stay in cache."""
+        step = max(1, DRAW_BLOCK // max(keys.shape[1], 1))
+        for start in range(0, len(keys), step):
+            part = mixer[start:start + step] if isinstance(mixer, np.ndarray) else mixer
+            self.sampler.keyed(keys[start:start + step], part, out[start:start + step])
 
     def _keys_by_receiver(self) -> np.ndarray:
         """The link keys transposed ([receiver, sender]), made once."""
@@ -307,81 +310,12 @@ class Network:
 
     def _walk(self, senders: np.ndarray, send_times: np.ndarray, cols: Any, keys: np.ndarray,
               mixer: np.ndarray | np.uint64, base: np.ndarray) -> np.ndarray:
-        """Arrival times when some epoch has a partition, loss, extra delay or reordering.
-
-        Each message is followed through the epochs from its send time: while its link is
-        blocked it waits for the next epoch (it is sent again once the link heals); in an
-        epoch that loses messages with probability p it is re-sent every 100 ms until an
-        attempt gets through, each attempt judged by the epoch it falls in; the attempt that
-        gets through arrives after the link's latency plus that epoch's extra delay, plus a
-        hold-back when the epoch reorders. Draws are keyed by the message and the epoch, so
-        re-planning gives the same answers.
-        """
-        epochs = self.epochs
-        shape = base.shape
-        mixed: np.ndarray | None = None  # link key ^ message key: made only for loss or reordering
-        out = np.full(shape, math.inf)
-        online_at_send = self._online_at_send(senders, send_times)
-        t = np.broadcast_to(send_times[:, None], shape).astype(float)  # (a copy)
-        t[~online_at_send] = math.inf  # a crashed node sends nothing
-        pending = np.isfinite(t)
-        for e_index, epoch in enumerate(epochs):
-            if not pending.any():
-                break
-            end = epochs[e_index + 1].start if e_index + 1 < len(epochs) else math.inf
-            here = pending & (t < end)
-            if e_index > 0:
-                here &= t >= epoch.start
-            if not here.any():
-                continue
-            rows: Any = np.flatnonzero(here.any(axis=1))
-            if len(rows) == shape[0]:
-                rows = slice(None)  # every row (a partition's usual case): views, not copies
-            sub = here[rows]
-            t_rows = t[rows]
-            blocked = epoch.blocked[senders[rows]][:, cols] & sub
-            t_rows[blocked] = end  # held until a later epoch opens the link
-            trying = sub & ~blocked
-            if trying.any():
-                drop = epoch.drop[senders[rows]][:, cols]
-                lossy = trying & (drop > 0)
-                success = t_rows.copy()  # when the attempt that gets through is sent
-                if lossy.any():
-                    retries = np.zeros(trying.shape)
-                    mixed = self._mixed(keys, mixer) if mixed is None else mixed
-                    u = keyed_uniform(mixed[rows], 3 + _epoch_salt(epoch.start))
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        k = np.floor(np.log(u) / np.log(np.clip(drop, 1e-300, 1.0)))
-                    k[drop >= 1.0] = math.inf
-                    retries[lossy] = k[lossy]
-                    success += GOSSIP_RETRY * retries
-                through = trying & (success < end)
-                late = trying & ~through  # every attempt in this epoch was lost: go on trying
-                t_rows[late] += GOSSIP_RETRY * np.ceil((end - t_rows[late]) / GOSSIP_RETRY)
-                if through.any():
-                    # (adding no extra delay to a latency leaves it as it is: skipped)
-                    delay = base[rows] + epoch.extra[senders[rows]][:, cols] if epoch.extra.any() else base[rows]
-                    if epoch.reorder.any():
-                        mixed = self._mixed(keys, mixer) if mixed is None else mixed
-                        reorder = epoch.reorder[senders[rows]][:, cols]
-                        held = keyed_uniform(mixed[rows], 5 + _epoch_salt(epoch.start)) < reorder
-                        hold = keyed_uniform(mixed[rows], 7 + _epoch_salt(epoch.start)) * REORDER_HOLD
-                        delay = delay + np.where(held, hold, 0.0)
-                    out_rows = out[rows]
-                    np.copyto(out_rows, success + delay, where=through)
-                    pending_rows = pending[rows]
-                    pending_rows[through] = False
-                    if not isinstance(rows, slice):  # (a slice gave views: written already)
-                        out[rows] = out_rows
-                        pending[rows] = pending_rows
-            if not isinstance(rows, slice):
-                t[rows] = t_rows
-        return out
-
-    @staticmethod
-    def _mixed(keys: np.ndarray, mixer: np.ndarray | np.uint64) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return keys ^ mixer
+        """Arrival times when some epoch has a partition, loss, extra delay or reordering
+        (``sim.net.walk_matrix``); ``base`` holds the links' latencies, ``keys`` ^ ``mixer``
+        keys the draws of loss and reordering."""
+        return walk_matrix(self.epochs, [_epoch_salt(e.start) for e in self.epochs],
+                           self._online_at_send(senders, send_times), senders, send_times, cols, keys, mixer,
+                           base, retry_every=GOSSIP_RETRY, reorder_hold=REORDER_HOLD)
 
     def duplicate_chance(self, senders: np.ndarray, receiver: int, send_times: np.ndarray) -> np.ndarray | None:
         """Per message, the chance its link duplicated it when it was sent (None: no link
