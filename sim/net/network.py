@@ -137,8 +137,7 @@ class Network:
             return self._draws(sender, k, send_time)
         latencies = self._draws(sender, k, 0.0)  # 0.0 + latency is the latency, to the bit
         mixed = [link ^ k for link in self._link_rows()[sender]]
-        salts = [_epoch_salt(epoch.start) for epoch in epochs]
-        return walk_row(epochs, salts, sender, send_time, latencies, mixed, REORDER_HOLD, GOSSIP_RETRY)
+        return walk_row(epochs, self._salts(), sender, send_time, latencies, mixed, REORDER_HOLD, GOSSIP_RETRY)
 
     def _link_rows(self) -> list[list[int]]:
         if self._link_key_rows is None:
@@ -313,9 +312,13 @@ class Network:
         """Arrival times when some epoch has a partition, loss, extra delay or reordering
         (``sim.net.walk_matrix``); ``base`` holds the links' latencies, ``keys`` ^ ``mixer``
         keys the draws of loss and reordering."""
-        return walk_matrix(self.epochs, [_epoch_salt(e.start) for e in self.epochs],
+        return walk_matrix(self.epochs, self._salts(),
                            self._online_at_send(senders, send_times), senders, send_times, cols, keys, mixer,
                            base, retry_every=GOSSIP_RETRY, reorder_hold=REORDER_HOLD)
+
+    def _salts(self) -> list[int]:
+        """Each epoch's draw salt, for the walks."""
+        return [_epoch_salt(epoch.start) for epoch in self.epochs]
 
     def duplicate_chance(self, senders: np.ndarray, receiver: int, send_times: np.ndarray) -> np.ndarray | None:
         """Per message, the chance its link duplicated it when it was sent (None: no link
