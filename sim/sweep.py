@@ -32,6 +32,10 @@ from sim.sweep_store import RUNS_DIR, Journal, read_table, run_key, table_path, 
 __all__ = ["comparable", "read_table", "run_sweep_cli", "sweep"]
 Progress = Callable[[int, int], None]  # (runs finished, runs in this sweep)
 MAX_RUNS = 1_000_000  # runs in one sweep: its plan and table are held in memory
+# A chunk holds at most this many runs (a worker parses its scenario once per chunk, and a
+# chunk's results come back together), and at most 1/(CHUNK_SHARE x workers) of the runs left.
+MOST_CHUNK_RUNS = 25
+CHUNK_SHARE = 4
 
 
 def sweep(file: str | Path, seeds: int | Sequence[int] = 10,
@@ -135,9 +139,18 @@ class SweepPlan:
         return plan
 
     def chunks(self, tasks: list[Task]) -> list[list[Task]]:
-        # About eight chunks per worker: few enough to amortize the hop, enough to balance.
-        size = max(1, min(25, math.ceil(len(tasks) / (8 * self.workers))))
-        return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+        """The tasks in order, in chunks that shrink as the runs left do (guided scheduling):
+        each worker takes the next chunk when it finishes one, so near the end they are single
+        runs and the workers finish together, where equal chunks left one worker running a
+        whole last chunk while the others idled."""
+        chunks = []
+        start = 0
+        while start < len(tasks):
+            left = len(tasks) - start
+            size = min(MOST_CHUNK_RUNS, math.ceil(left / (CHUNK_SHARE * self.workers)))
+            chunks.append(tasks[start:start + size])
+            start += size
+        return chunks
 
     def execute(self, tasks: list[Task], dask_processes: bool) -> Any:
         if not tasks:

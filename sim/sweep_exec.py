@@ -8,6 +8,7 @@ of chunks as they complete, in completion order; the caller sorts rows afterward
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import signal
 import socket
@@ -17,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from sim.engine.gc_policy import keep_run_thresholds
 from sim.errors import NodesimError
 from sim.optional import require
 
@@ -64,47 +66,59 @@ def run_chunk(scenario_text: str, file: str, tasks: list[Task], keep_dir: str | 
     from pathlib import Path
 
     import sim
-    from sim.scenario import parse_scenario
 
     outcomes: list[Outcome] = []
-    parsed: dict[tuple[tuple[str, str], ...], Any] = {}
     for overrides, seed in tasks:
         try:
-            key = tuple(sorted(overrides.items()))
-            if key not in parsed:
-                parsed[key] = parse_scenario(scenario_text, file=file, overrides=overrides)
+            scenario = _parsed(scenario_text, file, tuple(sorted(overrides.items())))
             with _RUN_LOCK:
                 out = None
                 if keep_dir is not None:
                     from sim.sweep_store import run_folder_name  # brings pandas: only when runs are kept
 
                     out = Path(keep_dir) / run_folder_name(overrides, seed)
-                result = sim.run(parsed[key], seed=seed, out=out)
+                result = sim.run(scenario, seed=seed, out=out)
             outcomes.append((overrides, seed, summary_row(result.summary), None))
         except Exception as exc:  # reported per run by the caller; the sweep goes on
             outcomes.append((overrides, seed, None, f"{type(exc).__name__}: {exc}"))
     return outcomes
 
 
-def _ignore_sigint() -> None:
+@functools.lru_cache(maxsize=8)
+def _parsed(scenario_text: str, file: str, overrides: tuple[tuple[str, str], ...]) -> Any:
+    """The scenario of a combination, parsed once per worker process (not once per chunk: the
+    last chunks of a sweep are single runs)."""
+    from sim.scenario import parse_scenario
+
+    return parse_scenario(scenario_text, file=file, overrides=dict(overrides))
+
+
+def _start_worker() -> None:
+    """Set up a local worker process (it runs worlds and nothing else)."""
     # Ctrl-C reaches the whole process group; only the parent decides how to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    keep_run_thresholds()
 
 
-def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: int,
-              keep_dir: str | None = None) -> Iterator[list[Outcome]]:
-    """Chunks on a pool of ``workers`` processes (forkserver: no inherited threads or state)."""
-    if getattr(multiprocessing.current_process(), "_inheriting", False):
-        # A worker importing the caller's script (as multiprocessing does) reached its sweep:
-        # one line, not multiprocessing's traceback; the caller's pool reports the cause.
-        raise SystemExit(f"nodesim: {UNGUARDED}")
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """``workers`` local processes (forkserver: no inherited threads or state)."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
         # The fork server imports nodesim once and outlives this pool, so every later worker
         # (of this sweep and of the next) starts as a fork of it, not as a fresh interpreter.
         context.set_forkserver_preload(list(WORKER_PRELOAD))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_sigint)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker)
+
+
+def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: int,
+              keep_dir: str | None = None) -> Iterator[list[Outcome]]:
+    """Chunks on a pool of ``workers`` local processes (``worker_pool``)."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # A worker importing the caller's script (as multiprocessing does) reached its sweep:
+        # one line, not multiprocessing's traceback; the caller's pool reports the cause.
+        raise SystemExit(f"nodesim: {UNGUARDED}")
+    pool = worker_pool(workers)
     index: dict[Future[list[Outcome]], int] = {}  # submission order, to handle done ones in it
 
     def submit_next() -> None:

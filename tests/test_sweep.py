@@ -216,3 +216,36 @@ def test_a_first_run_in_the_fork_server_loads_nothing_the_warm_up_did_not() -> N
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
                           cwd=Path(__file__).resolve().parent.parent)
     assert proc.stdout.split("\n")[:2] == ["[]", "1"]
+
+
+@given(st.integers(0, 3000), st.integers(1, 16))
+def test_chunks_shrink_with_the_runs_left_so_workers_finish_together(runs: int, workers: int) -> None:
+    """Chunks hold every task once, in order, at most ``MOST_CHUNK_RUNS`` each, and no chunk
+    more than 1/(CHUNK_SHARE x workers) of the runs left when it starts (rounded up): the
+    last chunks are single runs, so no worker runs a long last chunk while the others idle
+    (equal chunks of 7 left a 100-run sweep on 2 workers ending on one worker)."""
+    from sim.sweep import CHUNK_SHARE, MOST_CHUNK_RUNS, SweepPlan
+
+    plan = SweepPlan("f.toml", "", {}, list(range(runs)), workers, "local")
+    chunks = plan.chunks(plan.tasks)
+    assert [task for chunk in chunks for task in chunk] == plan.tasks
+    left = runs
+    for chunk in chunks:
+        assert 1 <= len(chunk) <= min(MOST_CHUNK_RUNS, -(-left // (CHUNK_SHARE * workers)))
+        left -= len(chunk)
+    if runs:
+        assert len(chunks[-1]) == 1
+    if runs >= MOST_CHUNK_RUNS * CHUNK_SHARE * workers:
+        assert len(chunks[0]) == MOST_CHUNK_RUNS  # a long sweep still hops rarely
+
+
+def test_local_workers_keep_the_run_gc_thresholds_between_runs() -> None:
+    """A local worker only runs worlds: it collects with the run thresholds between runs too,
+    so a finished world is not walked by the collector while the run still holds it."""
+    import gc
+
+    from sim.engine.gc_policy import RUN_THRESHOLDS
+    from sim.sweep_exec import worker_pool
+
+    with worker_pool(1) as pool:
+        assert pool.submit(gc.get_threshold).result(timeout=120) == RUN_THRESHOLDS
