@@ -2,8 +2,8 @@
 
 Runs the same ``--runs`` seeds of ``scenarios/quickstart.toml`` with
 ``scenario.duration=2m`` through ``sim.sweep.sweep`` with ``workers=1`` and ``workers=2``
-(the local process pool, start-up included), checks both tables agree (without wall-clock
-columns), and prints runs/s for each and the speed-up ratio; then five sweeps of four runs
+(the local process pool, its workers' start included), checks both tables agree (without
+wall-clock columns), and prints runs/s for each and the speed-up ratio; then five sweeps of four runs
 in a row, as a notebook makes them (worker start-up is most of their cost). The fork server
 workers are forked from starts with a process's first sweep and serves every later one: a
 first sweep of 4 runs starts it (its time is printed), so the 1- and 2-worker sweeps are
