@@ -389,7 +389,7 @@ class ConsensusDriver:
         pending = self.gossip.oldest_submission()
         if pending is not None:
             entries.append(pending)
-        if entries and np.isfinite(min(entries)):
+        if entries and math.isfinite(min(entries)):
             self.network.forget_before(min(entries))
 
     def _wake_catching_up(self) -> None:

@@ -100,7 +100,7 @@ def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total
     """``plan_height`` for a small world (same arguments, same plan)."""
     n = len(entry)
     network.draw_ahead(height)
-    power = [int(p) for p in powers]
+    power: list[int] = powers.tolist()  # Python ints, in one call
     commit = [INF] * n
     rounds: list[RoundPlan] = []
     decided: int | None = None
