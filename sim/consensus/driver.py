@@ -389,8 +389,9 @@ class ConsensusDriver:
         pending = self.gossip.oldest_submission()
         if pending is not None:
             entries.append(pending)
-        if entries and math.isfinite(min(entries)):
-            self.network.forget_before(min(entries))
+        oldest = min(entries, default=INF)
+        if math.isfinite(oldest):
+            self.network.forget_before(oldest)
 
     def _wake_catching_up(self) -> None:
         """After a change, nodes that wait to catch up look at their peers again."""
