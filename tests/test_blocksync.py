@@ -65,6 +65,7 @@ def test_kept_heights_answer_as_the_nodes_do_through_partitions_and_crashes(cros
 
 @settings(max_examples=25, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@pytest.mark.heavy
 @given(scenario=scenarios())
 def test_kept_heights_answer_as_the_nodes_do_in_wide_worlds(scenario: Scenario, cross_checked: list[int]) -> None:
     """Invariant: in any generated world (every fault kind, joins, leaves, byzantine nodes),

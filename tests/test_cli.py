@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -15,6 +17,7 @@ def nodesim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
                           cwd=cwd, check=False)
 
 
+@pytest.mark.heavy
 def test_run_writes_the_four_files_and_replays_to_the_same_hash(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = nodesim("run", "scenarios/quickstart.toml", "--seed", "3", "--out", str(out))
@@ -33,6 +36,7 @@ def test_run_writes_the_four_files_and_replays_to_the_same_hash(tmp_path: Path) 
     assert json.loads(replay.stdout)["trace_hash"] == summary["trace_hash"]
 
 
+@pytest.mark.heavy
 def test_check_determinism_passes(tmp_path: Path) -> None:
     proc = nodesim("run", "scenarios/watcher-jobs.toml", "--check-determinism", "--out", str(tmp_path / "r"))
     assert proc.returncode == 0, proc.stdout + proc.stderr

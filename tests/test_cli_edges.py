@@ -154,6 +154,7 @@ def test_the_table_is_grouped_with_units_the_full_hash_and_no_none(tmp_path: Pat
     assert block_time.endswith(" s") and len(block_time.split()[-2]) <= 5
 
 
+@pytest.mark.heavy
 def test_replay_says_whether_the_hash_matched(tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert nodesim("run", str(small(tmp_path)), "--out", str(out), "-q").returncode == 0

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import trio
 
 import sim
@@ -24,6 +25,7 @@ def _hash_in_fresh_process(scenario: str, seed: int, hashseed: str, out: Path) -
     return json.loads(proc.stdout)["trace_hash"]
 
 
+@pytest.mark.heavy
 def test_same_seed_same_hash_across_processes_with_different_hash_seeds(tmp_path: Path) -> None:
     a = _hash_in_fresh_process("scenarios/quickstart.toml", 7, "1", tmp_path / "a")
     b = _hash_in_fresh_process("scenarios/quickstart.toml", 7, "987654", tmp_path / "b")
@@ -31,12 +33,14 @@ def test_same_seed_same_hash_across_processes_with_different_hash_seeds(tmp_path
     assert (tmp_path / "a" / "trace.jsonl").read_bytes() == (tmp_path / "b" / "trace.jsonl").read_bytes()
 
 
+@pytest.mark.heavy
 def test_different_seeds_give_different_hashes_with_random_latency() -> None:
     scenario = sim.load_scenario(ROOT / "scenarios" / "watcher-jobs.toml")
     hashes = {sim.run(scenario, seed=s).summary["trace_hash"] for s in (1, 2, 3)}
     assert len(hashes) == 3
 
 
+@pytest.mark.heavy
 def test_in_process_repeat_is_identical() -> None:
     scenario = sim.load_scenario(ROOT / "scenarios" / "eth-churn.toml")
     assert sim.run(scenario).summary["trace_hash"] == sim.run(scenario).summary["trace_hash"]

@@ -82,6 +82,7 @@ def nodesim(*args: str) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
+@pytest.mark.heavy
 def test_run_report_and_perfetto_flags_and_report_errors(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = nodesim("run", "scenarios/quickstart.toml", "--out", str(out), "--report", "--perfetto")

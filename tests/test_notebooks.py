@@ -56,6 +56,7 @@ def test_the_four_stories_exist() -> None:
     assert {"consensus_timing", "protocol_0_7_vs_0_8", "churn_and_expiry", "sources"} <= names
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("path", PATHS, ids=[path.stem for path in PATHS])
 def test_notebook_executes_small(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     notebook = nbformat.read(path, as_version=4)

@@ -13,6 +13,9 @@ import sim
 from sim import timeline
 from sim.plots import plot_latency, plot_sweep, plot_timeline, value_range
 
+# every test shares a fixture of seconds: the module runs whole, among the first (conftest.py)
+pytestmark = pytest.mark.heavy
+
 SCRIPT = """
 [scenario]
 name = "lanes"

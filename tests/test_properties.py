@@ -219,6 +219,7 @@ print(digest.hexdigest())
 """
 
 
+@pytest.mark.heavy
 def test_a_derandomized_search_draws_the_same_worlds_whatever_was_imported_before() -> None:
     """Hypothesis mixes constants from the imported local modules into its draws: the same
     derandomized strategy drew other worlds after the report modules had been imported

@@ -18,6 +18,9 @@ from sim.engine.trace import canonical_line
 from sim.report.page import write_report
 from tests.browser import browser, file_url
 
+# every test shares a fixture of seconds: the module runs whole, among the first (conftest.py)
+pytestmark = pytest.mark.heavy
+
 DATA = Path(__file__).resolve().parent / "data"
 
 

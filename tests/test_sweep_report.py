@@ -15,6 +15,9 @@ from sim.sweep import sweep
 from sim.sweep_store import RUNS_DIR
 from tests.test_report import embedded_sources
 
+# every test shares a fixture of seconds: the module runs whole, among the first (conftest.py)
+pytestmark = pytest.mark.heavy
+
 SMALL = """
 [scenario]
 name = "small"
