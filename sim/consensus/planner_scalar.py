@@ -42,7 +42,9 @@ def _quorum(times: Sequence[float], powers: Sequence[int], total: int, k: int | 
     if k is not None:
         return sorted(times)[k - 1] if k <= len(times) else INF
     cumulative = 0
-    for time, power in sorted(zip(times, powers, strict=True), key=lambda tp: tp[0]):
+    # Sorted as pairs, not by time alone (no key call per sender): senders tied in time may
+    # come in another order, but the sum crosses 2/3 at that same time either way.
+    for time, power in sorted(zip(times, powers, strict=True)):
         cumulative += power
         if 3 * cumulative > 2 * total:
             return time
