@@ -293,7 +293,7 @@ def test_rows_drawn_ahead_are_the_arrivals_rows_bit_for_bit(n: int, dist: str, s
     """Invariant: once the round-0 draws of the coming heights are made at once
     (``Network.draw_ahead``), every message key and row of those heights is what
     ``Network.arrivals`` (and ``message_key`` computed alone) gives, bit for bit, for every
-    latency model: round-0 votes read from the batch, proposals and later rounds drawn alone."""
+    latency model: round 0 read from the batch, later rounds drawn alone."""
     latency = types.SimpleNamespace(dist=dist, value=0.05, low=0.01, high=0.2, median=0.08, sigma=0.7)
     alone = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(seed))
     net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(seed))
@@ -304,7 +304,7 @@ def test_rows_drawn_ahead_are_the_arrivals_rows_bit_for_bit(n: int, dist: str, s
         for round_ in (0, 1):
             key = net.message_key(kind, height, round_)
             assert key == alone.message_key(kind, height, round_)
-            assert (key in net._ahead.rows) == (round_ == 0 and kind != "proposal")
+            assert (key in net._ahead.rows) == (round_ == 0)
             for sender in range(n):
                 expected = alone.arrivals(np.array([sender]), np.array([send]), key)[0]
                 assert net.row(sender, send, key) == expected.tolist()
@@ -314,7 +314,7 @@ def test_batches_of_draws_grow_to_sixty_four_heights_and_only_the_newest_is_kept
     """Planning heights one after another, each re-planned once after the next, draws a
     batch of 16 heights, then 32, then 64 at a time (not one per height), and the network
     holds one batch whatever the run's length."""
-    from sim.net.ahead import MOST_HEIGHTS, VOTES, DrawnAhead
+    from sim.net.ahead import KINDS, MOST_HEIGHTS, DrawnAhead
 
     net = network(4)
     batches = []
@@ -333,7 +333,7 @@ def test_batches_of_draws_grow_to_sixty_four_heights_and_only_the_newest_is_kept
         DrawnAhead.draw = draw  # type: ignore[method-assign]
     # each starts two heights back
     assert batches == [(0, 16), (14, 32), (44, 64), (106, 64), (168, 64), (230, 64), (292, 64)]
-    assert len(net._ahead.rows) == len(VOTES) * MOST_HEIGHTS
+    assert len(net._ahead.rows) == len(KINDS) * MOST_HEIGHTS
 
 
 def walk_every_epoch(net: Network, senders: np.ndarray, send: np.ndarray, key: int,

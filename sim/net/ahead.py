@@ -5,8 +5,9 @@ nine rows a height in a four-validator world, each a Python splitmix64 per link.
 draw is a pure function of the link and the message key, and a message key of the
 (kind, height, round), so the round-0 vote draws of the coming heights are made here at
 once with numpy (the same keyed draws ``Network.arrivals`` makes, to the bit) and read
-back as lists. A proposal is one row of a height (a batch would draw them all), and later
-rounds are rare: those rows are drawn one at a time as before.
+back as lists. The round-0 proposal rows are drawn for every sender, though only the
+proposer's is read: n rows in numpy cost less than one row in Python. Later rounds are rare:
+their rows are drawn one at a time as before.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ import numpy as np
 from sim.engine.rng import SPLITMIX64_CONSTANTS, splitmix64
 from sim.net.latency import LatencySampler
 
-KINDS = ("proposal", "prevote", "precommit")  # the messages of a round
-VOTES = ("prevote", "precommit")  # every validator sends one: their rows are drawn ahead
+KINDS = ("proposal", "prevote", "precommit")  # the messages of a round: their rows are drawn ahead
 # Heights a batch covers: the first batch few (a short run plans few heights), each next one
-# twice as many, up to the most a small world's batch holds (2 x 64 x n x n floats, n <= 12:
-# at most ~0.6 MB).
+# twice as many, up to the most a small world's batch holds (3 x 64 x n x n floats, n <= 12:
+# at most ~0.9 MB).
 FIRST_BATCH = 16
 MOST_HEIGHTS = 64
 # A batch starts this many heights back: a height may be planned again (a fault changed it)
@@ -48,7 +48,7 @@ class DrawnAhead:
         self.first: int | None = None  # nothing drawn yet
         self.count = 0
         self.keys: dict[tuple[str, int], int] = {}  # (kind, height) -> message key (round 0)
-        self.rows: dict[int, list[list[float]]] = {}  # vote message key -> [sender][receiver] latency
+        self.rows: dict[int, list[list[float]]] = {}  # message key -> [sender][receiver] latency
 
     def covers(self, height: int) -> bool:
         return self.first is not None and self.first <= height < self.first + self.count
@@ -61,10 +61,9 @@ class DrawnAhead:
         heights = np.arange(first, first + count, dtype=np.uint64)
         bases = np.array([kind_bases[kind] for kind in KINDS], dtype=np.uint64)
         keys = message_keys(bases[:, None], heights[None, :], 0)  # [kind, height]
-        votes = keys[1:].ravel()
-        latencies = sampler.sample(splitmix64(link_keys[None, :, :] ^ votes[:, None, None]))
+        latencies = sampler.sample(splitmix64(link_keys[None, :, :] ^ keys.ravel()[:, None, None]))
         by_kind = keys.tolist()
         self.keys = {(kind, first + j): key for kind, row in zip(KINDS, by_kind, strict=True)
                      for j, key in enumerate(row)}
-        self.rows = dict(zip(by_kind[1] + by_kind[2], latencies.tolist(), strict=True))
+        self.rows = dict(zip(by_kind[0] + by_kind[1] + by_kind[2], latencies.tolist(), strict=True))
         self.first, self.count = first, count
