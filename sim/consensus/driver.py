@@ -375,15 +375,15 @@ class ConsensusDriver:
         # dead plan: no node is in it) and rebuild its proposer rotation from genesis.
         for key in [k for k in self._propose_timers if k[0] <= height]:
             self._propose_timers.pop(key).cancel()
-        for node in self.nodes:
+        heights = [node.height for node in self.nodes]  # read once (falling behind keeps them)
+        for node, at in zip(self.nodes, heights, strict=True):
             # A node that reaches no peer with the block it waits for (a partitioned minority)
             # cannot know the chain moved on: it stays in consensus, as in CometBFT, until a
             # re-plan finds it a peer (_catch_up_stranded).
-            if node.phase == IN_CONSENSUS and node.height < height \
-                    and self.blocksync.peer_has(node.index, node.height + 1):
+            if node.phase == IN_CONSENSUS and at < height and self.blocksync.peer_has(node.index, at + 1):
                 self._forget_node(node.index)
                 node.fell_behind()
-        self.chain.release_blocks(min(node.height for node in self.nodes))
+        self.chain.release_blocks(min(heights))
         # No message of a retired height will be sent again: older network epochs can go.
         entries = [planner_scalar.first_entry(p.entry) for p in self.plans.values()]
         pending = self.gossip.oldest_submission()
