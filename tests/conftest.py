@@ -8,8 +8,8 @@ again (~0.3 s a process). Compiling once up front lets every later process load 
 
 The suite runs on every core (``--dist worksteal``). A worker keeps the next test or two of its
 share, which no other worker can take, so a share that ended on tests of 10 s or more (the
-notebooks are collected late) kept one worker busy for 19 s after the other had run out of
-work. Starting the heavy tests first leaves short tests at the end of every share.
+notebooks are collected late) kept one worker busy for 10-19 s after the other had run out
+of work. Starting the heavy tests first leaves short tests at the end of every share.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ def test_heavy_tests_are_moved_first_each_group_in_its_order() -> None:
 
 
 def test_this_session_collected_the_heavy_tests_first(request: pytest.FixtureRequest) -> None:
-    """The hook is the one pytest runs: in this session's order no heavy test follows another."""
+    """The hook is the one pytest runs: in this session's order no heavy test comes after a
+    test that is not heavy."""
     heavy = [item.get_closest_marker("heavy") is not None for item in request.session.items]
     assert heavy == sorted(heavy, reverse=True)
