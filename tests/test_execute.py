@@ -174,9 +174,9 @@ def test_votes_counted_once_and_the_state_hash_follows_who_voted() -> None:
 
 
 def test_a_state_converts_its_tables_when_made_and_writes_its_fields_plainly() -> None:
-    """Plain mappings given to a state become layered tables when it is made (and a clone
-    shares their bulk), while writing a field afterwards, as executing every block does for
-    ``height`` and ``hash``, goes through no attrs hook (one per write cost ~0.7% of a small
+    """Plain mappings given to a state become layered tables when it is made (and its clone
+    holds the same items), while writing a field afterwards, as executing every block does for
+    ``height`` and ``hash``, goes through no attrs hook (those hooks cost ~0.7% of a small
     world's run)."""
     from node.layered import LayeredTable
 
