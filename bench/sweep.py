@@ -5,9 +5,9 @@ Runs the same ``--runs`` seeds of ``scenarios/quickstart.toml`` with
 (the local process pool, its workers' start included), checks both tables agree (without
 wall-clock columns), and prints runs/s for each and the speed-up ratio; then five sweeps of four runs
 in a row, as a notebook makes them (worker start-up is most of their cost). The fork server
-workers are forked from starts with a process's first sweep and serves every later one: a
-first sweep of 4 runs starts it (its time is printed), so the 1- and 2-worker sweeps are
-timed alike. The 1-worker rate is also given as it would be where the targets were set
+(the process workers are forked from) starts with a process's first sweep and serves every
+later one: a first sweep of 4 runs starts it (its time is printed), so the 1- and 2-worker
+sweeps are timed alike. The 1-worker rate is also given as it would be where the targets were set
 (``bench/yardstick.py``): target >= 90 runs/s there, and >= 1.9x on 2 workers.
 
     .venv/bin/python bench/sweep.py [--runs 1000] [--duration 2m] [--workers 2]
