@@ -95,20 +95,25 @@ class ListenerLifecycle(Checker):
 
     def at_end(self) -> None:
         for node in self.view.nodes:
-            self._check(node)
+            if node.has_listeners:  # else nothing could run or should
+                self._check(node)
 
     def _check(self, node: NodeView) -> None:
-        if not node.has_listeners:
-            return  # nothing that could run or should
         active = node.listeners_active
         should = node.online and node.synced and node.is_validator and node.shut_down is None
-        now = self.view.now
         previous = self._should.get(node.name)
+        if active and should and previous is not None and previous[0]:
+            # running as it should, as it did at the last look (every validator at almost
+            # every commit: the path taken most, kept short)
+            if self._cancelled_at:
+                self._cancelled_at.pop(node.name, None)
+            return
+        now = self.view.now
         if previous is None or previous[0] != should:
             self._should[node.name] = (should, now)
         if active and should:
             self._cancelled_at.pop(node.name, None)
-            return  # running as it should (every validator at every commit): nothing to report
+            return  # running as it should: nothing to report
         running = node.listeners_running
         settled = not node.online or now - self._should[node.name][1] > self._lag + 1e-6
         if active and not should and settled:
