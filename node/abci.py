@@ -85,7 +85,7 @@ class KwilApp:
 
     @property
     def is_validator(self) -> bool:
-        return self.state.power_of(self.name) > 0
+        return self.state.validators.get(self.name, 0) > 0  # power_of, a call fewer: asked ~20 times a block
 
     # -- mempool connection --------------------------------------------------------------
     def check_tx(self, tx: Tx, mempool: Mempool, *, recheck: bool = False) -> CheckResult:
