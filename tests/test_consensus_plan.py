@@ -308,6 +308,10 @@ def test_rows_drawn_ahead_are_the_arrivals_rows_bit_for_bit(n: int, dist: str, s
             for sender in range(n):
                 expected = alone.arrivals(np.array([sender]), np.array([send]), key)[0]
                 assert net.row(sender, send, key) == expected.tolist()
+            # every sender's row at once (the planner's call), each sent at its own time
+            senders, times = list(range(n)), [send + 0.25 * i for i in range(n)]
+            assert net.rows(senders, times, key) == [alone.arrivals(np.array([s]), np.array([t]), key)[0].tolist()
+                                                     for s, t in zip(senders, times, strict=True)]
 
 
 def test_batches_of_draws_grow_to_sixty_four_heights_and_only_the_newest_is_kept() -> None:
@@ -489,11 +493,17 @@ def test_a_row_walked_in_plain_python_is_the_arrivals_row_bit_for_bit(data: st.D
     latency = types.SimpleNamespace(dist=dist, value=0.05, low=0.01, high=0.2, median=0.08, sigma=0.7)
     net = Network([f"v{i}" for i in range(n)], latency, 0.0, RngStreams(data.draw(st.integers(0, 99))))
     last = link_history(net, data)
+    net.draw_ahead(5)  # ``rows`` reads the batch where the network lets it
+    times = []
     for sender in range(n):
         send = data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.5, last, last + 0.3]))
+        times.append(send)
         key = net.message_key("precommit", 5, sender)
         expected = net.arrivals(np.array([sender]), np.array([send]), key)[0]
         assert net.row(sender, send, key) == expected.tolist()
+    key = net.message_key("prevote", 5, 0)
+    assert net.rows(list(range(n)), times, key) == [
+        net.arrivals(np.array([s]), np.array([t]), key)[0].tolist() for s, t in enumerate(times)]
 
 
 @settings(max_examples=200, deadline=None, database=None)

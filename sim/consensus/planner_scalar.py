@@ -59,41 +59,38 @@ def _order_index(powers: Sequence[int], total: int) -> int | None:
     return (2 * total) // (3 * powers[0]) + 1
 
 
-def _quorums(rows: list[list[float]], powers: list[int], total: int, n: int,
-             block: list[bool]) -> tuple[list[float], list[float], list[float]]:
-    """Per receiver: quorum time for the block, for nil, and of any kind."""
+def _held_quorums(rows: list[list[float]], powers: list[int], total: int, n: int, block: list[bool],
+                  round_entry: list[float]) -> tuple[list[float], list[float], list[float]]:
+    """Per receiver: quorum time for the block, for nil, and of any kind, each held until the
+    receiver enters the round (``planner._held``: max(quorum, entry), written ``e if e > q
+    else q``, the same float without a call). A quorum never reached stays inf, held or not:
+    where every vote is of one kind, the other kind's times are inf without a pass."""
     k = _order_index(powers, total)
     columns = list(zip(*rows, strict=True)) if rows else [()] * n  # arrival times per receiver
     any_kind = [_quorum(column, powers, total, k) for column in columns]
+    held_any = [e if e > q else q for q, e in zip(any_kind, round_entry, strict=True)]
     if all(block):
-        return any_kind, [INF] * n, any_kind
+        return held_any, [INF] * n, held_any
     if not any(block):
-        return [INF] * n, any_kind, any_kind
+        return [INF] * n, held_any, held_any
     yes = [k for k, b in enumerate(block) if b]
     no = [k for k, b in enumerate(block) if not b]
     yes_powers, no_powers = [powers[k] for k in yes], [powers[k] for k in no]
     k_yes, k_no = _order_index(yes_powers, total), _order_index(no_powers, total)
     for_block = [_quorum([rows[k][c] for k in yes], yes_powers, total, k_yes) for c in range(n)]
     for_nil = [_quorum([rows[k][c] for k in no], no_powers, total, k_no) for c in range(n)]
-    return for_block, for_nil, any_kind
+    return ([e if e > q else q for q, e in zip(for_block, round_entry, strict=True)],
+            [e if e > q else q for q, e in zip(for_nil, round_entry, strict=True)], held_any)
 
 
 def _received(network: Network, senders: list[int], times: list[float], key: int) -> list[list[float]]:
     """Per sender row: when each node receives its message (a node has its own at once).
     Holding a message until the receiver enters the round is applied to the quorum times
-    (``_held``)."""
-    rows = []
-    for sender, sent in zip(senders, times, strict=True):
-        row = network.row(sender, sent, key)
+    (``_held_quorums``)."""
+    rows = network.rows(senders, times, key)
+    for sender, sent, row in zip(senders, times, rows, strict=True):
         row[sender] = sent
-        rows.append(row)
     return rows
-
-
-def _held(quorums: tuple[list[float], ...], round_entry: list[float]) -> tuple[list[float], ...]:
-    """``planner._held``: max(quorum time, round entry) per node (``e if e > q else q`` is
-    max(q, e) without a call per element)."""
-    return tuple([e if e > q else q for q, e in zip(times, round_entry, strict=True)] for times in quorums)
 
 
 def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total_power: int,
@@ -134,8 +131,8 @@ def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total
             break
         rows = _received(network, voters, [prevote_time[v] for v in voters],
                          network.message_key("prevote", height, r))
-        pv_block, pv_nil, pv_any = _held(_quorums(rows, [power[v] for v in voters], total_power, n,
-                                                  [prevote_block[v] for v in voters]), round_entry)
+        pv_block, pv_nil, pv_any = _held_quorums(rows, [power[v] for v in voters], total_power, n,
+                                                 [prevote_block[v] for v in voters], round_entry)
         precommit_time = [INF] * n
         precommit_block = [False] * n
         for i in range(n):
@@ -155,8 +152,8 @@ def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total
             break
         rows = _received(network, senders, [precommit_time[v] for v in senders],
                          network.message_key("precommit", height, r))
-        pc_block, _pc_nil, pc_any = _held(_quorums(rows, [power[v] for v in senders], total_power, n,
-                                                   [precommit_block[v] for v in senders]), round_entry)
+        pc_block, _pc_nil, pc_any = _held_quorums(rows, [power[v] for v in senders], total_power, n,
+                                                  [precommit_block[v] for v in senders], round_entry)
         pc_block = [(p if p > b else b) if math.isfinite(p) else b for b, p in zip(pc_block, proposal, strict=True)]
         if decided is None and any(math.isfinite(t) for t in pc_block):
             decided = r

@@ -139,6 +139,17 @@ class Network:
         mixed = [link ^ k for link in self._link_rows()[sender]]
         return walk_row(epochs, self._salts(), sender, send_time, latencies, mixed, REORDER_HOLD, GOSSIP_RETRY)
 
+    def rows(self, senders: list[int], send_times: list[float], key: int) -> list[list[float]]:
+        """``row`` of each sender's message (one key for all): the small-world planner's rows
+        of one vote, in one call. Where every node is online on a plain network and the rows
+        were drawn ahead, they are read back at once; else row by row."""
+        fast = self._fast or self._shape()
+        drawn = self._ahead.rows.get(key & _MASK64)
+        if drawn is not None and fast[0] and fast[1] and senders and min(send_times) >= self.epochs[-1].start:
+            return [[sent + latency for latency in drawn[sender]]
+                    for sender, sent in zip(senders, send_times, strict=True)]
+        return [self.row(sender, sent, key) for sender, sent in zip(senders, send_times, strict=True)]
+
     def _link_rows(self) -> list[list[int]]:
         if self._link_key_rows is None:
             # only the scalar planner (a dozen nodes at most) asks: a thousand-node world
