@@ -103,9 +103,9 @@ def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total
     commit = [INF] * n
     rounds: list[RoundPlan] = []
     decided: int | None = None
-    round_entry = [float(e) for e in entry]
+    round_entry: list[float] = entry.tolist()  # Python floats, in one call
     for r in range(MAX_ROUNDS):
-        active = [math.isfinite(round_entry[i]) and round_entry[i] < commit[i] for i in range(n)]
+        active = [math.isfinite(e) and e < c for e, c in zip(round_entry, commit, strict=True)]
         if not any(active):
             break
         step = timeouts.round_increment * r
@@ -155,7 +155,7 @@ def plan_height_scalar(height: int, entry: np.ndarray, powers: np.ndarray, total
         pc_block, _pc_nil, pc_any = _held_quorums(rows, [power[v] for v in senders], total_power, n,
                                                   [precommit_block[v] for v in senders], round_entry)
         pc_block = [(p if p > b else b) if math.isfinite(p) else b for b, p in zip(pc_block, proposal, strict=True)]
-        if decided is None and any(math.isfinite(t) for t in pc_block):
+        if decided is None and min(pc_block) < INF:  # some quorum reached (a time is never -inf)
             decided = r
         if decided == r:
             commit = [b if b < c else c for c, b in zip(commit, pc_block, strict=True)]
