@@ -59,16 +59,20 @@ def _order_index(powers: Sequence[int], total: int) -> int | None:
     return (2 * total) // (3 * powers[0]) + 1
 
 
+def _held(times: list[float], round_entry: list[float]) -> list[float]:
+    """``planner._held``: max(quorum time, round entry) per node (``e if e > q else q`` is
+    max(q, e) without a call per element)."""
+    return [e if e > q else q for q, e in zip(times, round_entry, strict=True)]
+
+
 def _held_quorums(rows: list[list[float]], powers: list[int], total: int, n: int, block: list[bool],
                   round_entry: list[float]) -> tuple[list[float], list[float], list[float]]:
     """Per receiver: quorum time for the block, for nil, and of any kind, each held until the
-    receiver enters the round (``planner._held``: max(quorum, entry), written ``e if e > q
-    else q``, the same float without a call). A quorum never reached stays inf, held or not:
+    receiver enters the round (``_held``). A quorum never reached stays inf, held or not:
     where every vote is of one kind, the other kind's times are inf without a pass."""
     k = _order_index(powers, total)
     columns = list(zip(*rows, strict=True)) if rows else [()] * n  # arrival times per receiver
-    any_kind = [_quorum(column, powers, total, k) for column in columns]
-    held_any = [e if e > q else q for q, e in zip(any_kind, round_entry, strict=True)]
+    held_any = _held([_quorum(column, powers, total, k) for column in columns], round_entry)
     if all(block):
         return held_any, [INF] * n, held_any
     if not any(block):
@@ -79,8 +83,7 @@ def _held_quorums(rows: list[list[float]], powers: list[int], total: int, n: int
     k_yes, k_no = _order_index(yes_powers, total), _order_index(no_powers, total)
     for_block = [_quorum([rows[k][c] for k in yes], yes_powers, total, k_yes) for c in range(n)]
     for_nil = [_quorum([rows[k][c] for k in no], no_powers, total, k_no) for c in range(n)]
-    return ([e if e > q else q for q, e in zip(for_block, round_entry, strict=True)],
-            [e if e > q else q for q, e in zip(for_nil, round_entry, strict=True)], held_any)
+    return _held(for_block, round_entry), _held(for_nil, round_entry), held_any
 
 
 def _received(network: Network, senders: list[int], times: list[float], key: int) -> list[list[float]]:
