@@ -65,5 +65,5 @@ class DrawnAhead:
         by_kind = keys.tolist()
         self.keys = {(kind, first + j): key for kind, row in zip(KINDS, by_kind, strict=True)
                      for j, key in enumerate(row)}
-        self.rows = dict(zip(by_kind[0] + by_kind[1] + by_kind[2], latencies.tolist(), strict=True))
+        self.rows = dict(zip(keys.ravel().tolist(), latencies.tolist(), strict=True))  # the draws' order
         self.first, self.count = first, count
