@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 import attrs
 import numpy as np
 
+from sim.consensus.order_stats import MIN_COLUMNS, kth_smallest_per_row
 from sim.net.network import Network
 
 INF = math.inf
@@ -75,6 +76,8 @@ def quorum_times(arrivals: np.ndarray, powers: np.ndarray, total_power: int, *,
         k = (2 * total_power) // (3 * w) + 1
         if k > m:
             return np.full(n, INF)
+        if m >= MIN_COLUMNS and arrivals.flags.f_contiguous:  # receivers' senders contiguous
+            return kth_smallest_per_row(arrivals.T, k)
         if reorder:
             arrivals.partition(k - 1, axis=0)
             return arrivals[k - 1].copy()

@@ -1,0 +1,56 @@
+"""The k-th smallest value of every row of a large matrix, faster than ``np.partition``.
+
+A thousand-node world asks, twice a height, for the k-th smallest of a thousand arrival
+times for each of a thousand receivers. numpy's partition (introselect, no SIMD) takes
+~9 ns an element there. Here a sorted sample of each row brackets the answer between two of
+its values; counting what lies below the bracket and sorting only what lies inside it (a
+few dozen values a row, in short rows numpy sorts with SIMD) finds the same value in about
+two thirds of the time. The bracket only decides the speed: a row whose answer falls
+outside it is partitioned as before, so the result is exactly ``np.partition``'s.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MIN_COLUMNS = 400  # below this, the bookkeeping costs more than the partition saves
+_STRIDE = 4  # the sample is every 4th column
+_SPREAD = 2.0  # bracket half-width, in standard deviations of the sample rank
+
+
+def kth_smallest_per_row(values: np.ndarray, k: int) -> np.ndarray:
+    """Per row of ``values`` (no NaN), its ``k``-th smallest value (``1 <= k <= columns``):
+    ``np.partition(values, k - 1, axis=1)[:, k - 1]``, the same floats."""
+    rows, columns = values.shape
+    if columns < MIN_COLUMNS or rows == 0:
+        return np.partition(values, k - 1, axis=1)[:, k - 1]
+    sample = np.sort(values[:, ::_STRIDE], axis=1)
+    size = sample.shape[1]
+    share = k / columns
+    spread = _SPREAD * math.sqrt(size * share * (1 - share)) + 1
+    low_at = max(0, int(share * size - spread))
+    high_at = min(size - 1, int(share * size + spread))
+    low, high = sample[:, low_at, None], sample[:, high_at, None]
+    under = values < low
+    below = np.count_nonzero(under, axis=1)
+    inside = values <= high
+    up_to_high = np.count_nonzero(inside, axis=1)
+    counts = up_to_high - below
+    width = int(counts.max())
+    if width > columns // 4:  # rows full of ties or of inf: bracketing would not narrow them
+        return np.partition(values, k - 1, axis=1)[:, k - 1]
+    inside &= ~under
+    bracketed = values[inside]  # row by row, each row's values in column order
+    row_of = np.repeat(np.arange(rows), counts)
+    column_of = np.arange(bracketed.size) - (np.cumsum(counts) - counts)[row_of]
+    padded = np.full((rows, width), math.inf)
+    padded[row_of, column_of] = bracketed
+    padded.sort(axis=1)
+    found = (below < k) & (up_to_high >= k)
+    result = padded[np.arange(rows), np.where(found, k - 1 - below, 0)]
+    if not found.all():
+        missed = np.flatnonzero(~found)
+        result[missed] = np.partition(values[missed], k - 1, axis=1)[:, k - 1]
+    return result
