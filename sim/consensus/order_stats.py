@@ -42,9 +42,12 @@ def kth_smallest_per_row(values: np.ndarray, k: int) -> np.ndarray:
     if width > columns // 4:  # rows full of ties or of inf: bracketing would not narrow them
         return np.partition(values, k - 1, axis=1)[:, k - 1]
     inside &= ~under
-    bracketed = values[inside]  # row by row, each row's values in column order
-    row_of = np.repeat(np.arange(rows), counts)
-    column_of = np.arange(bracketed.size) - (np.cumsum(counts) - counts)[row_of]
+    # flat positions, then a take: faster than a boolean index, whose cost is its mispredicted
+    # branches (a thousand-node world's bracket holds about one value in eight)
+    at = np.flatnonzero(inside)
+    bracketed = values.ravel().take(at) if values.flags.c_contiguous else values[inside]
+    row_of = at // columns
+    column_of = np.arange(at.size) - (np.cumsum(counts) - counts)[row_of]
     padded = np.full((rows, width), math.inf)
     padded[row_of, column_of] = bracketed
     padded.sort(axis=1)
