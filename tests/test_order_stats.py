@@ -6,7 +6,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.consensus.order_stats import MIN_COLUMNS, kth_smallest_per_row
+from sim.consensus.order_stats import (
+    MIN_COLUMNS,
+    crossing_by_sorting,
+    kth_smallest_per_row,
+    weighted_crossing_per_row,
+)
 from sim.consensus.planner import quorum_times
 
 
@@ -58,3 +63,35 @@ def test_quorum_times_of_a_large_receiver_major_matrix_take_the_bracketed_path()
     powers = np.ones(1000, dtype=np.int64)
     assert np.array_equal(quorum_times(arrivals, powers, 1000, reorder=True),
                           quorum_times(np.ascontiguousarray(by_receiver.T), powers, 1000))
+
+
+def _crossing_one_by_one(row: list[float], weights: list[int], total: int) -> float:
+    """The definition, value by value: the least value whose row weight at or below it
+    exceeds two thirds of ``total``."""
+    for value in sorted(row):
+        if 3 * sum(w for v, w in zip(row, weights, strict=True) if v <= value) > 2 * total:
+            return value
+    return math.inf
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 30), columns=st.integers(1, 700),
+       heaviest=st.sampled_from([1, 4, 100]), extra=st.sampled_from([0.0, 0.2, 0.6]),
+       infinite=st.sampled_from([0.0, 0.01, 0.3]), levels=st.sampled_from([0, 3, 50]))
+def test_the_weighted_crossing_is_the_sorted_one_to_the_bit(
+        seed: int, rows: int, columns: int, heaviest: int, extra: float, infinite: float,
+        levels: int) -> None:
+    """For any matrix without NaN, integer weights and a total at or above their sum (power
+    held by nodes that do not vote), the bracketed crossing equals the crossing found by
+    sorting every row whole, which equals the definition checked value by value."""
+    rng = np.random.default_rng(seed)
+    values = rng.lognormal(-2.5, 0.5, size=(rows, columns)) + rng.random(columns)[None, :]
+    if levels:
+        values = np.round(values * levels) / levels
+    values[rng.random((rows, columns)) < infinite] = math.inf
+    weights = rng.integers(1, heaviest + 1, size=columns)
+    total = int(weights.sum() * (1 + extra))
+    sorted_whole = crossing_by_sorting(values, weights, total)
+    assert np.array_equal(weighted_crossing_per_row(values, weights, total), sorted_whole)
+    for r in range(min(rows, 3)):
+        assert sorted_whole[r] == _crossing_one_by_one(values[r].tolist(), weights.tolist(), total)

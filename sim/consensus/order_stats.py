@@ -18,6 +18,7 @@ import numpy as np
 MIN_COLUMNS = 400  # below this, the bookkeeping costs more than the partition saves
 _STRIDE = 4  # the sample is every 4th column
 _SPREAD = 2.0  # bracket half-width, in standard deviations of the sample rank
+_EXACT = 2**53  # weight sums below this are exact as floats
 
 
 def kth_smallest_per_row(values: np.ndarray, k: int) -> np.ndarray:
@@ -56,4 +57,67 @@ def kth_smallest_per_row(values: np.ndarray, k: int) -> np.ndarray:
     if not found.all():
         missed = np.flatnonzero(~found)
         result[missed] = np.partition(values[missed], k - 1, axis=1)[:, k - 1]
+    return result
+
+
+def weighted_crossing_per_row(values: np.ndarray, weights: np.ndarray, total: int) -> np.ndarray:
+    """Per row of ``values`` (no NaN; column j weighs ``weights[j]``, integers), the least
+    value ``v`` at which ``3 · (weight of the row's values <= v) > 2 · total``; inf where no
+    value reaches it. The weighted twin of ``kth_smallest_per_row``, bracketed the same way:
+    only the values between two of the sample's are sorted."""
+    rows, columns = values.shape
+    weight = int(weights.sum())
+    if 3 * weight <= 2 * total:
+        return np.full(rows, math.inf)  # even every value together does not reach it
+    if columns < MIN_COLUMNS or rows == 0 or 3 * weight >= _EXACT or 2 * total >= _EXACT:
+        return crossing_by_sorting(values, weights, total)
+    # The crossing's rank share is about its weight share when weights and values are
+    # unrelated; the bracket widens with how unequal the weights are.
+    sample = np.sort(values[:, ::_STRIDE], axis=1)
+    size = sample.shape[1]
+    share = 2 * total / (3 * weight)
+    unevenness = float(weights.var()) / float(weights.mean()) ** 2
+    spread = _SPREAD * math.sqrt(size * share * (1 - share) * (1 + unevenness)) + 1
+    low_at = max(0, int(share * size - spread))
+    high_at = min(size - 1, int(share * size + spread))
+    low, high = sample[:, low_at, None], sample[:, high_at, None]
+    up_to_high_mask = values <= high
+    inside = up_to_high_mask & (values >= low)
+    at = np.flatnonzero(inside)
+    row_of, column_of = np.divmod(at, columns)
+    counts = np.bincount(row_of, minlength=rows)
+    width = int(counts.max())
+    if width > columns // 4:  # rows full of ties or of inf: bracketing would not narrow them
+        return crossing_by_sorting(values, weights, total)
+    # integer weights summed as floats are exact below 2**53 (float32: 2**24, twice as fast)
+    exact = np.float32 if weight < 2**24 else np.float64
+    up_to_high = (up_to_high_mask.astype(exact) @ weights.astype(exact)).astype(float)
+    below = up_to_high - np.bincount(row_of, weights=weights[column_of], minlength=rows)
+    padded = np.full((rows, width), math.inf)
+    padded_weights = np.zeros((rows, width))
+    place = np.arange(at.size) - (np.cumsum(counts) - counts)[row_of]
+    padded[row_of, place] = values.ravel().take(at) if values.flags.c_contiguous else values[inside]
+    padded_weights[row_of, place] = weights[column_of]
+    order = np.argsort(padded, axis=1)
+    reached = 3 * (below[:, None] + np.cumsum(np.take_along_axis(padded_weights, order, axis=1), axis=1)) > 2 * total
+    first = reached.argmax(axis=1)
+    everyone = np.arange(rows)
+    result = np.take_along_axis(padded, order, axis=1)[everyone, first]
+    found = (3 * below <= 2 * total) & reached[everyone, first]
+    if not found.all():
+        missed = np.flatnonzero(~found)
+        result[missed] = crossing_by_sorting(values[missed], weights, total)
+    return result
+
+
+def crossing_by_sorting(values: np.ndarray, weights: np.ndarray, total: int) -> np.ndarray:
+    """``weighted_crossing_per_row`` by sorting every row whole (small or unusual matrices)."""
+    rows = values.shape[0]
+    order = np.argsort(values, axis=1, kind="stable")
+    cumulative = np.cumsum(weights[order], axis=1)
+    reached = 3 * cumulative > 2 * total
+    first = reached.argmax(axis=1)
+    everyone = np.arange(rows)
+    result = np.take_along_axis(values, order, axis=1)[everyone, first]
+    result[~reached[everyone, first]] = math.inf
     return result

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 import attrs
 import numpy as np
 
-from sim.consensus.order_stats import MIN_COLUMNS, kth_smallest_per_row
+from sim.consensus.order_stats import MIN_COLUMNS, kth_smallest_per_row, weighted_crossing_per_row
 from sim.net.network import Network
 
 INF = math.inf
@@ -82,15 +82,7 @@ def quorum_times(arrivals: np.ndarray, powers: np.ndarray, total_power: int, *,
             arrivals.partition(k - 1, axis=0)
             return arrivals[k - 1].copy()
         return np.partition(arrivals, k - 1, axis=0)[k - 1]
-    order = np.argsort(arrivals, axis=0, kind="stable")
-    sorted_times = np.take_along_axis(arrivals, order, axis=0)
-    cumulative = np.cumsum(powers[order], axis=0)
-    reached = 3 * cumulative > 2 * total_power
-    first = reached.argmax(axis=0)
-    cols = np.arange(n)
-    times = sorted_times[first, cols]
-    times[~reached[first, cols]] = INF
-    return times
+    return weighted_crossing_per_row(arrivals.T, powers, total_power)
 
 
 def _split_quorums(arrivals: np.ndarray, powers: np.ndarray, total: int,
