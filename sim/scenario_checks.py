@@ -11,7 +11,7 @@ from typing import Any
 
 from sim.errors import ScenarioError
 from sim.faults.readers import node_range_text
-from sim.scenario_model import INT64_MAX, LatencyModel, Scenario
+from sim.scenario_model import MAX_TOTAL_VOTING_POWER, LatencyModel, Scenario
 from sim.sources.script_config import ScriptConfig, SeenBy
 from sim.tables import describe
 
@@ -30,19 +30,22 @@ def check_scenario(scenario: Scenario, faults_in_file_order: list[Any]) -> None:
 
 
 def check_total_power(scenario: Scenario, faults_in_file_order: list[Any]) -> None:
-    """The most power the validator set can ever hold must fit an int64 (CometBFT's type)."""
+    """The most power the validator set can ever hold must not exceed CometBFT's
+    MaxTotalVotingPower (MaxInt64 / 8): CometBFT cannot make such a validator set, at genesis
+    or after a validator update."""
     total = sum(node.power for node in scenario.nodes)
-    if total > INT64_MAX:
+    if total > MAX_TOTAL_VOTING_POWER:
         raise ScenarioError(scenario.file, "validators.power",
-                            f"expected powers whose total fits an int64 (<= {INT64_MAX}), "
-                            f"got a total of {total}")
+                            f"expected powers whose total is at most CometBFT's MaxTotalVotingPower "
+                            f"(MaxInt64 / 8 = {MAX_TOTAL_VOTING_POWER}), got a total of {total}")
     for i, fault in enumerate(faults_in_file_order):
-        if fault.kind == "promote" and fault.power is not None:
+        if fault.kind in ("promote", "join") and fault.power is not None:
             total += fault.power
-            if fault.power > INT64_MAX or total > INT64_MAX:
+            if total > MAX_TOTAL_VOTING_POWER:
                 raise ScenarioError(scenario.file, f"faults[{i}].power",
-                                    f"expected a power that keeps the total voting power in an "
-                                    f"int64 (<= {INT64_MAX}), got {fault.power}")
+                                    f"expected a power that keeps the total voting power at most "
+                                    f"CometBFT's MaxTotalVotingPower (MaxInt64 / 8 = "
+                                    f"{MAX_TOTAL_VOTING_POWER}), got {fault.power}")
 
 
 def always_zero(latency: LatencyModel) -> bool:

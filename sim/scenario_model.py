@@ -42,6 +42,9 @@ INVARIANTS = ("resolution-once", "same-state", "threshold-respected", "expiry-ex
               "pubsub-stats", "chain-stalled", "node-in-sync")
 # Voting power is an int64 in CometBFT and kwil; seeds are 64-bit unsigned.
 INT64_MAX = 2**63 - 1
+# CometBFT's MaxTotalVotingPower (types/validator_set.go): a validator set whose total is
+# larger cannot be made, so a node with such a genesis does not start
+MAX_TOTAL_VOTING_POWER = INT64_MAX // 8
 SEED_MAX = 2**64 - 1
 CREDIT_ACCOUNT = "credit_account"
 VALIDATOR_JOIN = "validator_join"
