@@ -19,6 +19,8 @@ where users feel it"):
                               1-15 s later (every one re-plans the heights in progress)
     bench-100-listeners-file  bench-100-listeners for 10 min with ``storage = "file"``: each
                               node's event store in SQLite under a run folder (written too)
+    1000-validators-unequal   1,000 validators of powers 1, 2, 3, 4, 1, ... for 2 min (quorums
+                              are weighted sums, not the k-th arrival)
 
     .venv/bin/python bench/scale.py [ROW ...]
 """
@@ -49,6 +51,8 @@ ROWS: dict[str, tuple[str, dict[str, object], tuple[float, float] | None]] = {
     "1000-validators-churn": ("bench-100", {"validators.count": 1000, "scenario.duration": "2m"}, None),
     "bench-100-listeners-file": ("bench-100-listeners", {"validators.storage": "file",
                                                          "scenario.duration": "10m"}, None),
+    "1000-validators-unequal": ("bench-100", {"validators.count": 1000, "scenario.duration": "2m",
+                                              "validators.power": str([1 + i % 4 for i in range(1000)])}, None),
 }
 
 

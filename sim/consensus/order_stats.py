@@ -89,9 +89,9 @@ def weighted_crossing_per_row(values: np.ndarray, weights: np.ndarray, total: in
     width = int(counts.max())
     if width > columns // 4:  # rows full of ties or of inf: bracketing would not narrow them
         return crossing_by_sorting(values, weights, total)
-    # integer weights summed as floats are exact below 2**53 (float32: 2**24, twice as fast)
-    exact = np.float32 if weight < 2**24 else np.float64
-    up_to_high = (up_to_high_mask.astype(exact) @ weights.astype(exact)).astype(float)
+    # summed as integers by einsum: a float matmul would call BLAS, whose threads spin on
+    # every core (twice the CPU for the same wall time, and in the way of sweep workers)
+    up_to_high = np.einsum("ij,j->i", up_to_high_mask, weights.astype(np.int64)).astype(float)
     below = up_to_high - np.bincount(row_of, weights=weights[column_of], minlength=rows)
     padded = np.full((rows, width), math.inf)
     padded_weights = np.zeros((rows, width))
