@@ -4,9 +4,10 @@ A thousand-node world asks, twice a height, for the k-th smallest of a thousand 
 times for each of a thousand receivers. numpy's partition (introselect, no SIMD) takes
 ~9 ns an element there. Here a sorted sample of each row brackets the answer between two of
 its values; counting what lies below the bracket and sorting only what lies inside it (a
-few dozen values a row, in short rows numpy sorts with SIMD) finds the same value in about
-two thirds of the time. The bracket only decides the speed: a row whose answer falls
-outside it is partitioned as before, so the result is exactly ``np.partition``'s.
+few dozen values a row, in short rows numpy sorts with SIMD) finds the same value sooner
+(7.2 instead of 9.4 ms a quorum in a thousand-node run). The bracket only decides the speed:
+a row whose answer falls outside it is partitioned as before, so the result is exactly
+``np.partition``'s.
 """
 
 from __future__ import annotations
