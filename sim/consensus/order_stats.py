@@ -36,14 +36,14 @@ def kth_smallest_per_row(values: np.ndarray, k: int) -> np.ndarray:
     high_at = min(size - 1, int(share * size + spread))
     low, high = sample[:, low_at, None], sample[:, high_at, None]
     under = values < low
-    below = np.count_nonzero(under, axis=1)
+    below = _count_per_row(under)
     inside = values <= high
-    up_to_high = np.count_nonzero(inside, axis=1)
+    up_to_high = _count_per_row(inside)
     counts = up_to_high - below
     width = int(counts.max())
     if width > columns // 4:  # rows full of ties or of inf: bracketing would not narrow them
         return np.partition(values, k - 1, axis=1)[:, k - 1]
-    inside &= ~under
+    inside ^= under  # ``under`` lies within ``inside`` (low <= high): ``inside & ~under``, faster
     # flat positions, then a take: faster than a boolean index, whose cost is its mispredicted
     # branches (a thousand-node world's bracket holds about one value in eight)
     at = np.flatnonzero(inside)
@@ -59,6 +59,12 @@ def kth_smallest_per_row(values: np.ndarray, k: int) -> np.ndarray:
         missed = np.flatnonzero(~found)
         result[missed] = np.partition(values[missed], k - 1, axis=1)[:, k - 1]
     return result
+
+
+def _count_per_row(mask: np.ndarray) -> np.ndarray:
+    """How many cells of each row of a boolean matrix are set (``np.count_nonzero(mask,
+    axis=1)``, summed as bytes: twice as fast)."""
+    return mask.view(np.uint8).sum(axis=1, dtype=np.int32)  # (int64 sums are no faster than counting)
 
 
 def weighted_crossing_per_row(values: np.ndarray, weights: np.ndarray, total: int) -> np.ndarray:
