@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.rng import SPLITMIX64_CONSTANTS, splitmix64
+from sim.engine.rng import splitmix64, splitmix64_in_place
 
 TABLE_BITS = 16
 DRAW_BLOCK = 1 << 15  # latency draws made at once: 256 kB temporaries, which stay in cache
-_SHIFT_30, _SHIFT_27 = np.uint64(30), np.uint64(27)
 
 
 @functools.cache
@@ -79,15 +78,7 @@ class LatencySampler:
             if self.table is None:
                 out[...] = self.sample(splitmix64(z))
                 return
-            increment, first, second = SPLITMIX64_CONSTANTS
-            t = np.empty_like(z)
-            z += increment
-            np.right_shift(z, _SHIFT_30, out=t)
-            z ^= t
-            z *= first
-            np.right_shift(z, _SHIFT_27, out=t)
-            z ^= t
-            z *= second
+            splitmix64_in_place(z, np.empty_like(z), final_shift=False)
             z >>= np.uint64(64 - TABLE_BITS)
             # every index is below 2**16: "wrap" never wraps, and unlike the default ("raise")
             # it writes into ``out`` unbuffered (a third of the time)
