@@ -34,6 +34,7 @@ from sim.engine.clock import VirtualClock
 from sim.engine.determinism import seed_trio_scheduler
 from sim.engine.gc_policy import run_gc_policy
 from sim.engine.kernel import Kernel
+from sim.engine.malloc_policy import LARGE_WORLD, keep_freed_memory
 from sim.engine.rng import RngStreams
 from sim.engine.trace import Trace
 from sim.errors import HookFailed, ScenarioError, SimulationError
@@ -238,6 +239,8 @@ class World:
     def run(self) -> None:
         started = wallclock.perf_counter()
         seed_trio_scheduler(self.seed)
+        if len(self.nodes) >= LARGE_WORLD:
+            keep_freed_memory()
         with run_gc_policy():
             try:
                 trio.run(self._main, clock=self.clock, strict_exception_groups=True)
