@@ -28,30 +28,16 @@ def kth_smallest_per_row(values: np.ndarray, k: int) -> np.ndarray:
     rows, columns = values.shape
     if columns < MIN_COLUMNS or rows == 0:
         return np.partition(values, k - 1, axis=1)[:, k - 1]
-    sample = np.sort(values[:, ::_STRIDE], axis=1)
-    size = sample.shape[1]
-    share = k / columns
-    spread = _SPREAD * math.sqrt(size * share * (1 - share)) + 1
-    low_at = max(0, int(share * size - spread))
-    high_at = min(size - 1, int(share * size + spread))
-    low, high = sample[:, low_at, None], sample[:, high_at, None]
+    low, high = _bracket(values, k / columns)
     under = values < low
     below = _count_per_row(under)
     inside = values <= high
     up_to_high = _count_per_row(inside)
     counts = up_to_high - below
-    width = int(counts.max())
-    if width > columns // 4:  # rows full of ties or of inf: bracketing would not narrow them
+    if int(counts.max()) > columns // 4:  # rows full of ties or of inf: bracketing would not narrow them
         return np.partition(values, k - 1, axis=1)[:, k - 1]
     inside ^= under  # ``under`` lies within ``inside`` (low <= high): ``inside & ~under``, faster
-    # flat positions, then a take: faster than a boolean index, whose cost is its mispredicted
-    # branches (a thousand-node world's bracket holds about one value in eight)
-    at = np.flatnonzero(inside)
-    bracketed = values.ravel().take(at) if values.flags.c_contiguous else values[inside]
-    row_of = at // columns
-    column_of = np.arange(at.size) - (np.cumsum(counts) - counts)[row_of]
-    padded = np.full((rows, width), math.inf)
-    padded[row_of, column_of] = bracketed
+    padded, _at, _row_of, _place = _gather(values, inside, counts)
     padded.sort(axis=1)
     found = (below < k) & (up_to_high >= k)
     result = padded[np.arange(rows), np.where(found, k - 1 - below, 0)]
@@ -59,12 +45,6 @@ def kth_smallest_per_row(values: np.ndarray, k: int) -> np.ndarray:
         missed = np.flatnonzero(~found)
         result[missed] = np.partition(values[missed], k - 1, axis=1)[:, k - 1]
     return result
-
-
-def _count_per_row(mask: np.ndarray) -> np.ndarray:
-    """How many cells of each row of a boolean matrix are set (``np.count_nonzero(mask,
-    axis=1)``, summed as bytes: twice as fast)."""
-    return mask.view(np.uint8).sum(axis=1, dtype=np.int32)  # (int64 sums are no faster than counting)
 
 
 def weighted_crossing_per_row(values: np.ndarray, weights: np.ndarray, total: int) -> np.ndarray:
@@ -80,37 +60,25 @@ def weighted_crossing_per_row(values: np.ndarray, weights: np.ndarray, total: in
         return crossing_by_sorting(values, weights, total)
     # The crossing's rank share is about its weight share when weights and values are
     # unrelated; the bracket widens with how unequal the weights are.
-    sample = np.sort(values[:, ::_STRIDE], axis=1)
-    size = sample.shape[1]
-    share = 2 * total / (3 * weight)
     unevenness = float(weights.var()) / float(weights.mean()) ** 2
-    spread = _SPREAD * math.sqrt(size * share * (1 - share) * (1 + unevenness)) + 1
-    low_at = max(0, int(share * size - spread))
-    high_at = min(size - 1, int(share * size + spread))
-    low, high = sample[:, low_at, None], sample[:, high_at, None]
+    low, high = _bracket(values, 2 * total / (3 * weight), unevenness)
     up_to_high_mask = values <= high
     inside = up_to_high_mask & (values >= low)
-    at = np.flatnonzero(inside)
-    row_of, column_of = np.divmod(at, columns)
-    counts = np.bincount(row_of, minlength=rows)
-    width = int(counts.max())
-    if width > columns // 4:  # rows full of ties or of inf: bracketing would not narrow them
+    counts = _count_per_row(inside)
+    if int(counts.max()) > columns // 4:  # rows full of ties or of inf: bracketing would not narrow them
         return crossing_by_sorting(values, weights, total)
+    padded, at, row_of, place = _gather(values, inside, counts)
+    column_of = at % columns
     # summed as integers by einsum: a float matmul would call BLAS, whose threads spin on
     # every core (twice the CPU for the same wall time, and in the way of sweep workers)
     up_to_high = np.einsum("ij,j->i", up_to_high_mask, weights.astype(np.int64)).astype(float)
     below = up_to_high - np.bincount(row_of, weights=weights[column_of], minlength=rows)
-    padded = np.full((rows, width), math.inf)
-    padded_weights = np.zeros((rows, width))
-    place = np.arange(at.size) - (np.cumsum(counts) - counts)[row_of]
-    padded[row_of, place] = values.ravel().take(at) if values.flags.c_contiguous else values[inside]
+    padded_weights = np.zeros(padded.shape)
     padded_weights[row_of, place] = weights[column_of]
     order = np.argsort(padded, axis=1)
-    reached = 3 * (below[:, None] + np.cumsum(np.take_along_axis(padded_weights, order, axis=1), axis=1)) > 2 * total
-    first = reached.argmax(axis=1)
-    everyone = np.arange(rows)
-    result = np.take_along_axis(padded, order, axis=1)[everyone, first]
-    found = (3 * below <= 2 * total) & reached[everyone, first]
+    cumulative = below[:, None] + np.cumsum(np.take_along_axis(padded_weights, order, axis=1), axis=1)
+    result, reached = _first_crossing(np.take_along_axis(padded, order, axis=1), cumulative, total)
+    found = (3 * below <= 2 * total) & reached
     if not found.all():
         missed = np.flatnonzero(~found)
         result[missed] = crossing_by_sorting(values[missed], weights, total)
@@ -119,12 +87,51 @@ def weighted_crossing_per_row(values: np.ndarray, weights: np.ndarray, total: in
 
 def crossing_by_sorting(values: np.ndarray, weights: np.ndarray, total: int) -> np.ndarray:
     """``weighted_crossing_per_row`` by sorting every row whole (small or unusual matrices)."""
-    rows = values.shape[0]
     order = np.argsort(values, axis=1, kind="stable")
-    cumulative = np.cumsum(weights[order], axis=1)
+    result, reached = _first_crossing(np.take_along_axis(values, order, axis=1),
+                                      np.cumsum(weights[order], axis=1), total)
+    result[~reached] = math.inf
+    return result
+
+
+def _bracket(values: np.ndarray, share: float, unevenness: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, two values of a sorted sample (every ``_STRIDE``-th column) around the one at
+    ``share`` of the way up, ``_SPREAD`` standard deviations of the sample rank apart on
+    each side (widened by the weights' ``unevenness``), as columns."""
+    sample = np.sort(values[:, ::_STRIDE], axis=1)
+    size = sample.shape[1]
+    spread = _SPREAD * math.sqrt(size * share * (1 - share) * (1 + unevenness)) + 1
+    low_at = max(0, int(share * size - spread))
+    high_at = min(size - 1, int(share * size + spread))
+    return sample[:, low_at, None], sample[:, high_at, None]
+
+
+def _gather(values: np.ndarray, inside: np.ndarray, counts: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cells of ``inside`` (``counts`` a row), row by row, left-aligned in rows padded with
+    inf; with their flat positions, their rows, and their places in the padded rows."""
+    rows, columns = values.shape
+    # flat positions, then a take: faster than a boolean index, whose cost is its mispredicted
+    # branches (a thousand-node world's bracket holds about one value in eight)
+    at = np.flatnonzero(inside)
+    row_of = at // columns
+    place = np.arange(at.size) - (np.cumsum(counts) - counts)[row_of]
+    padded = np.full((rows, int(counts.max())), math.inf)
+    padded[row_of, place] = values.ravel().take(at) if values.flags.c_contiguous else values[inside]
+    return padded, at, row_of, place
+
+
+def _first_crossing(sorted_values: np.ndarray, cumulative: np.ndarray, total: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the value where the cumulative weight first makes ``3 · weight > 2 · total``
+    (the row's first value where none does), and whether it does."""
     reached = 3 * cumulative > 2 * total
     first = reached.argmax(axis=1)
-    everyone = np.arange(rows)
-    result = np.take_along_axis(values, order, axis=1)[everyone, first]
-    result[~reached[everyone, first]] = math.inf
-    return result
+    everyone = np.arange(len(sorted_values))
+    return sorted_values[everyone, first], reached[everyone, first]
+
+
+def _count_per_row(mask: np.ndarray) -> np.ndarray:
+    """How many cells of each row of a boolean matrix are set (``np.count_nonzero(mask,
+    axis=1)``, summed as bytes: twice as fast)."""
+    return mask.view(np.uint8).sum(axis=1, dtype=np.int32)  # (int64 sums are no faster than counting)

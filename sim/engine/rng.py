@@ -54,7 +54,8 @@ def stable_hash64_grid(prefix: tuple[object, ...], rows: list[str], cols: list[s
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
-    """The splitmix64 finalizer over a uint64 array (wrapping arithmetic)."""
+    """The splitmix64 finalizer over a uint64 array (wrapping arithmetic): the plain form,
+    which the tests hold ``splitmix64_in_place`` (the one hot paths call) to."""
     with np.errstate(over="ignore"):
         z = x + _C1
         z = (z ^ (z >> np.uint64(30))) * _C2
