@@ -3,9 +3,11 @@
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import sim.consensus.order_stats as order_stats
 from sim.consensus.order_stats import (
     MIN_COLUMNS,
     crossing_by_sorting,
@@ -51,6 +53,34 @@ def test_a_row_outside_its_bracket_and_rows_of_ties_fall_back() -> None:
     ties = np.full((5, columns), 2.0)
     ties[:, :10] = 1.0
     assert np.array_equal(kth_smallest_per_row(ties, 534), _partition_kth(ties, 534))
+
+
+def test_rows_are_searched_a_chunk_at_a_time_with_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With chunks of three rows, ten rows (one of them misleading its bracket) are searched
+    three rows at most at a time, and every row's k-th smallest and weighted crossing are
+    the ones found over the whole matrix."""
+    columns = 800
+    rng = np.random.default_rng(11)
+    values = rng.lognormal(-2.5, 0.5, size=(10, columns))
+    values[4] = np.arange(columns, dtype=float)
+    values[4, ::4] = -1.0 - np.arange(columns // 4)
+    weights = rng.integers(1, 5, size=columns)
+    total = int(weights.sum())
+    whole_kth = [_partition_kth(values, k) for k in (1, 534, columns)]
+    whole_crossing = crossing_by_sorting(values, weights, total)
+    seen: list[int] = []
+    bracket = order_stats._bracket
+
+    def spying_bracket(part: np.ndarray, *args: float) -> tuple[np.ndarray, np.ndarray]:
+        seen.append(len(part))
+        return bracket(part, *args)
+
+    monkeypatch.setattr(order_stats, "_bracket", spying_bracket)
+    monkeypatch.setattr(order_stats, "CHUNK_CELLS", 3 * columns)
+    for k, expected in zip((1, 534, columns), whole_kth, strict=True):
+        assert np.array_equal(kth_smallest_per_row(values, k), expected)
+    assert np.array_equal(weighted_crossing_per_row(values, weights, total), whole_crossing)
+    assert seen and max(seen) == 3 and sum(seen) == 4 * len(values)
 
 
 def test_quorum_times_of_a_large_receiver_major_matrix_take_the_bracketed_path() -> None:

@@ -20,6 +20,11 @@ MIN_COLUMNS = 400  # below this, the bookkeeping costs more than the partition s
 _STRIDE = 4  # the sample is every 4th column
 _SPREAD = 2.0  # bracket half-width, in standard deviations of the sample rank
 _EXACT = 2**53  # weight sums below this are exact as floats
+# Rows are searched a chunk of about this many cells at a time (2 MB of floats): the search
+# passes over its rows several times (sample, two comparisons, counts, gather), and a chunk's
+# passes stay in the core's cache where a whole thousand-node matrix's (8 MB) do not
+# (4.5 instead of 7 ms a quorum, measured on such matrices).
+CHUNK_CELLS = 1 << 18
 
 
 def kth_smallest_per_row(values: np.ndarray, k: int) -> np.ndarray:
@@ -28,6 +33,10 @@ def kth_smallest_per_row(values: np.ndarray, k: int) -> np.ndarray:
     rows, columns = values.shape
     if columns < MIN_COLUMNS or rows == 0:
         return np.partition(values, k - 1, axis=1)[:, k - 1]
+    step = _chunk_rows(columns)
+    if rows > step:  # each row's answer is its own: chunks give the same floats
+        return np.concatenate([kth_smallest_per_row(values[start:start + step], k)
+                               for start in range(0, rows, step)])
     low, high = _bracket(values, k / columns)
     under = values < low
     below = _count_per_row(under)
@@ -58,6 +67,10 @@ def weighted_crossing_per_row(values: np.ndarray, weights: np.ndarray, total: in
         return np.full(rows, math.inf)  # even every value together does not reach it
     if columns < MIN_COLUMNS or rows == 0 or 3 * weight >= _EXACT or 2 * total >= _EXACT:
         return crossing_by_sorting(values, weights, total)
+    step = _chunk_rows(columns)
+    if rows > step:
+        return np.concatenate([weighted_crossing_per_row(values[start:start + step], weights, total)
+                               for start in range(0, rows, step)])
     # The crossing's rank share is about its weight share when weights and values are
     # unrelated; the bracket widens with how unequal the weights are.
     unevenness = float(weights.var()) / float(weights.mean()) ** 2
@@ -92,6 +105,11 @@ def crossing_by_sorting(values: np.ndarray, weights: np.ndarray, total: int) -> 
                                       np.cumsum(weights[order], axis=1), total)
     result[~reached] = math.inf
     return result
+
+
+def _chunk_rows(columns: int) -> int:
+    """How many rows of ``columns`` cells make a chunk (``CHUNK_CELLS``)."""
+    return max(1, CHUNK_CELLS // columns)
 
 
 def _bracket(values: np.ndarray, share: float, unevenness: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
