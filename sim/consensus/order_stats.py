@@ -22,8 +22,8 @@ _SPREAD = 2.0  # bracket half-width, in standard deviations of the sample rank
 _EXACT = 2**53  # weight sums below this are exact as floats
 # Rows are searched a chunk of about this many cells at a time (2 MB of floats): the search
 # passes over its rows several times (sample, two comparisons, counts, gather), and a chunk's
-# passes stay in the core's cache where a whole thousand-node matrix's (8 MB) do not
-# (4.5 instead of 7 ms a quorum, measured on such matrices).
+# passes stay nearer the core than a whole thousand-node matrix's (8 MB). In a 1,000-validator
+# run, old and new searches alternating: 5.6 -> 5.1 ms a quorum.
 CHUNK_CELLS = 1 << 18
 
 
