@@ -15,8 +15,8 @@ import numpy as np
 from sim.engine.rng import splitmix64, splitmix64_in_place
 
 TABLE_BITS = 16
-# Latency draws made at once: 1 MB temporaries, which stay in a core's cache (a block of 2^15
-# draws was 7% slower a thousand-node matrix: more numpy calls for the same work)
+# Latency draws made at once: 1 MB temporaries, which stay in a core's cache (blocks of 2^15
+# draws made a thousand-node matrix 7% slower: more numpy calls for the same work)
 DRAW_BLOCK = 1 << 17
 
 
