@@ -33,10 +33,8 @@ def kth_smallest_per_row(values: np.ndarray, k: int) -> np.ndarray:
     rows, columns = values.shape
     if columns < MIN_COLUMNS or rows == 0:
         return np.partition(values, k - 1, axis=1)[:, k - 1]
-    step = _chunk_rows(columns)
-    if rows > step:  # each row's answer is its own: chunks give the same floats
-        return np.concatenate([kth_smallest_per_row(values[start:start + step], k)
-                               for start in range(0, rows, step)])
+    if rows > _chunk_rows(columns):  # each row's answer is its own: chunks give the same floats
+        return np.concatenate([kth_smallest_per_row(part, k) for part in _chunks(values)])
     low, high = _bracket(values, k / columns)
     under = values < low
     below = _count_per_row(under)
@@ -67,10 +65,8 @@ def weighted_crossing_per_row(values: np.ndarray, weights: np.ndarray, total: in
         return np.full(rows, math.inf)  # even every value together does not reach it
     if columns < MIN_COLUMNS or rows == 0 or 3 * weight >= _EXACT or 2 * total >= _EXACT:
         return crossing_by_sorting(values, weights, total)
-    step = _chunk_rows(columns)
-    if rows > step:
-        return np.concatenate([weighted_crossing_per_row(values[start:start + step], weights, total)
-                               for start in range(0, rows, step)])
+    if rows > _chunk_rows(columns):
+        return np.concatenate([weighted_crossing_per_row(part, weights, total) for part in _chunks(values)])
     # The crossing's rank share is about its weight share when weights and values are
     # unrelated; the bracket widens with how unequal the weights are.
     unevenness = float(weights.var()) / float(weights.mean()) ** 2
@@ -110,6 +106,12 @@ def crossing_by_sorting(values: np.ndarray, weights: np.ndarray, total: int) -> 
 def _chunk_rows(columns: int) -> int:
     """How many rows of ``columns`` cells make a chunk (``CHUNK_CELLS``)."""
     return max(1, CHUNK_CELLS // columns)
+
+
+def _chunks(values: np.ndarray) -> list[np.ndarray]:
+    """``values`` cut into chunks of ``_chunk_rows`` rows (views, in row order)."""
+    step = _chunk_rows(values.shape[1])
+    return [values[start:start + step] for start in range(0, len(values), step)]
 
 
 def _bracket(values: np.ndarray, share: float, unevenness: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
