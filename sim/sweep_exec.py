@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from sim.engine.gc_policy import keep_run_thresholds
+from sim.engine.gc_policy import free_finished_worlds, keep_run_thresholds
 from sim.errors import NodesimError
 from sim.optional import require
 
@@ -63,25 +63,31 @@ def run_chunk(scenario_text: str, file: str, tasks: list[Task], keep_dir: str | 
 
     With ``keep_dir``, each run also writes its run folder there (``run_folder_name``).
     """
+    outcomes: list[Outcome] = []
+    for overrides, seed in tasks:
+        outcomes.append(_run_task(scenario_text, file, overrides, seed, keep_dir))
+        free_finished_worlds()  # only the run's row is kept: its world is garbage now
+    return outcomes
+
+
+def _run_task(scenario_text: str, file: str, overrides: dict[str, str], seed: int,
+              keep_dir: str | None) -> Outcome:
     from pathlib import Path
 
     import sim
 
-    outcomes: list[Outcome] = []
-    for overrides, seed in tasks:
-        try:
-            scenario = _parsed(scenario_text, file, tuple(sorted(overrides.items())))
-            with _RUN_LOCK:
-                out = None
-                if keep_dir is not None:
-                    from sim.sweep_store import run_folder_name  # brings pandas: only when runs are kept
+    try:
+        scenario = _parsed(scenario_text, file, tuple(sorted(overrides.items())))
+        with _RUN_LOCK:
+            out = None
+            if keep_dir is not None:
+                from sim.sweep_store import run_folder_name  # brings pandas: only when runs are kept
 
-                    out = Path(keep_dir) / run_folder_name(overrides, seed)
-                result = sim.run(scenario, seed=seed, out=out)
-            outcomes.append((overrides, seed, summary_row(result.summary), None))
-        except Exception as exc:  # reported per run by the caller; the sweep goes on
-            outcomes.append((overrides, seed, None, f"{type(exc).__name__}: {exc}"))
-    return outcomes
+                out = Path(keep_dir) / run_folder_name(overrides, seed)
+            result = sim.run(scenario, seed=seed, out=out)
+        return (overrides, seed, summary_row(result.summary), None)
+    except Exception as exc:  # reported per run by the caller; the sweep goes on
+        return (overrides, seed, None, f"{type(exc).__name__}: {exc}")
 
 
 @functools.lru_cache(maxsize=8)
