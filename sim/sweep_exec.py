@@ -72,6 +72,7 @@ def run_chunk(scenario_text: str, file: str, tasks: list[Task], keep_dir: str | 
 
 def _run_task(scenario_text: str, file: str, overrides: dict[str, str], seed: int,
               keep_dir: str | None) -> Outcome:
+    """One task's outcome: the summary row of its run, or the error text of a run that raised."""
     from pathlib import Path
 
     import sim

@@ -41,16 +41,16 @@ def keep_run_thresholds() -> None:
 
 def free_finished_worlds() -> None:
     """Free the worlds that finished and are no longer referenced, now: for a process that runs
-    worlds one after another with ``keep_run_thresholds`` (a sweep worker, between runs).
+    worlds one after another (a sweep worker, between runs).
 
     A world is one cyclic graph (world, nodes, hosts, trio's tasks), so only the collector
-    frees it; left to the thresholds, some thirty dead worlds piled up in a sweep worker before
-    a collection, and every run in between took fresh memory instead of the memory the last
-    world had just left warm: freeing each world after its run made 2-minute quickstart runs
-    about a tenth faster. The young generations hold a run's objects (with ``RUN_THRESHOLDS``
-    they reach the oldest only after millions of allocations) and cost about what the dead
-    world costs; a full collection would also walk every object of every imported module.
-    Under the default thresholds (a test process) dead worlds are collected soon anyway, and
-    this gained nothing for property examples.
+    frees it; left to ``RUN_THRESHOLDS``, some thirty dead worlds piled up in a sweep worker
+    before a collection, and every run in between took fresh memory instead of the memory the
+    last world had just left warm: freeing each world after its run made 2-minute quickstart
+    runs about a tenth faster. The young generations hold a run's objects (with
+    ``RUN_THRESHOLDS`` they reach the oldest only after millions of allocations) and cost
+    about what the dead world costs; a full collection would also walk every object of every
+    imported module. Under the default thresholds (a test process) dead worlds are collected
+    soon anyway, and this gained nothing for property examples.
     """
     gc.collect(1)
