@@ -10,6 +10,7 @@ import pytest
 
 import sim.world.world as world_module
 from sim.engine.gc_policy import RUN_THRESHOLDS, run_gc_policy
+from sim.sweep_exec import run_chunk
 from tests.worlds import one_note, run_text, scenario_text
 
 
@@ -34,15 +35,12 @@ def test_the_policy_does_not_change_the_trace(monkeypatch: pytest.MonkeyPatch) -
 def test_a_sweep_worker_frees_each_world_when_its_run_is_over() -> None:
     """A worker keeps the run thresholds between runs; a finished world is one cyclic graph the
     thresholds would leave for dozens of runs, so the worker frees it right after its run."""
-    from sim.sweep_exec import run_chunk
-    from sim.world.world import World
-
     before = gc.get_threshold()
     gc.collect()
     gc.set_threshold(*RUN_THRESHOLDS)  # as keep_run_thresholds() sets it in a worker
     try:
         outcomes = run_chunk(scenario_text(one_note(20), duration="1m"), "t.toml", [({}, 1), ({}, 2)])
-        alive = sum(1 for obj in gc.get_objects() if type(obj) is World)
+        alive = sum(1 for obj in gc.get_objects() if type(obj) is world_module.World)
     finally:
         gc.set_threshold(*before)
     assert [error for *_, error in outcomes] == [None, None]
