@@ -132,6 +132,23 @@ def test_new_heads_arrive_at_block_time_plus_lag_plus_latency() -> None:
     assert [t for _, t in arrivals] == pytest.approx([26.05, 38.05, 50.05])
 
 
+def test_next_head_gives_up_at_its_timeout_and_keeps_the_subscription() -> None:
+    """``next_head(timeout)`` returns None once ``timeout`` seconds pass without a delivered
+    head: while no head is due, while the next one is not yet visible (view lag), and while
+    one is on its way (then the next call delivers that same head)."""
+    results: list[tuple[int | None, float]] = []
+
+    async def body(source: EvmSource) -> None:
+        heads = await source.endpoint("v0").subscribe_new_heads()  # at 0.05 s
+        for timeout in (5.0, 10.0, 6.99, 60.0):
+            results.append((await heads.next_head(timeout), trio.current_time()))
+
+    # blocks every 12 s, each visible 10 s later, delivered 50 ms after that
+    run_with_source(EvmConfig(view_lag=10.0), body)
+    assert [head for head, _ in results] == [None, None, None, 1]
+    assert [at for _, at in results] == pytest.approx([5.05, 15.05, 22.04, 22.09])
+
+
 def test_reorg_burst_is_announced_as_a_new_head() -> None:
     async def body(source: EvmSource) -> None:
         await trio.sleep(30.0)

@@ -68,7 +68,9 @@ class CreditLogLike(Protocol):
 
 
 class NewHeads(Protocol):
-    def __anext__(self) -> Awaitable[int]: ...
+    async def next_head(self, timeout: float) -> int | None:
+        """The next head, or None if none arrives within ``timeout`` seconds."""
+        ...
     def close(self) -> None: ...
 
 
@@ -232,12 +234,12 @@ class _Listener:
             heads = await self._retry("subscribe", self.rpc.subscribe_new_heads)
             while True:
                 try:
-                    with trio.move_on_after(interval) as waited:
-                        head = await heads.__anext__()
-                except (ConnectionError, StopAsyncIteration) as exc:
-                    self.service.log("eth_deposits.resubscribe", reason=str(exc) or "ended")
+                    # kwil's reconnection timer: a subscription silent that long is renewed
+                    head = await heads.next_head(interval)
+                except ConnectionError as exc:
+                    self.service.log("eth_deposits.resubscribe", reason=str(exc))
                     break
-                if waited.cancelled_caught:
+                if head is None:
                     self.service.log("eth_deposits.resubscribe", reason="no new head")
                     break
                 target = head - self.config.required_confirmations

@@ -8,14 +8,17 @@ canonical chain as it is now.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Protocol
 
 import trio
 
-from sim.engine.sleep import sleep, wait_until
+from sim.engine.sleep import sleep, sleep_until, wait_until
 from sim.sources.evm.chain import Chain, CreditLog
 from sim.sources.evm.config import EvmConfig
+
+INF = math.inf
 
 
 class RpcError(ConnectionError):
@@ -90,14 +93,24 @@ class RpcEndpoint:
             self.failures += 1
             raise RpcError(f"{method}: RPC of node {self.node} failed (transient error)")
 
-    async def deliver_head(self) -> None:
-        """A head's trip to the node: latency, then maybe a drop (outage or head_drop)."""
-        await sleep(self._config.rpc_latency.sample(self._rng))
+    async def deliver_head(self, deadline: float = INF) -> bool:
+        """A head's trip to the node: latency, then maybe a drop (outage or head_drop).
+        False: ``deadline`` came first, and the head is still on its way."""
+        latency = self._config.rpc_latency.sample(self._rng)
+        if latency > 0:
+            arrival = trio.current_time() + latency  # (what ``sleep`` computes)
+            if arrival >= deadline:
+                await sleep_until(deadline)
+                return False
+            await sleep_until(arrival)
+        else:
+            await sleep(latency)  # (a checkpoint, as before)
         if self.in_outage():
             raise RpcError(f"new-heads subscription of node {self.node} lost (outage)")
         drop = self._config.head_drop
         if drop > 0 and self._rng.random() < drop:
             raise RpcError(f"new-heads subscription of node {self.node} dropped")
+        return True
 
     def watch(self) -> tuple[Chain, trio.Event]:
         """The chain, and an event set at its next change (for subscriptions)."""
@@ -116,6 +129,18 @@ class HeadSubscription:
         return self
 
     async def __anext__(self) -> int:
+        head = await self.next_head(INF)
+        assert head is not None  # (no deadline)
+        return head
+
+    async def next_head(self, timeout: float) -> int | None:
+        """The next head number, or None when it is not delivered within ``timeout`` seconds
+        (a subscriber's reconnection timer; the subscription stays open, and a head cut off
+        on its way comes with the next call).
+
+        The same wake-ups as ``with trio.move_on_after(timeout): await anext(heads)``, without
+        the cancel scope: one scope per head was ~5% of a two-minute quickstart run."""
+        deadline = trio.current_time() + timeout if timeout < INF else INF
         if self._closed:
             raise RpcError("new-heads subscription is closed")
         lag = self._endpoint.view_lag
@@ -131,15 +156,19 @@ class HeadSubscription:
                 if due <= trio.current_time():
                     break
                 # Sleep until the node sees it, but wake early for an outage.
-                await wait_until(changed, due)
+                await wait_until(changed, min(due, deadline))
             else:
-                await changed.wait()
-        self._cursor += 1
+                await wait_until(changed, deadline)
+            if trio.current_time() >= deadline:
+                return None
         try:
-            await self._endpoint.deliver_head()
+            delivered = await self._endpoint.deliver_head(deadline)
         except RpcError:
             self._closed = True
             raise
+        if not delivered:
+            return None  # still on its way: the next call delivers it
+        self._cursor += 1
         return number
 
     def close(self) -> None:
