@@ -240,9 +240,29 @@ class BlockActor:
     def _drop_vote(self, message: DropVote) -> None:
         votes = [tx for tx in self.mempool.of_sender(self.node.name) if isinstance(tx, VoteIDs)]
         if votes:
-            tx = votes[-1]
-            self.mempool.remove(tx)
-            self.node.host.withdraw(tx)
+            self._withdraw(votes[-1])
+
+    def _withdraw(self, tx: Tx) -> list[Tx]:
+        """Give an own tx up in every mempool, and with it the node's own later txs: no
+        mempool holds a nonce gap, and left there they could never execute, while the
+        proposer's vote-bodies tx would take the free nonce and let them run after it (a
+        second vote on an event its bodies carry). Their unresolved votes are cast again.
+        Returns those later txs."""
+        node = self.node
+        later = sorted((t for t in self.mempool.of_sender(node.name) if t.nonce > tx.nonce),
+                       key=lambda t: t.nonce)
+        for gone in (tx, *later):
+            self.mempool.remove(gone)
+            node.host.withdraw(gone)
+        if later:
+            self.outstanding = [o for o in self.outstanding if o.tx not in later]
+        for gone in later:
+            if isinstance(gone, VoteIDs):
+                pending = [i for i in gone.ids if not node.app.state.is_processed(i)]
+                if pending:
+                    node.mark_rebroadcast(pending)
+            node.trace("tx.rejected", nonce=gone.nonce, kind=type(gone).__name__, why="gap")
+        return later
 
     def _skip_nonce(self, message: SkipNonce) -> None:
         self.skip_nonce = True
@@ -296,18 +316,19 @@ class BlockActor:
         node = self.node
         if "lost-vote-stays-broadcasted" in node.settings.bugs or not self.outstanding:
             return
-        still = []
-        for entry in self.outstanding:
-            if height - entry.height >= node.settings.rebroadcast_after:
-                # withdraw the old tx so the re-vote can never be executed twice
-                node.host.withdraw(entry.tx)
-                self.mempool.remove(entry.tx)
-                pending = [i for i in entry.tx.ids if not node.app.state.is_processed(i)]
-                if pending:
-                    node.mark_rebroadcast(pending)
-            else:
-                still.append(entry)
-        self.outstanding = still
+        lost = [o for o in self.outstanding if height - o.height >= node.settings.rebroadcast_after]
+        if not lost:
+            return
+        self.outstanding = [o for o in self.outstanding if o not in lost]
+        withdrawn: set[Tx] = set()
+        for entry in lost:
+            if entry.tx in withdrawn:
+                continue  # it went with an earlier lost vote, its ids marked again
+            # withdrawn so that the re-vote can never be executed twice
+            withdrawn.update(self._withdraw(entry.tx))
+            pending = [i for i in entry.tx.ids if not node.app.state.is_processed(i)]
+            if pending:
+                node.mark_rebroadcast(pending)
 
     def _broadcast_votes(self, height: int, finalized: Finalized) -> None:
         """kwil's event broadcaster: one vote-ids tx for the events this validator has not

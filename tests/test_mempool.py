@@ -66,3 +66,38 @@ node = "v1"
     passed = next(r for r in result.records.resolutions.values() if r.status == "passed")
     assert "v1" not in passed.voters
 
+
+
+def test_a_lost_vote_is_withdrawn_with_the_senders_later_txs_leaving_no_gap() -> None:
+    """Found by the campaign: v0 sent a vote (nonce 1) while catching up, then another on a
+    new event (nonce 2). When the repair gives the first up as lost, the second cannot
+    execute without it; kept, it sat behind a gap that the proposer's vote-bodies tx then
+    filled, so it ran after the body and voted twice. Both go from every mempool, both votes
+    are marked to be cast again, and the next vote takes nonce 1."""
+    from types import SimpleNamespace
+
+    from node.actor import BlockActor, OutstandingVote
+
+    withdrawn: list[VoteIDs] = []
+    marked: list[list[str]] = []
+    traced: list[dict[str, object]] = []
+    state = SimpleNamespace(nonce_of=lambda name: 0, is_processed=lambda rid: False)
+    node = SimpleNamespace(
+        name="v0", app=SimpleNamespace(state=state),
+        host=SimpleNamespace(withdraw=withdrawn.append),
+        settings=SimpleNamespace(bugs=(), rebroadcast_after=10),
+        mark_rebroadcast=marked.append, trace=lambda event, **fields: traced.append(fields))
+    actor = BlockActor(node)  # type: ignore[arg-type]
+    first, second = vote("v0", 1), vote("v0", 2)
+    for at, tx in enumerate((first, second)):
+        actor.mempool.admit(tx, float(at))
+    actor.outstanding = [OutstandingVote(first, 70), OutstandingVote(second, 81)]
+
+    actor._repair_lost_votes(79)
+    assert actor.mempool.of_sender("v0") == [first, second]  # not lost yet
+
+    actor._repair_lost_votes(86)  # 16 blocks after the first, 5 after the second
+    assert actor.mempool.of_sender("v0") == [] and withdrawn == [first, second]
+    assert sorted(marked) == [["id-1"], ["id-2"]]
+    assert actor.outstanding == [] and actor.pending_nonce() == 0
+    assert traced == [{"nonce": 2, "kind": "VoteIDs", "why": "gap"}]

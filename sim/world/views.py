@@ -187,7 +187,8 @@ class WorldView:
         beyond). A validator waiting for a peer to block-sync from counts as absent: alone
         with more than 2/3 of the power after a restart, it still cannot take part. A link
         whose extra delay (a ``delay`` fault) is ``too_late`` or more counts as cut: what
-        crosses it misses the deadlines of the round in progress."""
+        crosses it misses the deadlines of the round in progress; so does a link that loses
+        every message (a ``drop`` fault of probability 1: its re-sends are lost too)."""
         powers = self.consensus_powers()
         total = sum(powers.values())
         if total <= 0:
@@ -197,9 +198,9 @@ class WorldView:
         epoch = self._network.current
         index = np.array([v.index for v in members], dtype=np.intp)
         up = epoch.online[index]
-        if epoch.blocked.any() or epoch.extra.max(initial=0.0) >= too_late:
+        if epoch.blocked.any() or epoch.extra.max(initial=0.0) >= too_late or epoch.drop.max(initial=0.0) >= 1.0:
             links = np.ix_(index, index)
-            cut = epoch.blocked[links] | (epoch.extra[links] >= too_late)
+            cut = epoch.blocked[links] | (epoch.extra[links] >= too_late) | (epoch.drop[links] >= 1.0)
             cut = cut | cut.T | ~(up[:, None] & up[None, :])
         else:  # no link is cut (the common case: two million-cell gathers saved at 1,000 nodes)
             cut = ~(up[:, None] & up[None, :])
