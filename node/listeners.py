@@ -10,6 +10,7 @@ returning ends only that listener until the next promotion.
 from __future__ import annotations
 
 import importlib
+import math
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -218,7 +219,10 @@ class ListenerManager:
         if failure is not None:
             if self._scope is scope:
                 self._scope = None
-            if scope.cancel_called and not self._error_after_cancel_shuts_down:
+            # The node itself going away (a crash, or the end of the run, which is no kwil
+            # event) changes nothing; kwil 0.8.4 also ignores an error after its own cancel.
+            node_ending = trio.current_effective_deadline() == -math.inf
+            if node_ending or (scope.cancel_called and not self._error_after_cancel_shuts_down):
                 self._node.trace("listener.error_ignored", error=str(failure))
                 return
             self._node.listener_failed(failure)

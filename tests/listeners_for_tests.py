@@ -28,6 +28,16 @@ async def follow_blocks(service: Any, eventstore: Any) -> None:
                     block_time=block.time, txs=len(block.txs))
 
 
+async def complains_when_cancelled(service: Any, eventstore: Any) -> None:
+    """Waits; raises when its context is cancelled (as a Go listener returning ctx.Err())."""
+    import trio
+
+    try:
+        await trio.sleep_forever()
+    except trio.Cancelled:
+        raise RuntimeError("context canceled") from None
+
+
 class Contrarian(Behaviour):
     """A user's byzantine behaviour: rejects every proposal but its own, and traces it."""
 

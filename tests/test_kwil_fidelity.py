@@ -267,6 +267,19 @@ class _FakeListenerNode:
         pass
 
 
+@pytest.mark.parametrize("protocol", ["kwil-0.7", "kwil-0.8"])
+def test_the_end_of_a_run_shuts_no_node_down(protocol: str) -> None:
+    """The end of a run is not a kwil event: a listener that raises when the world cancels
+    it at the end is traced as ignored, and no node is counted as shut down (it was, at the
+    last instant, under both protocols)."""
+    body = '[app.listeners]\ngrumpy = "tests.listeners_for_tests:complains_when_cancelled"\n'
+    result = run_text(body, count=4, duration="1m", protocol=protocol)
+    assert result.summary["node_shutdowns"] == 0 and result.summary["shutdown_errors"] == []
+    ignored = trace_events(result, "listener.error_ignored")
+    assert len(ignored) == 4 and {r["t"] for r in ignored} == {60.0}
+    assert violations(result) == []
+
+
 @pytest.mark.parametrize(("shuts_down", "failures"), [(True, 1), (False, 0)])
 def test_a_listener_error_after_cancellation_shuts_down_only_under_0_7(shuts_down: bool, failures: int) -> None:
     """listeners/mgr.go: 0.7.6 shuts the node down when a listener returns an error after
