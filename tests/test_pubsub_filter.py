@@ -69,7 +69,8 @@ PAYLOAD: dict[str, Any] = {
     ("$.items.*.price > 20", True),
     ("$.items.*.price > 50", False),
     ("$.items.*.id == 4", True),
-    ("$.nothing == null", True),
+    ("$.nothing == ?", True),
+    ("$.nothing == null", False),  # a word: the text "null", not null
     ("flag == true", True),
     ("flag == 1", False),
     ("volume > '5'", False),
@@ -201,7 +202,9 @@ def test_inequality_and_text_search_operators(text: str, payload: Any, result: b
     ("x.deeper == ??", {"x": {"y": 1}}, True),
     ("x != ?", {"x": None}, False),
     ("x != ?", {"x": 1}, True),
-    ("x == null", {"x": None}, True),
+    ("x == null", {"x": None}, False),  # an unquoted word is text, "null" too
+    ("x == null", {"x": "null"}, True),
+    ("x != null", {"x": None}, True),
     ("x == \\?", {"x": "?"}, True),     # an escaped ? is text
     ("x == ?", {"x": "?"}, False),
     ("? == ?", {}, True),

@@ -15,7 +15,8 @@ On the value side (right of an operator) anything that is not a path, a quoted s
 ``??`` or a parenthesis is a WORD: the characters up to a space or one of ``] ) & |``, with
 ``\\`` escaping the next one. A word has no type of its own (``side == buy`` compares with the
 text "buy", ``n > 10`` with the number 10, ``flag == true`` with the boolean; see
-``compare.py``). ``null`` there is ``?``. A ``?`` inside a word must be escaped (``\\?``).
+``compare.py``); ``null`` there is the text "null" too (candy-utils reads only ``?`` as
+null). A ``?`` inside a word must be escaped (``\\?``).
 """
 
 from __future__ import annotations
@@ -307,8 +308,6 @@ class _Parser:
                 raise FilterSyntaxError(text, start, "? is null and ?? is empty, alone; write "
                                                      "\\? for a question mark in a word")
             return i, Word(word, "null" if word == "?" else "empty")
-        if word == "null" and text[start:i] == "null":
-            return i, Word(word, "null")
         return i, Word(word)
 
     def segments(self) -> tuple[Segment, ...]:
