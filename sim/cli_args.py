@@ -84,7 +84,8 @@ def print_run(summary: dict[str, Any], name: str, out: Path, args: argparse.Name
     for line in summary_lines(summary, name):
         print(line)
     for v in summary["violations"]:
-        print(f"violation {v['invariant']} at t={v['time']}s nodes={','.join(v['nodes'])}: {v['explanation']}")
+        nodes = f" nodes={','.join(v['nodes'])}" if v["nodes"] else ""  # (a halt names none)
+        print(f"violation {v['invariant']} at t={v['time']}s{nodes}: {v['explanation']}")
     for message in summary.get("resolve_error_messages", []):
         print(f"resolve error {message}")
     for error in summary.get("shutdown_errors", []):
