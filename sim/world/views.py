@@ -185,7 +185,8 @@ class WorldView:
         the simulated network does not relay, so a group joined only through a third node
         cannot agree (the heaviest such group is found exactly up to 12 validators, greedily
         beyond). A validator waiting for a peer to block-sync from counts as absent: alone
-        with more than 2/3 of the power after a restart, it still cannot take part. A link
+        with more than 2/3 of the power after a restart, it still cannot take part; so does
+        one left behind the chain that reaches no peer with the blocks it lacks. A link
         whose extra delay (a ``delay`` fault) is ``too_late`` or more counts as cut: what
         crosses it misses the deadlines of the round in progress; so does a link that loses
         every message (a ``drop`` fault of probability 1: its re-sends are lost too)."""
@@ -194,6 +195,9 @@ class WorldView:
         if total <= 0:
             return None
         members = [v for v in self.nodes if v.online and powers.get(v.name, 0) > 0 and not v.waiting_for_peer]
+        stranded = self._stranded(members)
+        if stranded:
+            members = [v for v in members if v.index not in stranded]
         names = [v.name for v in members]
         epoch = self._network.current
         index = np.array([v.index for v in members], dtype=np.intp)
@@ -207,6 +211,23 @@ class WorldView:
         np.fill_diagonal(cut, False)
         group = heaviest_clique(names, cut, [powers[n] for n in names])
         return set(group) if 3 * sum(powers[n] for n in group) > 2 * total else None
+
+    def _stranded(self, members: list[NodeView]) -> set[int]:
+        """Indices of the members behind the chain that no online peer they reach (both
+        ways) is ahead of: a partitioned minority cannot learn that the chain moved on (it
+        stays in consensus at its old height, as in CometBFT), so it cannot help decide the
+        next height however much power the chain now gives it."""
+        height = self.chain.height
+        behind = [v for v in members if v.height < height]
+        if not behind:
+            return set()
+        heights = np.array([v.height if v.online else -1 for v in self.nodes], dtype=np.int64)
+        epoch = self._network.current
+        rows = np.array([v.index for v in behind], dtype=np.intp)
+        reach = epoch.online[None, :] & ~epoch.blocked[rows] & ~epoch.blocked[:, rows].T
+        ahead = heights[None, :] > heights[rows][:, None]
+        return {v.index for v, has_peer in zip(behind, (reach & ahead).any(axis=1).tolist(), strict=True)
+                if not has_peer}
 
     def pending_user_txs(self) -> set[UserTx]:
         """Users' txs still travelling or waiting in an online node's mempool."""
