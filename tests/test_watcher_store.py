@@ -240,18 +240,22 @@ def test_nested_transaction_is_a_clear_error() -> None:
         store.store_event(Operation.CREATE, "StringObject", "x")
 
 
-def test_sequence_numbers_are_never_reused_after_deletion_or_reopen(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("checkpoint", "latest_on_open"), [(2, 3), (3, 0)])
+def test_sequence_numbers_are_never_reused_after_deletion_or_reopen(
+        tmp_path: Path, checkpoint: int, latest_on_open: int) -> None:
+    """On open, latest_event_num is the last stored event's seq (bacalhau reads the events
+    bucket's last key): 0 once GC collected every event. A new event never reuses a seq."""
     path = str(tmp_path / "events.db")
 
     async def main() -> None:
         store = make_store(path)
         fill(store, 3)
-        store.store_checkpoint("w", 3)
+        store.store_checkpoint("w", checkpoint)
         await trio.sleep(100 * 86400)  # everything is now old
-        assert store.run_gc() == [1, 2, 3]
+        assert store.run_gc() == list(range(1, checkpoint + 1))
         store.close()
         reopened = make_store(path)
-        assert reopened.get_latest_event_num() == 3  # read back on open
+        assert reopened.get_latest_event_num() == latest_on_open
         assert reopened.store_event(Operation.CREATE, "StringObject", "x").seq_num == 4
         reopened.close()
     run(main)

@@ -144,7 +144,14 @@ class EventStore:
             "watcher_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)")
 
     def _read_latest(self) -> int:
-        # AUTOINCREMENT's high-water mark: the last seq ever stored, even if GC deleted it.
+        # The last stored event's seq, as bacalhau reads its bucket's last key on open: 0
+        # once GC collected every event.
+        row = self._conn.execute(f"SELECT MAX(seq) FROM {self.events_table}").fetchone()
+        return int(row[0]) if row[0] is not None else 0
+
+    def _high_water(self) -> int:
+        # The last seq ever stored, even if GC deleted it: a new event never reuses one
+        # (AUTOINCREMENT's mark, as Bolt's NextSequence).
         row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?",
                                  (self.events_table,)).fetchone()
         return int(row[0]) if row is not None else 0
@@ -171,7 +178,7 @@ class EventStore:
                 "a transaction is already open on this store; store inside it with tx.store_event()")
         self._conn.execute("BEGIN IMMEDIATE")
         tx = Transaction(self._conn, self.events_table, self.serializer, self._clock,
-                         self._read_latest() + 1)
+                         self._high_water() + 1)
         try:
             yield tx
             tx.close()
@@ -235,7 +242,8 @@ class EventStore:
 
     # -- reading --------------------------------------------------------------------------
     def get_latest_event_num(self) -> int:
-        """The seq of the last event ever stored (0 for an empty log)."""
+        """The seq of the last event stored (0 for an empty log; on open, 0 again if GC
+        collected every event, as bacalhau reads it)."""
         self._check_open()
         if self.shared:
             self._latest = max(self._latest, self._read_latest())
