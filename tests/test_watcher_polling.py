@@ -164,6 +164,30 @@ def test_a_filtered_out_store_wakes_the_reader_which_returns_the_advanced_iterat
     run(main)
 
 
+def test_a_wake_that_brings_nothing_restarts_the_timeout() -> None:
+    """bacalhau's GetEvents selects on a fresh ``clock.After(longPollingTimeout)`` at every
+    pass: a reader at ``at(100)`` woken at 3 s by a store below 100 re-queries, finds nothing
+    and waits a whole timeout again, returning empty at 13 s, not at 10 s."""
+    async def main() -> None:
+        store = make_store()
+        store.store_event(Operation.CREATE, "S", "a")
+        request = GetEventsRequest(EventIterator.at(100))
+        results: list[tuple[float, GetEventsResponse]] = []
+
+        async def reader() -> None:
+            response = await store.get_events(request)
+            results.append((trio.current_time(), response))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(reader)
+            await trio.sleep(3)
+            store.store_event(Operation.UPDATE, "S", "b")
+        [(when, response)] = results
+        assert when == 13 and response.events == ()
+        assert response.next_event_iterator == EventIterator.at(100)
+    run(main)
+
+
 def test_file_waiter_learns_of_another_connections_store_within_100ms(tmp_path: Path) -> None:
     """A second store object on the same file stands in for another process: it shares
     nothing in memory, so only polling the file can wake the reader."""

@@ -258,17 +258,19 @@ class EventStore:
 
         Returns at once if there are events or the iterator resolved to something new;
         otherwise waits for a store, the long-polling timeout (empty result) or ``close()``
-        (empty result). Cancellation propagates.
+        (empty result); a store that brings nothing for this request starts the wait over.
+        Cancellation propagates.
         """
         self._check_open()
         if not isinstance(request, GetEventsRequest):
             raise InvalidArgumentError(f"expected a GetEventsRequest, got {request!r}")
-        deadline = trio.current_time() + self.long_polling_timeout
         while True:
             wakeup = self._wakeup
             response, seen_latest = self._read(request)
             if response.events or response.next_event_iterator != request.event_iterator:
                 return response
+            # a fresh timeout at every pass, as bacalhau's select on clock.After
+            deadline = trio.current_time() + self.long_polling_timeout
             if not await self._wait_for_new_events(wakeup, seen_latest, deadline):
                 return response
 
