@@ -259,6 +259,35 @@ def test_ephemeral_watchers_never_checkpoint_and_replay_from_their_initial_itera
     run(main)
 
 
+def test_seek_to_offset_moves_an_ephemeral_watcher_without_storing_a_checkpoint() -> None:
+    """bacalhau's SeekToOffset: an ephemeral watcher only moves its in-memory checkpoint
+    iterator and restarts (a stored checkpoint is for durable watchers); a later restart
+    resumes after the sought seq too."""
+    async def main() -> None:
+        store = make_store()
+        fill(store, 4)
+        seen: list[int] = []
+
+        async def handler(event: Event) -> None:
+            seen.append(event.seq_num)
+
+        async with trio.open_nursery() as nursery:
+            watcher = Watcher("e", store, nursery, handler=handler, ephemeral=True)
+            watcher.start()
+            await wait_next(watcher, 4)
+            await watcher.seek_to_offset(2)
+            await wait_next(watcher, 4)
+            await watcher.stop()
+            watcher.start()
+            await wait_next(watcher, 4)
+            await watcher.stop()
+            assert watcher.stats().checkpoint_iterator == EventIterator.after(2)
+        assert seen == [1, 2, 3, 4, 3, 4, 3, 4]
+        with pytest.raises(CheckpointError):
+            store.get_checkpoint("e")  # nothing stored
+    run(main)
+
+
 @pytest.mark.parametrize(("options", "message"), [
     ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
     ({"initial_backoff": 2.0, "max_backoff": 1.0},

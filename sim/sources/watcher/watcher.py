@@ -180,9 +180,16 @@ class Watcher:
         self._checkpoint_iterator = EventIterator.after(seq)
 
     async def seek_to_offset(self, seq: int) -> None:
-        """Stop, checkpoint ``seq`` and start again: the next event handled is the one after it."""
+        """Stop, checkpoint ``seq`` and start again: the next event handled is the one after it.
+        An ephemeral watcher stores nothing: it only moves its in-memory checkpoint, so
+        later restarts also resume after ``seq`` (bacalhau's SeekToOffset)."""
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+            raise InvalidArgumentError(f"checkpoint must be an integer >= 0, got {seq!r}")
         await self.stop()
-        self.checkpoint(seq)
+        if self.options.ephemeral:
+            self._checkpoint_iterator = EventIterator.after(seq)
+        else:
+            self.checkpoint(seq)
         self.start()
 
     # -- the loop -------------------------------------------------------------------------
