@@ -141,13 +141,19 @@ class ConsensusDriver:
         done = self.commit_times.get(height)
         committed = [False] * len(self.nodes) if done is None else np.isfinite(done).tolist()
         timers: dict[int, Timer] = {}
+        # A re-plan can put events in the past: they happen now, in the order the plan has
+        # them (a proposal before the commits that need it, a node's commit of one height
+        # before its proposal of the next), not proposals first as at a planned instant.
+        late: list[tuple[float, int, int, int]] = []  # (planned time, 0 proposal / 1 commit, round or node, proposer)
         call_at, on_commit = self.kernel.call_at, self._on_commit  # once per node per height
         for i, time in enumerate(plan.commit.tolist()):
             if i in coming and coming[i] < time:
                 time = coming[i]
             if time < INF and not committed[i]:
-                timers[i] = call_at(time if time > now else now, on_commit, height, i, priority=1)
-        self._commit_timers[height] = timers
+                if time < now:
+                    late.append((time, 1, i, -1))
+                else:
+                    timers[i] = call_at(time, on_commit, height, i, priority=1)
         for round_plan in plan.rounds:
             key = (height, round_plan.round)
             if key in self.proposals:
@@ -155,10 +161,17 @@ class ConsensusDriver:
             old = self._propose_timers.pop(key, None)
             if old is not None:
                 old.cancel()
-            if math.isfinite(round_plan.proposal_time):
-                self._propose_timers[key] = self.kernel.call_at(
-                    max(round_plan.proposal_time, now), self._on_propose, height, round_plan.round,
-                    round_plan.proposer)
+            if round_plan.proposal_time < now:
+                late.append((round_plan.proposal_time, 0, round_plan.round, round_plan.proposer))
+            elif math.isfinite(round_plan.proposal_time):
+                self._propose_timers[key] = call_at(round_plan.proposal_time, self._on_propose, height,
+                                                    round_plan.round, round_plan.proposer)
+        for _time, kind, which, proposer in sorted(late):
+            if kind == 1:
+                timers[which] = call_at(now, on_commit, height, which)
+            else:
+                self._propose_timers[(height, which)] = call_at(now, self._on_propose, height, which, proposer)
+        self._commit_timers[height] = timers
 
     def _next_entries(self, height: int) -> np.ndarray:
         """Entry times into ``height + 1``: each node's commit of ``height`` + timeout_commit."""
