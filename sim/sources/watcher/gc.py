@@ -33,12 +33,13 @@ def _positive(_inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
 
 @attrs.frozen
 class GCPolicy:
-    """When and how much to collect. Durations are seconds; an age threshold of 0 disables GC."""
+    """When and how much to collect. Durations are seconds; an age threshold of 0 disables GC.
+    (The defaults are the store's keyword arguments: ``EventStore``.)"""
 
-    age_threshold: float = attrs.field(default=86400.0, validator=_non_negative)
-    cadence: float = attrs.field(default=600.0, validator=_positive)
-    max_records_per_run: int = attrs.field(default=1000, validator=_positive)
-    max_duration: float = attrs.field(default=10.0, validator=_positive)
+    age_threshold: float = attrs.field(validator=_non_negative)
+    cadence: float = attrs.field(validator=_positive)
+    max_records_per_run: int = attrs.field(validator=_positive)
+    max_duration: float = attrs.field(validator=_positive)
 
     @property
     def enabled(self) -> bool:
