@@ -1,7 +1,7 @@
 """Watcher library: defaults and small rules of watcher.md that no other test pins.
 
 Each test says in its docstring what bacalhau's pkg/lib/watcher does, citing
-/work/shared/spec/watcher.md by line.
+watcher.md by line.
 """
 
 from __future__ import annotations
