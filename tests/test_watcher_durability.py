@@ -5,12 +5,9 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import trio
-from trio.testing import MockClock
 
 from sim.sources.watcher import (
     Event,
@@ -21,8 +18,7 @@ from sim.sources.watcher import (
     Operation,
     Watcher,
 )
-
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+from tests.watcher_harness import run, virtual_now
 
 WRITER = """
 import sys, time
@@ -59,14 +55,6 @@ async def main():
 
 trio.run(main)
 """
-
-
-def run(main: Callable[[], Awaitable[None]]) -> None:
-    trio.run(main, clock=MockClock(autojump_threshold=0))
-
-
-def virtual_now() -> datetime:
-    return EPOCH + timedelta(seconds=trio.current_time())
 
 
 def kill_when_ready(script: str, path: Path, line: str) -> None:

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-
 import trio
-from trio.testing import MockClock
 
 from sim.sources.watcher import EventIterator, EventStore, GetEventsRequest, JSONSerializer, Operation
-
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-DAY = 86400.0
-
-
-def virtual_now() -> datetime:
-    return EPOCH + timedelta(seconds=trio.current_time())
-
-
-def run(main: Callable[[], Awaitable[None]]) -> None:
-    trio.run(main, clock=MockClock(autojump_threshold=0))
+from tests.watcher_harness import DAY, run, virtual_now
 
 
 def make_store(**options: object) -> EventStore:

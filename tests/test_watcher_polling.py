@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import trio
-from trio.testing import MockClock
 
 from sim.sources.watcher import (
     EventIterator,
@@ -18,16 +16,7 @@ from sim.sources.watcher import (
     JSONSerializer,
     Operation,
 )
-
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def virtual_now() -> datetime:
-    return EPOCH + timedelta(seconds=trio.current_time())
-
-
-def run(main: Callable[[], Awaitable[None]]) -> None:
-    trio.run(main, clock=MockClock(autojump_threshold=0))
+from tests.watcher_harness import run, virtual_now
 
 
 def make_store(path: str = ":memory:", **options: object) -> EventStore:

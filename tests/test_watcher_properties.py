@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,16 +18,12 @@ from sim.sources.watcher import (
     Operation,
     Watcher,
 )
+from tests.watcher_harness import virtual_now
 
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 TYPES = ["Job", "Execution", "Node"]
 OPS = list(Operation)
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
-
-
-def virtual_now() -> datetime:
-    return EPOCH + timedelta(seconds=trio.current_time())
 
 
 def make_store(**options: object) -> EventStore:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import pytest
 import trio
-from trio.testing import MockClock
 
 from sim.sources.watcher import (
     Event,
@@ -22,10 +19,7 @@ from sim.sources.watcher import (
     caused_by,
     open_registry,
 )
-
-
-def run(main: Callable[[], Awaitable[None]]) -> None:
-    trio.run(main, clock=MockClock(autojump_threshold=0))
+from tests.watcher_harness import run
 
 
 def make_store() -> EventStore:

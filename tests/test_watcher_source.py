@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 import trio
-from trio.testing import MockClock
 
 from node.extensions.watcher_events import (
     EVENT_TYPE,
@@ -20,10 +18,7 @@ from sim.errors import ScenarioError
 from sim.sources.watcher import EventIterator, GetEventsRequest
 from sim.sources.watcher.source import WORLD_EPOCH, WatcherSource, WatcherSourceConfig
 from sim.tables import TableReader
-
-
-def run(main: Callable[[], Awaitable[None]]) -> None:
-    trio.run(main, clock=MockClock(autojump_threshold=0))
+from tests.watcher_harness import run
 
 
 def read_config(table: dict[str, Any]) -> WatcherSourceConfig:

@@ -9,14 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
-from trio.testing import MockClock
 
 from sim.sources.watcher import (
     DeserializationError,
@@ -32,17 +30,7 @@ from sim.sources.watcher import (
     Watcher,
     WatchOptions,
 )
-
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-DAY = 86400.0
-
-
-def virtual_now() -> datetime:
-    return EPOCH + timedelta(seconds=trio.current_time())
-
-
-def run(main: Callable[[], Awaitable[None]]) -> None:
-    trio.run(main, clock=MockClock(autojump_threshold=0))
+from tests.watcher_harness import DAY, EPOCH, run, virtual_now
 
 
 def make_store(**options: Any) -> EventStore:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import trio
-from trio.testing import MockClock
 
 from sim.sources.watcher import (
     CheckpointError,
@@ -25,16 +22,7 @@ from sim.sources.watcher import (
     StoreClosedError,
     caused_by,
 )
-
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def virtual_now() -> datetime:
-    return EPOCH + timedelta(seconds=trio.current_time())
-
-
-def run(main: Callable[[], Awaitable[None]]) -> None:
-    trio.run(main, clock=MockClock(autojump_threshold=0))
+from tests.watcher_harness import EPOCH, run, virtual_now
 
 
 def make_store(path: str = ":memory:", **options: object) -> EventStore:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import trio
-from trio.testing import MockClock
 
 from sim.sources.watcher import (
     Event,
@@ -24,16 +21,7 @@ from sim.sources.watcher import (
     Watcher,
     WatcherError,
 )
-
-EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def virtual_now() -> datetime:
-    return EPOCH + timedelta(seconds=trio.current_time())
-
-
-def run(main: Callable[[], Awaitable[None]]) -> None:
-    trio.run(main, clock=MockClock(autojump_threshold=0))
+from tests.watcher_harness import run, virtual_now
 
 
 def make_store() -> EventStore:
