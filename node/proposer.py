@@ -113,10 +113,13 @@ class ProposerRotation:
                 new_powers.pop(name, None)
             else:
                 new_powers[name] = power
-        new_total = sum(new_powers.values())
+        # A newcomer starts at -1.125 x the total after the updates but *before* the removals
+        # (CometBFT's tvpAfterUpdatesBeforeRemovals): removed validators still count here.
+        removed = sum(self.powers.get(name, 0) for name, power in changes if power <= 0)
+        total = sum(new_powers.values()) + removed
         for name, power in changes:
             if power > 0 and name not in self.powers:
-                self.priorities[name] = -(new_total + (new_total >> 3))
+                self.priorities[name] = -(total + (total >> 3))
         for name in list(self.priorities):
             if name not in new_powers:
                 del self.priorities[name]

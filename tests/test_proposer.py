@@ -40,6 +40,18 @@ def test_joining_validator_starts_at_minus_one_and_an_eighth_of_total() -> None:
     assert rotation.priorities["v4"] == min(rotation.priorities.values())
 
 
+def test_a_newcomer_joining_with_a_removal_starts_from_the_total_before_removals() -> None:
+    """CometBFT's updateWithChangeSet: a new validator starts at -1.125 x the total power
+    after the updates but before the removals (tvpAfterUpdatesBeforeRemovals). Four of power
+    2, v4 joins with 2 while v3 leaves: 10 + 10 >> 3 = 11 below the others, not 8 + 1 = 9."""
+    rotation = ProposerRotation({"v0": 2, "v1": 2, "v2": 2, "v3": 2})
+    rotation.update([("v4", 2), ("v3", 0)])
+    assert rotation.priorities["v4"] - rotation.priorities["v0"] == -11
+    alone = ProposerRotation({"v0": 2, "v1": 2, "v2": 2, "v3": 2})
+    alone.update([("v4", 2)])
+    assert alone.priorities["v4"] - alone.priorities["v0"] == -11  # 10 after the update either way
+
+
 def test_removed_validator_leaves_rotation() -> None:
     rotation = ProposerRotation({"v0": 1, "v1": 1, "v2": 1})
     rotation.update([("v1", 0)])
