@@ -51,6 +51,28 @@ def test_liveness_reports_the_unresolved_event_and_holds_no_set_per_resolved_one
     assert held < 8_000_000, f"the liveness check held {held} bytes at once"
 
 
+def test_liveness_reports_an_event_that_passed_or_expired_after_the_bound() -> None:
+    """simulator.md: every event observed by enough power *resolves within* the bound. Of
+    four events first seen at 0 s (bound 60 s, no faults), the one that passed at 30 s holds;
+    the one that passed at 90 s, the one that expired and the one still open are reported."""
+    records = RunRecords()
+    outcomes = {"in-time": ("passed", 30.0), "late": ("passed", 90.0), "expired": ("expired", 600.0),
+                "open": (None, None)}
+    for rid, (status, time) in outcomes.items():
+        for node in NODES:
+            records.observations.append((node, rid, 0.0))
+        record = records.resolution(rid, "note")
+        record.first_seen, record.status, record.time = 0.0, status, time
+        if status is not None:
+            records.resolutions.settle(rid)
+    found: list[Violation] = []
+    Liveness(_view(records), found.append).at_end()  # type: ignore[arg-type]
+    assert {v.explanation.split()[1]: v.explanation.split(" power ")[1] for v in found} == {
+        "expired": "expired unresolved 600.0s after it was first seen",
+        "late": "passed 90.0s after it was first seen (bound 60s from then or from the last fault's end)",
+        "open": "is unresolved 10000.0s after it was first seen"}
+
+
 def test_deposits_exact_reports_a_final_deposit_enough_power_saw_and_nobody_credited() -> None:
     """Of three final deposits, one seen by every validator and never credited is reported;
     one seen by a single validator, and one whose resolution expired, are not."""

@@ -3,11 +3,18 @@ honest validators holding at least the confirmation threshold resolves within th
 
 from __future__ import annotations
 
+import math
+
 from node.resolutions import required_power
 from sim.checks.base import Checker
+from sim.world.resolutions import ResolutionRecord
 
 
 class Liveness(Checker):
+    """An event honest validators holding the confirmation threshold observed passes within
+    ``within`` of when it was first seen, or of the last fault's end if that came later:
+    one still unresolved at the end, expired, or passed later than that is reported."""
+
     name = "liveness"
 
     def at_end(self) -> None:
@@ -18,31 +25,47 @@ class Liveness(Checker):
         faults = self.view.records.faults
         quiet_since = max((float(f["time"]) + float(f.get("duration") or 0.0)  # type: ignore[arg-type]
                            for f in faults), default=0.0)
-        state = self.view.chain_state()
-        # only events still unresolved can fail: their observers, not every event's (a set of
-        # names per event of a long run was a large spike at its end)
-        unresolved = {r.id: r for r in self.view.records.resolutions.unsettled()}
-        if not unresolved:
+        honest = {n.name for n in self.view.nodes if not n.byzantine}
+        observations = self.view.records.observations
+        # one time per event (its observers are gathered below only for the events that
+        # can fail: a set of names per event of a long run was a large spike at its end)
+        first: dict[str, float] = {}
+        for node, rid, time in observations:
+            if node in honest:  # a byzantine observer may never vote
+                first.setdefault(rid, time)
+        late: dict[str, ResolutionRecord] = {}
+        for record in self.view.records.resolutions.values():
+            seen = first.get(record.id)
+            if seen is None or record.type is None:
+                continue
+            deadline = max(seen, quiet_since) + within
+            passed = record.time if record.status == "passed" else math.inf
+            if deadline <= end and passed is not None and passed > deadline:
+                late[record.id] = record
+        if not late:
             return
         observers: dict[str, set[str]] = {}
-        first: dict[str, float] = {}
-        honest = {n.name for n in self.view.nodes if not n.byzantine}
-        for node, rid, time in self.view.records.observations:
-            if rid in unresolved and node in honest:  # a byzantine observer may never vote
+        for node, rid, _time in observations:
+            if rid in late and node in honest:
                 observers.setdefault(rid, set()).add(node)
-                first.setdefault(rid, time)
-        for rid in sorted(observers):
-            record = unresolved[rid]
-            if record.type is None:
-                continue
-            deadline = max(first[rid], quiet_since) + within
-            if deadline > end:
-                continue
+        state = self.view.chain_state()
+        for rid in sorted(late):
+            record = late[rid]
+            assert record.type is not None
             power = sum(state.power_of(n) for n in observers[rid])
             threshold = self.view.types.get(record.type).confirmation_threshold
-            if power >= required_power(state.total_power, threshold):
+            if power < required_power(state.total_power, threshold):
+                continue
+            settled_at = end if record.time is None else record.time
+            if record.status == "expired":
+                self.report(sorted(observers[rid]), f"event {rid} observed by {power} of "
+                            f"{state.total_power} power expired unresolved {settled_at - first[rid]:.1f}s "
+                            "after it was first seen")
+            elif record.status is None:
                 self.report(sorted(observers[rid]), f"event {rid} observed by {power} of "
                             f"{state.total_power} power is unresolved {end - first[rid]:.1f}s after "
                             "it was first seen")
-
-
+            else:
+                self.report(sorted(observers[rid]), f"event {rid} observed by {power} of "
+                            f"{state.total_power} power passed {settled_at - first[rid]:.1f}s after it "
+                            f"was first seen (bound {within:g}s from then or from the last fault's end)")
