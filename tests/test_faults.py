@@ -90,9 +90,15 @@ def test_clock_skew_offsets_a_nodes_clock_not_consensus_timing(offset: str) -> N
 
 
 def test_demote_with_override_sets_power_at_the_next_block() -> None:
+    """simulator.md: with ``override = true`` the power is set directly at the next block,
+    marked as an operator override in the trace (a demotion by remove txs is not)."""
     result = run_text(faults('at = "1m"\nkind = "demote"\nnode = "v3"\noverride = true'), duration="2m")
     update = trace_events(result, "validator.update", validator="v3")
     assert update and update[0]["power"] == 0 and 60 < update[0]["t"] < 62
+    assert update[0].get("override") is True
+    voted = run_text(faults('at = "1m"\nkind = "demote"\nnode = "v3"'), duration="2m")
+    removal = trace_events(voted, "validator.update", validator="v3")
+    assert removal and removal[0]["power"] == 0 and "override" not in removal[0]
 
 
 def test_every_power_array_the_engine_plans_with_is_the_set_two_heights_back(monkeypatch: pytest.MonkeyPatch) -> None:

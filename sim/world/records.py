@@ -186,9 +186,14 @@ class Recorder:
             if outcome.error is not None:
                 self._trace.emit("resolution.error", id=outcome.id, type=outcome.type, error=outcome.error)
             records.resolutions.settle(outcome.id)
+        overridden = dict(block.overrides)
         for name, power in result.validator_updates:
             records.validator_changes.append((now, block.height, name, power))
-            self._trace.emit("validator.update", validator=name, power=power, height=block.height)
+            if overridden.get(name) == power:  # an operator override, not a resolution's outcome
+                self._trace.emit("validator.update", validator=name, power=power, height=block.height,
+                                 override=True)
+            else:
+                self._trace.emit("validator.update", validator=name, power=power, height=block.height)
         for tx_outcome in result.txs:
             if isinstance(tx_outcome.tx, VoteBodies):
                 for event_type, body in tx_outcome.tx.events:
