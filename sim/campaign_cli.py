@@ -10,18 +10,21 @@ EXIT_OK, EXIT_FOUND = 0, 1
 
 def add_campaign_parser(sub: Any) -> None:
     campaign = sub.add_parser("campaign", help="run many generated worlds; write each failure as a scenario")
-    campaign.add_argument("--examples", type=int, default=1000)
-    campaign.add_argument("--seed", type=int, default=0)
-    campaign.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    from sim.cli_args import positive_arg, seed_arg
+
+    campaign.add_argument("--examples", type=positive_arg, default=1000)
+    campaign.add_argument("--seed", type=seed_arg, default=0, help="0 ... 2^64-1")
+    campaign.add_argument("--workers", type=positive_arg, default=None, help="processes (default: all cores)")
     campaign.add_argument("--out", default="runs/campaign", help="where failing scenarios are written")
 
 
 def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
+    from pathlib import Path
+
+    from sim.outdir import check_folder
     from sim.testing.campaign import run_campaign
 
-    if args.examples < 1:
-        console.print("nodesim campaign: --examples: expected an integer >= 1", style="red")
-        return 2
+    check_folder(Path(args.out))  # a file, or a place that cannot be written: one line, nothing made
 
     def progress(done: int, total: int, found: int) -> None:
         console.print(f"  {done}/{total} chunks, {found} failing worlds so far")

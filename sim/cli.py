@@ -256,10 +256,24 @@ def _run_one(scenario: Any, seed: int | None, out: Path, args: argparse.Namespac
     return EXIT_STOPPED if summary["stopped"] else EXIT_OK
 
 
+def second_hash_seed(first: str | None) -> str:
+    """PYTHONHASHSEED for the second run: fixed and unlike the first's, so that a result that
+    depends on str/bytes hash order (set iteration, say) shows up as a different trace hash.
+
+    Unset, empty or ``random`` (the only non-integer Python accepts) means the first run's seed
+    was random: any fixed one differs from it but by chance.
+    """
+    try:
+        base = int(first or "0", 10)
+    except ValueError:
+        base = 0
+    return str((base + 12345) % 4294967295)  # Python accepts 0 ... 4294967295
+
+
 def _check_determinism(file: str, seed: int, first_hash: str, allow_large: bool, console: Console) -> int:
     with tempfile.TemporaryDirectory(prefix="nodesim-det-") as tmp:
         env = dict(os.environ)
-        env["PYTHONHASHSEED"] = str((int(env.get("PYTHONHASHSEED", "0") or 0) + 12345) % 4294967295)
+        env["PYTHONHASHSEED"] = second_hash_seed(env.get("PYTHONHASHSEED"))
         command = [sys.executable, "-m", "sim.cli", "run", file, "--seed", str(seed), "--out",
                    str(Path(tmp) / "second"), "--json"] + (["--allow-large"] if allow_large else [])
         proc = subprocess.run(command, env=env, capture_output=True, text=True)

@@ -34,6 +34,17 @@ def seed_arg(text: str) -> int:
     return seed
 
 
+def positive_arg(text: str) -> int:
+    """A count that must be at least 1 (``--workers``, ``--examples``)."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
 def wall_arg(text: str) -> float:
     """``--max-wall``: a duration with a unit (``"90s"``, ``"10m"``, ``"2h"``), > 0."""
     try:

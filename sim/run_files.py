@@ -20,6 +20,7 @@ from typing import Any
 
 from sim.engine.floatlog import FloatLog
 from sim.errors import NodesimError
+from sim.outdir import atomic_path
 from sim.world.columns import ColumnLog
 from sim.world.records import BlockLog, BlockRecord, RunRecords
 from sim.world.resolutions import ResolutionRecord
@@ -83,13 +84,11 @@ def write_records(result: Any, out_dir: Path) -> None:
     folder = out_dir / RECORDS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in _tables(result).items():
-        tmp = folder / f".{name}.parquet.tmp"
-        pq.write_table(table, tmp)
-        tmp.replace(folder / f"{name}.parquet")
+        with atomic_path(folder / f"{name}.parquet") as tmp:
+            pq.write_table(table, tmp)
     manifest = {"format": FORMAT, "node_names": list(result.node_names)}
-    tmp = folder / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(folder / "manifest.json")  # last: a folder with a manifest is complete
+    with atomic_path(folder / "manifest.json") as tmp:  # last: a folder with a manifest is complete
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 def _read(folder: Path, name: str) -> dict[str, list[Any]]:

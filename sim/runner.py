@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 from sim.engine.trace import TraceRecords, canonical_line
 from sim.errors import NodesimError
 from sim.hooks import check_hooks
+from sim.outdir import atomic_write
 from sim.results import Result, make_result
 from sim.scenario_model import SEED_MAX
 
@@ -88,25 +87,13 @@ def resolved_scenario_text(scenario: Any, seed: int) -> str:
     return scenario_to_toml(attrs.evolve(scenario, seed=seed))
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], newline: str | None = None) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_outputs(result: Result, out_dir: Path) -> None:
     """scenario.toml (resolved, seed included), summary.json, trace.jsonl, metrics.csv, and
     records/ (parquet: what ``sim.load_run`` needs to give the frames back; sim/run_files.py)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     text = resolved_scenario_text(result.scenario, result.summary["seed"])
-    _atomic_write(out_dir / "scenario.toml", lambda h: h.write(text))
-    _atomic_write(out_dir / "summary.json",
+    atomic_write(out_dir / "scenario.toml", lambda h: h.write(text))
+    atomic_write(out_dir / "summary.json",
                   lambda h: h.write(json.dumps(result.summary, indent=2, sort_keys=True) + "\n"))
 
     def write_trace(handle: Any) -> None:
@@ -116,7 +103,7 @@ def write_outputs(result: Result, out_dir: Path) -> None:
             handle.write(line)
             handle.write("\n")
 
-    _atomic_write(out_dir / "trace.jsonl", write_trace)
+    atomic_write(out_dir / "trace.jsonl", write_trace)
 
     def write_metrics(handle: Any) -> None:
         writer = csv.writer(handle)
@@ -125,7 +112,7 @@ def write_outputs(result: Result, out_dir: Path) -> None:
             writer.writerow([b.height, f"{b.time:.6f}", b.round, b.proposer, b.txs, b.vote_ids,
                              b.vote_bodies])
 
-    _atomic_write(out_dir / "metrics.csv", write_metrics, newline="")
+    atomic_write(out_dir / "metrics.csv", write_metrics, newline="")
 
     from sim.run_files import write_records
 

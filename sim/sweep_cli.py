@@ -19,9 +19,17 @@ def add_sweep_parser(sub: Any) -> None:
 
 
 def run_sweep_command(args: argparse.Namespace, console: Any) -> int:
+    from pathlib import Path
+
     from sim.optional import require
+    from sim.outdir import check_folder
 
     require("pandas", "nodesim sweep")
+    # Before the scenario is even read: a bad --out otherwise ends in a traceback from mkdir.
+    if args.out:
+        check_folder(Path(args.out))
+    else:  # runs/sweep-<name>/; its name needs the scenario, but runs/ can be checked now
+        check_folder(Path("runs"), where="runs (where the default --out runs/sweep-<name>/ goes)")
     from sim.sweep import run_sweep_cli
 
     return run_sweep_cli(args, console)

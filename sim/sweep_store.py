@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
 import pandas as pd
 
 from sim.errors import NodesimError
+from sim.outdir import atomic_path
 
 JOURNAL = "sweep.rows.jsonl"
 RUNS_DIR = "runs"  # with keep_runs: one run folder per row, named by run_folder_name
@@ -96,17 +95,11 @@ class Journal:
 
 def write_table(table: pd.DataFrame, path: Path) -> None:
     """Write atomically (temporary file, then rename): a reader never sees half a table."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if path.suffix == ".parquet":
             table.to_parquet(tmp, index=False)
         else:
             table.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_table(path: Path) -> pd.DataFrame:

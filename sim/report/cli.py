@@ -35,14 +35,20 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
 
 def write_extras(result: Any, out: Path, args: argparse.Namespace, console: Any) -> None:
     """After ``run``/``replay``: the report and Perfetto file the flags asked for, from the in-memory result."""
+    # -q prints only the verdict; with --json these lines go to stderr, out of the JSON's way.
+    announce = not getattr(args, "quiet", False) or getattr(args, "json", False)
     if getattr(args, "report", False):
         from sim.report.page import write_report
 
-        console.print(f"wrote {write_report(result, out / REPORT_FILE)}")
+        path = write_report(result, out / REPORT_FILE)
+        if announce:
+            console.print(f"wrote {path}")
     if getattr(args, "perfetto", False):
         from sim.report.perfetto import write_perfetto
 
-        console.print(f"wrote {write_perfetto(result, out / PERFETTO_FILE)}")
+        path = write_perfetto(result, out / PERFETTO_FILE)
+        if announce:
+            console.print(f"wrote {path}")
 
 
 def dispatch(args: argparse.Namespace, console: Any) -> int | None:
@@ -52,13 +58,13 @@ def dispatch(args: argparse.Namespace, console: Any) -> int | None:
         from sim.run_files import is_run_dir, load_run
 
         target = Path(args.target)
+        output = _output(args.output, target / REPORT_FILE)
         if is_sweep_dir(target):
-            path = write_sweep_report(target, Path(args.output) if args.output else target / REPORT_FILE,
-                                      progress=console.print)
+            path = write_sweep_report(target, output, progress=console.print)
         elif is_run_dir(target):
             from sim.report.page import write_report
 
-            path = write_report(load_run(target), Path(args.output) if args.output else target / REPORT_FILE)
+            path = write_report(load_run(target), output)
         else:
             raise NodesimError(f"{target}: not a run folder (summary.json, scenario.toml) "
                                f"or a sweep folder (sweep.rows.jsonl)")
@@ -69,7 +75,18 @@ def dispatch(args: argparse.Namespace, console: Any) -> int | None:
         from sim.run_files import load_run
 
         target = Path(args.run_dir)
-        path = write_perfetto(load_run(target), Path(args.output) if args.output else target / PERFETTO_FILE)
+        output = _output(args.output, target / PERFETTO_FILE)
+        path = write_perfetto(load_run(target), output)
         console.print(f"wrote {path} (open it in ui.perfetto.dev or chrome://tracing)")
         return 0
     return None
+
+
+def _output(option: str | None, default: Path) -> Path:
+    """The file ``-o`` names (or the default), refused before any work if it cannot be written."""
+    from sim.outdir import check_file
+
+    path = Path(option) if option else default
+    if option or default.parent.is_dir():  # a missing target folder is the target's error, said later
+        check_file(path, where=f"-o {path}" if option else str(path))
+    return path

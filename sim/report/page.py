@@ -24,6 +24,7 @@ from bokeh.models.widgets import Button, DataTable, Div, NumberFormatter, TableC
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
+from sim.outdir import atomic_path
 from sim.report.lanes import TimelineData, timeline_data
 from sim.report.summary import format_value, summary_table_html, verdict
 from sim.report.timeline import timeline_figures
@@ -54,9 +55,8 @@ def write_report(result: Any, path: str | Path) -> Path:
     name = getattr(result.scenario, "name", "run")
     page = file_html(report_layout(result), INLINE, title=f"nodesim: {name}, seed {result.summary.get('seed')}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(target)
+    with atomic_path(target) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return target
 
 

@@ -29,6 +29,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from sim.outdir import atomic_path
 from sim.report.lanes import TimelineData, pack_rows, timeline_data
 
 CHAIN = 0
@@ -236,9 +237,8 @@ def write_perfetto(result: Any, path: str | Path) -> Path:
     target = Path(path)
     summary = result.summary
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
     encode = json.JSONEncoder(separators=(",", ":"), default=_plain).encode
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8") as handle:
         other = {"scenario": str(getattr(result.scenario, "name", "run")), "seed": summary.get("seed"),
                  "trace_hash": summary.get("trace_hash"), "time_unit": "virtual microseconds"}
         handle.write('{"displayTimeUnit":"ms","otherData":' + json.dumps(other) + ',"traceEvents":[\n')
@@ -251,7 +251,6 @@ def write_perfetto(result: Any, path: str | Path) -> Path:
                 handle.write(separator + text)
                 separator = ",\n"
         handle.write("\n]}\n")
-    tmp.replace(target)
     return target
 
 

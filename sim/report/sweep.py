@@ -23,6 +23,7 @@ from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
 from sim.errors import NodesimError
+from sim.outdir import atomic_path
 from sim.sweep_store import JOURNAL, RUNS_DIR, read_table, run_folder_name
 
 METRICS = ["resolution_latency_p50", "resolution_latency_p99", "block_time_p50", "resolutions_passed",
@@ -181,7 +182,6 @@ def write_sweep_report(out: str | Path, path: str | Path | None = None,
     target = Path(path) if path is not None else folder / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     page = file_html(sweep_layout(folder, target.parent, progress), INLINE, title=f"nodesim sweep: {folder.name}")
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(target)
+    with atomic_path(target) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return target
