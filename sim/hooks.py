@@ -10,6 +10,7 @@ node shutting down mid-run.
 Where hooks are imported from: the normal ``sys.path`` (the current directory when run as
 ``python -m``, installed packages), plus the folder of the scenario file, appended at the end
 (so ``mylisten.py`` beside the scenario just works, and never shadows an installed module).
+A run folder keeps a copy of such modules beside its ``scenario.toml``, so a replay finds them.
 """
 
 from __future__ import annotations
@@ -108,6 +109,27 @@ def named_hooks(scenario: Any) -> Iterator[tuple[str, str, Callable[[Any, str, s
     for node in scenario.nodes:
         if is_function_spec(node.byzantine):
             yield f"nodes.{node.name}.byzantine", node.byzantine, check_behaviour
+
+
+def hook_sources_beside(scenario: Any) -> list[Path]:
+    """The modules (a ``.py`` file or a package folder) of the hooks ``scenario`` names that
+    were imported from the scenario's own folder: what a run folder keeps a copy of, so that
+    replaying it finds them (``check_hooks`` imported them already)."""
+    if not Path(scenario.file).is_file():
+        return []
+    folder = Path(scenario.file).resolve().parent
+    found: list[Path] = []
+    for _path, spec, _check in named_hooks(scenario):
+        top = spec.partition(":")[0].split(".")[0]
+        origin = getattr(sys.modules.get(top), "__file__", None)
+        if origin is None:
+            continue
+        source = Path(origin).resolve()
+        if source.name == "__init__.py":
+            source = source.parent
+        if source.parent == folder and source not in found:
+            found.append(source)
+    return found
 
 
 def check_hooks(scenario: Any) -> None:

@@ -88,8 +88,9 @@ def resolved_scenario_text(scenario: Any, seed: int) -> str:
 
 
 def write_outputs(result: Result, out_dir: Path) -> None:
-    """scenario.toml (resolved, seed included), summary.json, trace.jsonl, metrics.csv, and
-    records/ (parquet: what ``sim.load_run`` needs to give the frames back; sim/run_files.py)."""
+    """scenario.toml (resolved, seed included), summary.json, trace.jsonl, metrics.csv,
+    records/ (parquet: what ``sim.load_run`` needs to give the frames back; sim/run_files.py),
+    and a copy of the hook modules the scenario took from its own folder."""
     out_dir.mkdir(parents=True, exist_ok=True)
     text = resolved_scenario_text(result.scenario, result.summary["seed"])
     atomic_write(out_dir / "scenario.toml", lambda h: h.write(text))
@@ -117,3 +118,21 @@ def write_outputs(result: Result, out_dir: Path) -> None:
     from sim.run_files import write_records
 
     write_records(result, out_dir)
+    _copy_hook_sources(result.scenario, out_dir)
+
+
+def _copy_hook_sources(scenario: Any, out_dir: Path) -> None:
+    """Hook modules from the scenario's folder, copied beside the run's ``scenario.toml``:
+    replaying the folder imports them from there (``sim.hooks``)."""
+    import shutil
+
+    from sim.hooks import hook_sources_beside
+
+    for source in hook_sources_beside(scenario):
+        target = out_dir / source.name
+        if target.resolve() == source:
+            continue  # the run folder is the scenario's own folder
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)

@@ -94,6 +94,21 @@ def test_a_hook_beside_the_scenario_is_found_from_anywhere(tmp_path: Path) -> No
     assert summary["resolutions_passed"] > 0 and summary["resolve_errors"] == 0
 
 
+def test_a_run_folder_keeps_its_hooks_so_replaying_it_needs_no_scenario_folder(tmp_path: Path) -> None:
+    """simulator.md: a run folder's scenario.toml replays the run. Hooks taken from the
+    scenario's folder are copied beside it, so the replay finds them (it failed with "No
+    module named 'myhooks'" when the run folder was elsewhere)."""
+    path = write(tmp_path, GOOD + "def resolve(ctx):\n    ctx.state.put('seen', ctx.body)\n",
+                 resolve='resolve = "myhooks:resolve"', listeners='[app.listeners]\nmine = "myhooks:listen"\n')
+    out = tmp_path / "elsewhere" / "run"
+    run = nodesim("run", str(path), "--out", str(out), "-q")
+    assert run.returncode == 0, run.stderr
+    assert (out / "myhooks.py").read_text() == (path.parent / "myhooks.py").read_text()
+    replay = subprocess.run([sys.executable, "-m", "sim.cli", "replay", str(out), "--out", str(tmp_path / "again")],
+                            capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+
+
 def test_a_resolve_hook_that_raises_is_counted_traced_printed_and_not_a_clean_pass(tmp_path: Path) -> None:
     path = write(tmp_path, resolve='resolve = "os:system"')  # system(ctx): TypeError
     scenario = sim.load_scenario(path)
