@@ -9,6 +9,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -20,10 +21,10 @@ from node.behaviours import Behaviour
 from node.blockresult import Rules as BlockRules
 from node.eventstore import EventStore
 from node.execute import BlockResult, Rules, execute_block
-from node.mempool import Mempool
+from node.mempool import Mempool, assemble_block
 from node.protocols import protocol_flow
 from node.resolutions import ResolutionConfig, ResolutionTypes
-from node.txs import Approve, Block, Join, Leave, Remove, Tx, VoteBodies, VoteIDs, event_id, tx_fee
+from node.txs import Approve, Block, Join, Leave, Remove, Tx, UserTx, VoteBodies, VoteIDs, event_id, tx_fee
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTE = ResolutionConfig(expiration_period=10, refund_threshold=Fraction(1, 3))
@@ -43,23 +44,23 @@ def validators(powers: tuple[int, ...] = (1, 1, 1, 1), **balances: int) -> AppSt
     return AppState(validators={f"v{i}": p for i, p in enumerate(powers)}, balances=dict(balances))
 
 
-def app_of(name: str, genesis: AppState, *, gas: bool = False) -> KwilApp:
+def app_of(name: str, genesis: AppState, *, gas: bool = False, protocol: str = "kwil-0.7") -> KwilApp:
     store = EventStore(":memory:", lambda t: True, lambda rid: False)
-    return KwilApp(name, rules(gas=gas), protocol_flow("kwil-0.7"), Behaviour(), store,
+    return KwilApp(name, rules(protocol, gas=gas), protocol_flow(protocol), Behaviour(), store,
                    lambda pre, block: (pre, None, ""), genesis,  # type: ignore[arg-type,return-value]
                    max_block_bytes=1 << 20)
 
 
-def votes_sent_after_commit(name: str, genesis: AppState, events: int) -> list[Tx]:
+def votes_sent_after_commit(name: str, genesis: AppState, events: int, *, gas: bool = False) -> list[Tx]:
     """What node ``name``'s broadcaster sends after committing a block v0 proposed, with
     ``events`` unreceived events in its store: the real actor, app and store, a stub host."""
-    app = app_of(name, genesis)
+    app = app_of(name, genesis, gas=gas)
     for i in range(events):
         app.store.store(f"e{i}".encode(), "note")
     sent: list[Tx] = []
     node = SimpleNamespace(
         name=name, app=app, store=app.store, synced=True,
-        settings=SimpleNamespace(bugs=(), gas=False, rebroadcast_after=10),
+        settings=SimpleNamespace(bugs=(), gas=gas, rebroadcast_after=10),
         host=SimpleNamespace(votes_sent=lambda ids: None, now=lambda: 0.0, gossip=sent.append),
         trace=lambda event, **fields: None, behaviour_context=lambda: None)
     actor = BlockActor(node)  # type: ignore[arg-type]
@@ -195,3 +196,167 @@ def test_halted_chain_is_exit_status_1_and_a_violation_not_a_crash(tmp_path: Pat
     violations = json.loads((out / "summary.json").read_text())["violations"]
     assert [v["invariant"] for v in violations] == ["chain-halted"]
     assert violations[0]["explanation"].startswith("the chain halted at height 4: ")
+
+
+# -- §3: votes and end-block ----------------------------------------------------------------------
+def test_votes_count_with_the_voters_current_power() -> None:
+    """kwil.md §3: a resolution's approval is the sum of its voters' CURRENT powers, read at
+    each end-block, not their powers when they voted: 2 of 4 unit votes do not pass, but once
+    v1's power rises 1 -> 4 (total 7, 2/3 needs 5) the same 2 votes pass with 5."""
+    rid = event_id("note", b"p")
+    pre, result = run(validators(), [VoteBodies("v0", 1, (("note", b"p"),)), VoteIDs("v1", 1, ((rid, "note"),))],
+                      rules())
+    assert result.outcomes == [] and pre.resolutions[rid].voters == ("v0", "v1")
+    block = Block(pre.height + 1, 0, "v0", 0.0, (), (("v1", 4),))
+    _, result = execute_block(pre, block, rules(), block.hash)
+    assert [(o.id, o.status, o.approved, o.required) for o in result.outcomes] == [(rid, "passed", 5, 5)]
+
+
+def test_removing_a_validator_deletes_its_votes() -> None:
+    """kwil.md §3: when a validator's power goes to 0 (here it leaves) its votes are deleted
+    from every open resolution."""
+    rid = event_id("note", b"q")
+    pre, _ = run(validators((1,) * 6), [VoteBodies("v0", 1, (("note", b"q"),)), VoteIDs("v1", 1, ((rid, "note"),))],
+                 rules())
+    assert pre.resolutions[rid].voters == ("v0", "v1")
+    post, _ = run(pre, [Leave("v1", 2)], rules(), proposer="v2")
+    assert post.power_of("v1") == 0 and post.resolutions[rid].voters == ("v0",)
+
+
+_resolved: list[tuple[str, str]] = []
+
+
+def _writes_then_fails(ctx: Any) -> None:
+    _resolved.append(("a_type", ctx.resolution_id))
+    ctx.state.put("a-wrote", b"1")
+    ctx.state.credit("acct", 5)
+    raise RuntimeError("boom")
+
+
+def _writes_ok(ctx: Any) -> None:
+    _resolved.append(("b_type", ctx.resolution_id))
+    ctx.state.put("b-wrote/" + ctx.resolution_id, b"1")
+
+
+def _pass_a_and_two_b() -> tuple[AppState, BlockResult, list[str]]:
+    """One ``a_type`` (its resolve function writes, then raises) and two ``b_type`` events
+    (theirs write), all passing in one block; bodies listed b, a, b."""
+    types = ResolutionTypes({"a_type": ResolutionConfig(resolve_func=_writes_then_fails),
+                             "b_type": ResolutionConfig(resolve_func=_writes_ok)})
+    events = (("b_type", b"2"), ("a_type", b"1"), ("b_type", b"1"))
+    votes = tuple((event_id(t, d), t) for t, d in events)
+    _resolved.clear()
+    post, result = run(validators(), [VoteBodies("v0", 1, events), VoteIDs("v1", 1, votes), VoteIDs("v2", 1, votes)],
+                       Rules("kwil-0.7", types, frozenset(), False))
+    return post, result, [rid for rid, _ in votes]
+
+
+def test_end_block_resolves_types_by_name_then_ids_in_order() -> None:
+    """kwil.md §3 (end-block): passed resolutions are resolved type by type, types sorted by
+    name, and within a type in id order."""
+    _, _, (b2, a1, b1) = _pass_a_and_two_b()
+    assert _resolved == [("a_type", a1)] + sorted([("b_type", b1), ("b_type", b2)])
+
+
+def test_a_resolve_error_rolls_back_only_that_resolution() -> None:
+    """kwil.md §3: a resolve function's error rolls back only its own changes (its write and
+    credit vanish); the resolution is still removed and marked processed, and the other
+    resolutions' writes in the same block stay."""
+    post, result, (b2, a1, b1) = _pass_a_and_two_b()
+    assert [(o.id, o.error) for o in result.outcomes if o.type == "a_type"] == [(a1, "RuntimeError: boom")]
+    assert post.kv.get("a-wrote") is None and post.balance_of("acct") == 0
+    assert post.is_processed(a1) and a1 not in post.resolutions
+    assert post.kv.get("b-wrote/" + b1) == b"1" and post.kv.get("b-wrote/" + b2) == b"1"
+
+
+def test_vote_bodies_cost_1000_per_body_byte_with_gas_on() -> None:
+    """kwil.md §3 Fees: with gas on, a vote-bodies tx costs 1,000 per byte of its bodies: a
+    5-byte body costs 5,000 (written out, not imported)."""
+    tx = VoteBodies("v0", 1, (("note", b"12345"),))
+    assert tx_fee(tx) == 5_000
+    post, _ = run(validators(v0=10**9), [tx], rules(gas=True))
+    assert 10**9 - post.balance_of("v0") == 5_000
+
+
+def test_0_7_vote_ids_tx_carries_at_most_100_ids() -> None:
+    """kwil.md §3 (kwil 0.7 flow): a validator's vote-ids tx names at most 100 ids; with 150
+    unreceived events it sends one tx of 100."""
+    sent = votes_sent_after_commit("v1", validators(), events=150)
+    assert [len(tx.ids) for tx in sent if isinstance(tx, VoteIDs)] == [100] and len(sent) == 1
+
+
+def test_gas_on_validator_skips_vote_ids_it_cannot_pay_for() -> None:
+    """kwil.md §3 Fees: with gas on, a validator does not send its vote-ids tx when its balance
+    is below the fee (3 ids x 16,000 = 48,000): 47,999 sends nothing, 48,000 sends it."""
+    assert votes_sent_after_commit("v1", validators(v1=47_999), events=3, gas=True) == []
+    sent = votes_sent_after_commit("v1", validators(v1=48_000), events=3, gas=True)
+    assert len(sent) == 1 and isinstance(sent[0], VoteIDs) and len(sent[0].ids) == 3
+
+
+def test_0_8_proposer_includes_up_to_100_bodies() -> None:
+    """kwil.md §3 (kwil 0.8 flow): the proposer's vote-bodies tx carries at most 100 bodies;
+    with 150 events in its store it proposes 100."""
+    app = app_of("v0", validators(), protocol="kwil-0.8")
+    for i in range(150):
+        app.store.store(f"e{i}".encode(), "note")
+    txs = app.prepare_proposal(1, Mempool())
+    assert [len(tx.events) for tx in txs if isinstance(tx, VoteBodies)] == [100]
+
+
+def test_0_8_passed_and_expired_resolutions_delete_the_event_everywhere() -> None:
+    """kwil.md §3 (kwil 0.8): a resolution that passes or expires deletes its event from every
+    node's store (the block result lists its id); kwil 0.7 deletes nothing that way."""
+    rid = event_id("note", b"e")
+    for protocol, expect in (("kwil-0.8", [rid]), ("kwil-0.7", [])):
+        pre, _ = run(validators(), [VoteBodies("v0", 1, (("note", b"e"),))], rules(protocol))
+        _, result = run(pre, [VoteIDs("v1", 1, ((rid, "note"),)), VoteIDs("v2", 1, ((rid, "note"),))],
+                        rules(protocol))
+        assert [o.status for o in result.outcomes] == ["passed"] and result.delete_everywhere == expect
+    state, _ = run(validators(), [VoteBodies("v0", 1, (("note", b"e"),))], rules("kwil-0.8"))
+    deleted: list[str] = []
+    for _ in range(NOTE.expiration_period):
+        state, result = run(state, [], rules("kwil-0.8"))
+        deleted += result.delete_everywhere
+    assert rid not in state.resolutions and deleted == [rid]
+
+
+# -- §4, §5: proposals ----------------------------------------------------------------------------
+def test_proposer_no_longer_a_validator_proposes_an_empty_block() -> None:
+    """kwil.md §4: a proposer that is no longer a validator proposes an empty block, leaving
+    out both the mempool's txs and its own vote bodies."""
+    mempool = Mempool()
+    mempool.admit(VoteIDs("v1", 1, (("a", "note"),)), 0.0)
+    apps = {name: app_of(name, validators()) for name in ("v0", "v9")}
+    for app in apps.values():
+        app.store.store(b"x", "note")
+    assert len(apps["v0"].prepare_proposal(1, mempool)) == 2
+    assert apps["v9"].prepare_proposal(1, mempool) == []
+
+
+def test_block_assembly_drops_a_repeated_nonce_from_the_same_sender() -> None:
+    """kwil.md §5 (PrepareProposal): each sender's txs are sorted by nonce in place, then a tx
+    repeating its predecessor's nonce from the same sender is dropped (the first one stays)."""
+    a1, a1_again, a2, c1 = UserTx("a", 1, 100, serial=1), UserTx("a", 1, 100, serial=2), UserTx("a", 2, 100), \
+        UserTx("c", 1, 100)
+    assert assemble_block("p", [], None, [a2, a1, a1_again, c1], 10**6) == [a1, a2, c1]
+
+
+# -- §1: listeners -------------------------------------------------------------------------------
+async def returns_at_once(service: Any, eventstore: Any) -> None:
+    """A listener that logs its start and returns (None) at once."""
+    service.log("ret.start")
+
+
+def test_a_listener_that_returns_is_not_restarted_until_demoted_and_promoted() -> None:
+    """kwil.md §1: a listener that returns without error is over; kwil does not restart it
+    while its node stays a validator, only when the node's listeners start again after a
+    demotion and a promotion."""
+    from tests.worlds import run_text, trace_events, violations
+    body = ('[app.listeners]\nret = "tests.test_kwil_spec_pins:returns_at_once"\n'
+            '[[faults]]\nat = "10s"\nkind = "demote"\nnode = "v3"\n'
+            '[[faults]]\nat = "20s"\nkind = "promote"\nnode = "v3"\n')
+    result = run_text(body, duration="30s", protocol="kwil-0.8")
+    assert violations(result) == []
+    starts = {n: [r["t"] for r in trace_events(result, "ret.start", node=n)] for n in ("v0", "v3")}
+    assert starts["v0"] == [0.0]
+    assert len(starts["v3"]) == 2 and starts["v3"][0] == 0.0 and 20.0 <= starts["v3"][1] < 25.0
