@@ -131,6 +131,9 @@ class NetworkConfig:
     def from_table(cls, reader: TableReader) -> NetworkConfig:
         latency = LatencyModel.from_table(reader.table("latency", {}), "50ms")
         drop = reader.probability("drop", 0.0)
+        if drop >= 1.0:  # every message and every re-send lost, for the whole run: no world at all
+            raise reader.error("drop", "a probability below 1 (1 delivers nothing, ever; a `drop` "
+                               "fault cuts links for a while)", reader.raw("drop"))
         duplicate = reader.probability("duplicate", 0.0)
         sync_rate = reader.number("block_sync_rate", 100.0)
         if sync_rate <= 0:

@@ -541,6 +541,8 @@ ERRORS = [
     (BASE + '[checks]\nliveness = { witin = "1m" }\n',
      "quick.toml: checks.liveness.within: is required but missing"),
     (BASE + '[checks]\nliveness = "15m"\n', 'quick.toml: checks.liveness: expected a table, got "15m"'),
+    (BASE + '[network]\ndrop = 1.0\n', "quick.toml: network.drop: expected a probability below 1 (1 delivers "
+     "nothing, ever; a `drop` fault cuts links for a while), got 1.0"),
     # malformed TOML
     ('[scenario\nname = 1', "quick.toml: invalid TOML: Expected ']' at the end of a table declaration "
      "(at line 1, column 10)"),
