@@ -165,6 +165,7 @@ def scenario_schema() -> dict[str, Any]:
 
     network = _of(NetworkConfig().to_table())
     network["properties"]["latency"] = _latency()
+    network["properties"]["drop"] = {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.0}
     validators = _of(ValidatorsConfig().to_table())
     validators["properties"]["power"] = {"oneOf": [{"type": "integer", "minimum": 1},
                                                    {"type": "array", "items": {"type": "integer", "minimum": 1}}],

@@ -582,7 +582,7 @@ def raw_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     latency = draw(st.sampled_from([
         {}, {"dist": "fixed", "value": "20ms"}, {"dist": "uniform", "low": "0s", "high": "3s"},
         {"dist": "lognormal", "median": "80ms", "sigma": 0.6}]))
-    data["network"] = {"latency": latency, "drop": draw(st.floats(0, 1)),
+    data["network"] = {"latency": latency, "drop": draw(st.floats(0, 1, exclude_max=True)),
                        "block_sync_rate": draw(st.floats(0.5, 1000))}
     data["consensus"] = {"timeout_commit": draw(DURATIONS),
                          "timeout_propose": draw(DURATIONS.filter(lambda d: d != "0s"))}

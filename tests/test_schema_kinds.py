@@ -61,6 +61,7 @@ def test_the_schema_rejects_what_the_loader_rejects() -> None:
     assert problems({**base, "netwrk": {}})
     assert problems({**base, "consensus": {"timeout_comit": "1s"}})
     assert problems({**base, "scenario": {**base["scenario"], "protocol": "kwil-0.9"}})
+    assert problems({**base, "network": {"drop": 1.0}}) and not problems({**base, "network": {"drop": 0.99}})
 
 
 def test_schema_command_writes_the_schema(tmp_path: Path) -> None:
