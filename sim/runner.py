@@ -95,7 +95,7 @@ def write_outputs(result: Result, out_dir: Path) -> None:
     text = resolved_scenario_text(result.scenario, result.summary["seed"])
     atomic_write(out_dir / "scenario.toml", lambda h: h.write(text))
     atomic_write(out_dir / "summary.json",
-                  lambda h: h.write(json.dumps(result.summary, indent=2, sort_keys=True) + "\n"))
+                 lambda h: h.write(json.dumps(result.summary, indent=2, sort_keys=True) + "\n"))
 
     def write_trace(handle: Any) -> None:
         trace = result.trace
