@@ -258,11 +258,15 @@ class BlockActor:
             self.outstanding = [o for o in self.outstanding if o.tx not in later]
         for gone in later:
             if isinstance(gone, VoteIDs):
-                pending = [i for i in gone.ids if not node.app.state.is_processed(i)]
-                if pending:
-                    node.mark_rebroadcast(pending)
+                self._vote_again(gone)
             node.trace("tx.rejected", nonce=gone.nonce, kind=type(gone).__name__, why="gap")
         return later
+
+    def _vote_again(self, vote: VoteIDs) -> None:
+        """Mark a withdrawn vote's ids not yet processed for the broadcaster's next vote."""
+        pending = [i for i in vote.ids if not self.node.app.state.is_processed(i)]
+        if pending:
+            self.node.mark_rebroadcast(pending)
 
     def _skip_nonce(self, message: SkipNonce) -> None:
         self.skip_nonce = True
@@ -326,9 +330,7 @@ class BlockActor:
                 continue  # it went with an earlier lost vote, its ids marked again
             # withdrawn so that the re-vote can never be executed twice
             withdrawn.update(self._withdraw(entry.tx))
-            pending = [i for i in entry.tx.ids if not node.app.state.is_processed(i)]
-            if pending:
-                node.mark_rebroadcast(pending)
+            self._vote_again(entry.tx)
 
     def _broadcast_votes(self, height: int, finalized: Finalized) -> None:
         """kwil's event broadcaster: one vote-ids tx for the events this validator has not

@@ -58,14 +58,11 @@ class Liveness(Checker):
                 continue
             settled_at = end if record.time is None else record.time
             if record.status == "expired":
-                self.report(sorted(observers[rid]), f"event {rid} observed by {power} of "
-                            f"{state.total_power} power expired unresolved {settled_at - first[rid]:.1f}s "
-                            "after it was first seen")
+                what = f"expired unresolved {settled_at - first[rid]:.1f}s after it was first seen"
             elif record.status is None:
-                self.report(sorted(observers[rid]), f"event {rid} observed by {power} of "
-                            f"{state.total_power} power is unresolved {end - first[rid]:.1f}s after "
-                            "it was first seen")
+                what = f"is unresolved {end - first[rid]:.1f}s after it was first seen"
             else:
-                self.report(sorted(observers[rid]), f"event {rid} observed by {power} of "
-                            f"{state.total_power} power passed {settled_at - first[rid]:.1f}s after it "
-                            f"was first seen (bound {within:g}s from then or from the last fault's end)")
+                what = (f"passed {settled_at - first[rid]:.1f}s after it was first seen (bound "
+                        f"{within:g}s from then or from the last fault's end)")
+            self.report(sorted(observers[rid]), f"event {rid} observed by {power} of "
+                        f"{state.total_power} power {what}")

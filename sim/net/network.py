@@ -204,6 +204,13 @@ class Network:
         mask[node] = False
         return np.flatnonzero(mask)
 
+    def both_ways_rows(self, nodes: np.ndarray) -> np.ndarray:
+        """``both_ways`` for several online ``nodes`` at once, as a [node, peer] mask (a node's
+        own cell may be set: a caller comparing it with itself must not care)."""
+        epoch = self.epochs[-1]
+        mask: np.ndarray = epoch.online[None, :] & ~epoch.blocked[nodes] & ~epoch.blocked[:, nodes].T
+        return mask
+
     # -- arrival times ---------------------------------------------------------------
     def message_key(self, kind: str, height: int, round_: int) -> int:
         """The key of one consensus message: (kind, height, round) mixed under the seed.

@@ -189,11 +189,9 @@ class Recorder:
         overridden = dict(block.overrides)
         for name, power in result.validator_updates:
             records.validator_changes.append((now, block.height, name, power))
-            if overridden.get(name) == power:  # an operator override, not a resolution's outcome
-                self._trace.emit("validator.update", validator=name, power=power, height=block.height,
-                                 override=True)
-            else:
-                self._trace.emit("validator.update", validator=name, power=power, height=block.height)
+            # an operator override, not a resolution's outcome, says so
+            marked = {"override": True} if overridden.get(name) == power else {}
+            self._trace.emit("validator.update", validator=name, power=power, height=block.height, **marked)
         for tx_outcome in result.txs:
             if isinstance(tx_outcome.tx, VoteBodies):
                 for event_type, body in tx_outcome.tx.events:

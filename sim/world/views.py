@@ -222,12 +222,11 @@ class WorldView:
         if not behind:
             return set()
         heights = np.array([v.height if v.online else -1 for v in self.nodes], dtype=np.int64)
-        epoch = self._network.current
         rows = np.array([v.index for v in behind], dtype=np.intp)
-        reach = epoch.online[None, :] & ~epoch.blocked[rows] & ~epoch.blocked[:, rows].T
-        ahead = heights[None, :] > heights[rows][:, None]
-        return {v.index for v, has_peer in zip(behind, (reach & ahead).any(axis=1).tolist(), strict=True)
-                if not has_peer}
+        reach = self._network.both_ways_rows(rows)
+        ahead: np.ndarray = heights[None, :] > heights[rows][:, None]  # (never a node itself)
+        has_peer: list[bool] = (reach & ahead).any(axis=1).tolist()
+        return {v.index for v, found in zip(behind, has_peer, strict=True) if not found}
 
     def pending_user_txs(self) -> set[UserTx]:
         """Users' txs still travelling or waiting in an online node's mempool."""
