@@ -10,12 +10,15 @@ EXIT_OK, EXIT_FOUND = 0, 1
 
 def add_campaign_parser(sub: Any) -> None:
     campaign = sub.add_parser("campaign", help="run many generated worlds; write each failure as a scenario")
-    from sim.cli_args import positive_arg, seed_arg
+    from sim.cli_args import liveness_arg, positive_arg, seed_arg
 
     campaign.add_argument("--examples", type=positive_arg, default=1000)
     campaign.add_argument("--seed", type=seed_arg, default=0, help="0 ... 2^64-1")
     campaign.add_argument("--workers", type=positive_arg, default=None, help="processes (default: all cores)")
     campaign.add_argument("--out", default="runs/campaign", help="where failing scenarios are written")
+    campaign.add_argument("--liveness", type=liveness_arg, default=None, metavar="WITHIN",
+                          help="draw liveness worlds: faults spare more than 2/3 of the power and heal, "
+                               "and every event enough power saw must resolve WITHIN (1s ... 10m) after")
 
 
 def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
@@ -30,7 +33,7 @@ def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
         console.print(f"  {done}/{total} chunks, {found} failing worlds so far")
 
     report = run_campaign(args.examples, out=args.out, seed=args.seed, workers=args.workers,
-                          progress=progress)
+                          liveness_within=args.liveness, progress=progress)
     console.print(f"{report.examples} worlds, {len(report.findings)} failing")
     for invariant, count in sorted(report.by_invariant.items()):
         console.print(f"  {invariant}: {count}")

@@ -56,6 +56,21 @@ def wall_arg(text: str) -> float:
     return seconds
 
 
+LIVENESS_RANGE = (1.0, 600.0)  # a campaign's liveness bound: each world runs for about that much longer
+
+
+def liveness_arg(text: str) -> float:
+    """``campaign --liveness``: a duration with a unit from 1 s to 10 min."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        seconds = -1.0
+    low, high = LIVENESS_RANGE
+    if not low <= seconds <= high:
+        raise argparse.ArgumentTypeError(f'expected a duration from 1s to 10m, like "90s", got {text!r}')
+    return seconds
+
+
 def add_run_options(parser: argparse.ArgumentParser, default_out: str) -> None:
     """The options ``run`` and ``replay`` share."""
     parser.add_argument("--out", default=None, help=f"output folder (default: {default_out})")

@@ -141,6 +141,9 @@ def test_check_file_accepts_a_new_file_in_a_new_folder_and_makes_nothing(tmp_pat
     ("--workers", "0", "an integer >= 1"),
     ("--workers", "-2", "an integer >= 1"),
     ("--examples", "0", "an integer >= 1"),
+    ("--liveness", "0s", 'a duration from 1s to 10m, like "90s"'),
+    ("--liveness", "2h", 'a duration from 1s to 10m, like "90s"'),
+    ("--liveness", "90", 'a duration from 1s to 10m, like "90s"'),
 ])
 def test_campaign_refuses_bad_numbers_like_run_and_sweep(work: Path, flag: str, value: str, expected: str) -> None:
     line = one_line(nodesim("campaign", "--examples", "1", flag, value, "--out", "camp", cwd=work))

@@ -5,6 +5,10 @@ A property test stops at its first failure and shrinks it; a campaign keeps goin
 run surveys how often and how the generated worlds break. Work is split into chunks of
 examples, each drawn by hypothesis from its own seed (generation only: no shrinking), and
 run in worker processes. The same ``--seed`` gives the same worlds on any machine.
+
+With ``liveness_within`` the worlds are liveness worlds (``scenarios(liveness_within=...)``):
+faults spare a core of more than 2/3 of the power, everything heals and restarts by 60% of
+the run, and every event enough power observed must resolve within that bound.
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ class CampaignReport:
         return Counter(inv for f in self.findings for inv in f.invariants)
 
 
-def _chunk(seed: int, examples: int, out: str, options: WorldOptions) -> list[Finding]:
+def _chunk(seed: int, examples: int, out: str, options: WorldOptions,
+           liveness_within: float | None) -> list[Finding]:
     """Run ``examples`` worlds drawn from ``seed``; write and return the failing ones."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
@@ -59,7 +64,7 @@ def _chunk(seed: int, examples: int, out: str, options: WorldOptions) -> list[Fi
     @hypothesis_seed(seed)
     @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(scenario_dicts(options=options))
+    @given(scenario_dicts(options=options, liveness_within=liveness_within))
     def one(data: dict[str, Any]) -> None:
         scenario = scenario_from_dict(data, file="<campaign>")
         result = sim.run(scenario)
@@ -74,8 +79,10 @@ def _chunk(seed: int, examples: int, out: str, options: WorldOptions) -> list[Fi
 
 
 def run_campaign(examples: int, *, out: str | Path, seed: int = 0, workers: int | None = None,
-                 options: WorldOptions | None = None, progress: Any = None) -> CampaignReport:
-    """Draw and run ``examples`` worlds (wide ones by default) on ``workers`` processes."""
+                 options: WorldOptions | None = None, liveness_within: float | None = None,
+                 progress: Any = None) -> CampaignReport:
+    """Draw and run ``examples`` worlds (wide ones by default; liveness worlds with
+    ``liveness_within`` seconds) on ``workers`` processes."""
     options = options or WorldOptions()
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -84,7 +91,7 @@ def run_campaign(examples: int, *, out: str | Path, seed: int = 0, workers: int 
     findings: list[Finding] = []
     workers = workers or os.cpu_count() or 1
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_chunk, s, n, str(folder), options) for s, n in chunks]
+        futures = [pool.submit(_chunk, s, n, str(folder), options, liveness_within) for s, n in chunks]
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             findings += future.result()
             if progress is not None:

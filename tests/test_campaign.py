@@ -1,0 +1,46 @@
+"""``nodesim campaign``'s worlds: what each kind of campaign draws."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sim
+from sim.testing.campaign import _chunk
+from sim.testing.options import WorldOptions
+
+
+def _drawn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, liveness_within: float | None) -> list[Any]:
+    """The scenarios a chunk of three small worlds runs."""
+    seen: list[Any] = []
+    real_run = sim.run
+
+    def recording_run(scenario: Any, **kwargs: Any) -> Any:
+        seen.append(scenario)
+        return real_run(scenario, **kwargs)
+
+    monkeypatch.setattr(sim, "run", recording_run)
+    findings = _chunk(7, 3, str(tmp_path), WorldOptions(validators=(4, 4)), liveness_within)
+    assert findings == [], findings
+    return seen
+
+
+def test_a_liveness_campaign_draws_healed_worlds_whose_events_must_resolve_in_time(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    scenarios = _drawn(monkeypatch, tmp_path, 45.0)
+    assert len(scenarios) == 3
+    for scenario in scenarios:
+        assert scenario.checks.liveness_within == 45.0
+        # every fault is over, and every node back, 45 s and more before the end
+        heals = [f for f in scenario.faults if f.kind == "heal"]
+        assert heals, "a liveness world heals everything"
+        assert scenario.duration >= heals[-1].at + 45.0
+
+
+def test_a_default_campaign_draws_wide_worlds_without_a_liveness_bound(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    scenarios = _drawn(monkeypatch, tmp_path, None)
+    assert len(scenarios) == 3
+    assert all(s.checks.liveness_within is None for s in scenarios)
