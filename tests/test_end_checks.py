@@ -22,7 +22,8 @@ class _State:
         return 1
 
 
-def _view(records: RunRecords) -> SimpleNamespace:
+def _view(records: RunRecords, faults: list[dict[str, object]] | None = None) -> SimpleNamespace:
+    records.faults = faults or []
     return SimpleNamespace(
         scenario=SimpleNamespace(checks=SimpleNamespace(liveness_within=60.0)), now=10_000.0,
         records=records, nodes=[SimpleNamespace(name=n, byzantine=False) for n in NODES],
@@ -71,6 +72,25 @@ def test_liveness_reports_an_event_that_passed_or_expired_after_the_bound() -> N
         "expired": "expired unresolved 600.0s after it was first seen",
         "late": "passed 90.0s after it was first seen (bound 60s from then or from the last fault's end)",
         "open": "is unresolved 10000.0s after it was first seen"}
+
+
+def test_liveness_judges_the_quiet_time_not_what_expired_during_the_faults() -> None:
+    """The bound runs from the last fault's end (a partition of 30-50 s here): an event that
+    expired during the partition (its votes kept apart) is not reported; one that expired
+    after it, and one that passed 70 s after it (bound 60 s), are."""
+    records = RunRecords()
+    outcomes = {"expired-in-faults": ("expired", 45.0), "expired-after": ("expired", 80.0),
+                "late": ("passed", 120.0), "in-time": ("passed", 100.0)}
+    for rid, (status, time) in outcomes.items():
+        for node in NODES:
+            records.observations.append((node, rid, 10.0))
+        record = records.resolution(rid, "note")
+        record.first_seen, record.status, record.time = 10.0, status, time
+        records.resolutions.settle(rid)
+    found: list[Violation] = []
+    partition = {"time": 30.0, "kind": "partition", "duration": 20.0}
+    Liveness(_view(records, [partition]), found.append).at_end()  # type: ignore[arg-type]
+    assert sorted(v.explanation.split()[1] for v in found) == ["expired-after", "late"]
 
 
 def test_deposits_exact_reports_a_final_deposit_enough_power_saw_and_nobody_credited() -> None:

@@ -1,5 +1,9 @@
 """Liveness, checked at the end of a run: after the last fault, every event observed by
-honest validators holding at least the confirmation threshold resolves within the bound."""
+honest validators holding at least the confirmation threshold resolves within the bound.
+
+It judges the quiet time after the faults: an event whose resolution expired while faults
+were still going on (a partition kept its votes apart, a crash or a removal took votes away)
+is not reported, since nothing after the heal could bring it back."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from sim.world.resolutions import ResolutionRecord
 class Liveness(Checker):
     """An event honest validators holding the confirmation threshold observed passes within
     ``within`` of when it was first seen, or of the last fault's end if that came later:
-    one still unresolved at the end, expired, or passed later than that is reported."""
+    one still unresolved at the end, expired after the last fault's end, or passed later
+    than that is reported."""
 
     name = "liveness"
 
@@ -38,6 +43,8 @@ class Liveness(Checker):
             seen = first.get(record.id)
             if seen is None or record.type is None:
                 continue
+            if record.status == "expired" and record.time is not None and record.time <= quiet_since:
+                continue  # the faults let it expire: the quiet time after them cannot be judged by it
             deadline = max(seen, quiet_since) + within
             passed = record.time if record.status == "passed" else math.inf
             if deadline <= end and passed is not None and passed > deadline:
