@@ -156,11 +156,15 @@ class BlockActor:
                 wake.set()
 
     def close(self) -> None:
-        """The node crashed: the mailbox and the mempool are gone at this instant."""
+        """The node crashed: the mailbox, the mempool and a nonce gap not yet made (the
+        process's memory) are gone at this instant."""
         self.open = False
         self._drain_deferred = False
         self._inbox.clear()
         self.mempool.clear()
+        if self.skip_nonce:
+            self.skip_nonce = False
+            self.node.trace("fault.no_effect", kind="nonce_gap", why="the node went down before its next vote-ids tx")
 
     def has_commit_work(self) -> bool:
         """Whether the work after a commit could do anything (else it is not posted): a
@@ -241,6 +245,8 @@ class BlockActor:
         votes = [tx for tx in self.mempool.of_sender(self.node.name) if isinstance(tx, VoteIDs)]
         if votes:
             self._withdraw(votes[-1])
+        else:
+            self.node.trace("fault.no_effect", kind="evict_vote", why="no vote-ids tx of the node is pending")
 
     def _withdraw(self, tx: Tx) -> list[Tx]:
         """Give an own tx up in every mempool, and with it the node's own later txs: no

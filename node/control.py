@@ -48,11 +48,23 @@ class NodeControl:
     # -- its mempool and votes ----------------------------------------------------------------
     def drop_pending_vote(self) -> None:
         """The node's newest pending vote-ids tx vanishes from every mempool."""
+        if self._down("evict_vote"):
+            return
         self._node.post(DropVote())
 
     def skip_next_nonce(self) -> None:
         """The node's next vote-ids tx skips a nonce."""
+        if self._down("nonce_gap"):
+            return
         self._node.post(SkipNonce())
+
+    def _down(self, kind: str) -> bool:
+        """Whether the node is down, so that a fault on its mempool or votes does nothing
+        (traced as such)."""
+        if self._node.online:
+            return False
+        self._node.trace("fault.no_effect", kind=kind, why="the node is down")
+        return True
 
     def fail_listener(self, listener: str | None) -> None:
         """A listener raises (the node shuts down, as kwil does)."""

@@ -321,3 +321,28 @@ def test_a_link_delayed_past_the_round_in_progress_counts_as_cut_until_rounds_gr
     view = SimpleNamespace(scenario=SimpleNamespace(consensus=ConsensusConfig(timeout_commit=1.0)))
     waits = [round_wait(view, t) for t in (0.5, 1.0, 6.0, 12.5, 207.4, 207.6)]  # type: ignore[arg-type]
     assert waits == [3.0, 3.0, 3.5, 4.0, 9.5, 10.0]
+
+
+def test_a_nonce_gap_not_made_before_a_crash_is_gone_after_it() -> None:
+    """A crash keeps only committed storage (simulator.md): a nonce gap ordered at 1 s, before
+    v1 had anything to vote on, does not wait through its crash to spoil the first vote it
+    sends after the restart (that vote used to be refused for its nonce, and the event's
+    resolution waited for the lost-vote repair); the gap that never happened is traced."""
+    body = fault("1s", "nonce_gap", "v1") + fault("2s", "crash", "v1") + fault("3s", "restart", "v1")
+    result = run_text(one_note() + body, duration="1m")
+    assert trace_events(result, "fault.no_effect", node="v1", kind="nonce_gap")
+    assert not trace_events(result, "tx.rejected", node="v1")
+    assert trace_events(result, "resolution.passed")
+    assert violations(result) == []
+
+
+@pytest.mark.parametrize("kind", ["nonce_gap", "evict_vote"])
+def test_a_vote_fault_on_a_node_that_is_down_says_it_did_nothing(kind: str) -> None:
+    result = run_text(fault("2s", "crash", "v1") + fault("5s", kind, "v1"), duration="20s")
+    assert [r["why"] for r in trace_events(result, "fault.no_effect", node="v1")] == ["the node is down"]
+
+
+def test_evicting_a_vote_from_a_node_with_none_pending_says_it_did_nothing() -> None:
+    result = run_text(fault("5s", "evict_vote", "v1"), duration="20s")
+    assert [r["why"] for r in trace_events(result, "fault.no_effect", node="v1", kind="evict_vote")] == [
+        "no vote-ids tx of the node is pending"]
