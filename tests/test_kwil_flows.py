@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import sim
 from tests.worlds import run_text, trace_events, violations
 
 NOTE = """
@@ -163,3 +166,22 @@ def test_two_removals_passing_in_one_block_are_decided_on_the_same_powers() -> N
     assert violations(result) == []
     removed = trace_events(result, "resolution.passed", type="validator_remove")
     assert removed and all(r["approved"] >= r["required"] for r in removed)
+
+
+def test_0_8_a_validator_that_proposes_every_block_never_votes_on_anothers_resolution() -> None:
+    """kwil 0.8 (broadcast.go RunBroadcast): a proposer does not broadcast vote-ids, and its
+    vote-bodies tx takes only events with no resolution yet (events.go getNewEvents). v2
+    creates e2's resolution with its body and is removed in the same block (its vote goes
+    with its power); v0, the only validator left, proposes every block after and so never
+    votes: the event expires although v0 holds all the power, and liveness says so."""
+    path = Path(__file__).parent / "data" / "kwil" / "lone-proposer-never-votes.toml"
+    result = sim.run(sim.parse_scenario(path.read_text(encoding="utf-8"), file=str(path)))
+    [violation] = result.summary["violations"]
+    assert violation["invariant"] == "liveness" and "expired unresolved" in violation["explanation"]
+    rid = violation["explanation"].split()[1]
+    [created] = [b for b in result.records.blocks if b.proposer == "v2" and b.height == 31]
+    [expired] = [r for r in result.trace if r["event"] == "resolution.expired" and r["id"] == rid]
+    assert expired["approved"] == 0
+    later = [b for b in result.records.blocks if created.height < b.height and b.time <= expired["t"]]
+    assert later and {b.proposer for b in later} == {"v0"}
+    assert not [s for s in result.records.sends if s[:2] == ("v0", rid)]  # no vote-ids tx of v0 named it
