@@ -41,7 +41,7 @@ def test_liveness_after_heal(protocol: str, data: st.DataObject) -> None:
     """If more than 2/3 of the power stays correct and connected, then once every fault has
     healed, every event observed by validators holding the confirmation threshold resolves
     within the bound (and no safety invariant breaks on the way). kwil itself breaks this in
-    one kind of world, which these draws do not reach: a validator that proposes every block
+    one kind of world, which these derandomized draws do not meet: a validator that proposes every block
     never votes on a resolution another proposer created (tests/test_kwil_flows.py)."""
     scenario = data.draw(scenarios(protocols=[protocol], validators=st.integers(4, 6),
                                    liveness_within="90s", duration=150.0))
