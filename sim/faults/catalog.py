@@ -37,6 +37,11 @@ class GenContext:
     crashed: tuple[str, ...] = ()  # nodes crashed and not restarted so far
     outside: tuple[str, ...] = ()  # nodes outside the validator set so far (demoted, left, never in)
     demotions: int = 0  # demotions drawn so far
+    at: float = 0.0  # when the fault happens (virtual seconds)
+    # when the schedule's faults must be over (everything is healed and restarted then), if
+    # it has such an end: a timed fault that heal does not end is drawn to fit before it
+    end: float | None = None
+    evm: Any = None  # the world's EVM chain (a sim.testing.plan.EvmWorld), if it has one
 
 
 @attrs.frozen

@@ -1,15 +1,23 @@
 """Faults of the external systems: an RPC outage at one node, a burst of reorgs on the EVM
-chain, an outage of the pub/sub hub. Each needs its source in the scenario."""
+chain, an outage of the pub/sub hub. Each needs its source in the scenario.
+
+Property tests draw ``rpc_outage`` and ``reorg_burst`` only in worlds that have the EVM
+source (``WorldOptions.fault_menu``); ``hub_outage`` has no generator (no generated world has
+the pub/sub hub).
+"""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from sim.faults import readers
-from sim.faults.catalog import FaultKind, register_fault_kind
+from sim.faults.catalog import FaultKind, GenContext, register_fault_kind
 from sim.tables import TableReader
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import DrawFn
+
     from sim.faults.context import FaultWorld
     from sim.faults.readers import ReadContext
     from sim.faults.spec import FaultSpec
@@ -36,12 +44,42 @@ def apply_hub_outage(world: FaultWorld, spec: FaultSpec) -> None:
     world.sources.require("pubsub").set_outage(world.now + (spec.duration or 0.0))
 
 
+# -- how property tests draw them ---------------------------------------------------------------
+def gen_rpc_outage(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    """One target node's RPC down for one of the options' windows, over by the schedule's
+    end: ``heal`` does not end an outage, and the restart at the end would otherwise come
+    while it lasts (a listener that keeps failing shuts its node down again)."""
+    from hypothesis import strategies as st  # only property tests draw faults
+    windows = [w for w in ctx.options.windows if ctx.end is None or ctx.at + w <= ctx.end]
+    if not windows:
+        return None
+    return {"node": draw(st.sampled_from(ctx.targets)), "duration": draw(st.sampled_from(windows))}
+
+
+def gen_reorg_burst(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    """A few reorgs (up to the options' ``max_reorg_count``) of a depth among their
+    ``burst_depths``: no deeper than the blocks mined before the fault (the chain cannot
+    replace more), nor than the listeners' confirmations (deeper, it un-credits deposits
+    kwil already credited: the spec's own limit, which ``deposits-exact`` assumes, not a
+    finding; the chain's random reorgs still go deeper when ``reorg.max_depth`` does)."""
+    from hypothesis import strategies as st  # only property tests draw faults
+    depths = list(ctx.options.burst_depths)
+    if ctx.evm is not None:
+        # blocks mined strictly before ``at`` (one due at ``at`` itself may come after the fault)
+        mined = math.ceil(ctx.at / ctx.evm.block_time) - 1
+        depths = [d for d in depths if d <= min(mined, ctx.evm.confirmations)]
+    if not depths:
+        return None
+    return {"depth": draw(st.sampled_from(depths)), "count": draw(st.integers(1, ctx.options.max_reorg_count))}
+
+
 register_fault_kind(FaultKind(
     "rpc_outage", "a node's EVM RPC endpoint fails every call for a while",
-    "node, duration", apply_rpc_outage, readers.timed, targets_node=True, source="evm"))
+    "node, duration", apply_rpc_outage, readers.timed, targets_node=True, source="evm",
+    generate=gen_rpc_outage))
 register_fault_kind(FaultKind(
     "reorg_burst", "the EVM chain reorganizes its last blocks, count times",
-    "depth, count", apply_reorg_burst, read_reorg_burst, source="evm"))
+    "depth, count", apply_reorg_burst, read_reorg_burst, source="evm", generate=gen_reorg_burst))
 register_fault_kind(FaultKind(
     "hub_outage", "the pub/sub hub is unreachable for a while",
     "duration", apply_hub_outage, readers.timed, source="pubsub"))

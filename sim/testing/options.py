@@ -6,9 +6,16 @@ to ⌊(n−1)/3⌋ of them, holding less than a third of the power), and every f
 catalog can draw, including one-way and unhealed partitions, clock skew, total loss
 windows, repeated demotions, joins, leaves and removals. Narrow them for a focused
 property (``WorldOptions(validators=(4, 4))``).
+
+Fault kinds that act on an external source (``rpc_outage``, ``reorg_burst``) are drawn only
+in worlds that have that source (``fault_menu``): a fault on a missing source is refused by
+the scenario checker. The fields from ``confirmations`` to ``max_reorg_count`` shape the EVM
+deposit chain of ``scenarios(evm=True)`` and the source faults drawn on it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import attrs
 
@@ -17,9 +24,19 @@ from sim.scenario_model import PROTOCOLS
 
 
 def _drawable_faults() -> tuple[str, ...]:
+    """The kinds any world can draw: those with a generator that need no external source."""
     from sim.faults.kinds import fault_kinds
 
-    return tuple(name for name, kind in fault_kinds().items() if kind.generate is not None)
+    return tuple(name for name, kind in fault_kinds().items()
+                 if kind.generate is not None and kind.source is None)
+
+
+def _source_faults() -> tuple[str, ...]:
+    """The kinds with a generator that act on an external source (drawable with it only)."""
+    from sim.faults.kinds import fault_kinds
+
+    return tuple(name for name, kind in fault_kinds().items()
+                 if kind.generate is not None and kind.source is not None)
 
 
 @attrs.frozen(kw_only=True)
@@ -35,6 +52,8 @@ class WorldOptions:
     byzantine_kinds: tuple[str, ...] = attrs.field(factory=builtin_behaviours)
     max_byzantine: int | None = None  # None: at most floor((n - 1) / 3) nodes
     fault_kinds: tuple[str, ...] = attrs.field(factory=_drawable_faults)
+    # drawn besides fault_kinds, in worlds that have their source
+    source_fault_kinds: tuple[str, ...] = attrs.field(factory=_source_faults)
     max_faults: int = 8
     partition_lengths: tuple[float, ...] = (1.0, 5.0, 20.0, 60.0)  # seconds
     one_way_partitions: bool = True
@@ -46,6 +65,14 @@ class WorldOptions:
     max_demotions: int = 3
     expirations: tuple[int, int] | None = None  # blocks; None: rebroadcast_after + 8 to + 30
     resolve: str | None = None  # "module:function" resolving the worlds' events (None: record the body)
+    # The EVM deposit chain of evm worlds (scenarios(evm=True)):
+    confirmations: tuple[int, ...] = (1, 2, 6, 12)  # eth_deposits required_confirmations
+    block_times: tuple[float, ...] = (2.0, 5.0, 12.0)  # seconds
+    deposit_rates: tuple[str, ...] = ("2/min", "10/min", "30/min")
+    reorg_probabilities: tuple[float, ...] = (0.0, 0.05, 0.2)  # the chance of a random reorg at each block
+    reorg_depths: tuple[int, ...] = (1, 2, 3, 4)  # the chain's reorg.max_depth
+    burst_depths: tuple[int, ...] = (1, 2, 3, 4)  # reorg_burst depths (up to the confirmations)
+    max_reorg_count: int = 3  # reorgs in one reorg_burst
 
     def __attrs_post_init__(self) -> None:
         low, high = self.validators
@@ -58,10 +85,34 @@ class WorldOptions:
             if kind not in builtin_behaviours():
                 raise ValueError(f"byzantine_kinds: expected kinds among {', '.join(builtin_behaviours())}, "
                                  f"got {kind!r}")
-        drawable = _drawable_faults()
+        drawable = (*_drawable_faults(), *_source_faults())
         for kind in self.fault_kinds:
             if kind not in drawable:
                 raise ValueError(f"fault_kinds: expected kinds among {', '.join(drawable)}, got {kind!r}")
+        for kind in self.source_fault_kinds:
+            if kind not in _source_faults():
+                raise ValueError(f"source_fault_kinds: expected kinds among {', '.join(_source_faults())}, "
+                                 f"got {kind!r}")
+        for name in ("confirmations", "reorg_depths", "burst_depths"):
+            values = getattr(self, name)
+            # burst_depths may be empty (no reorg_burst can be drawn); the others are drawn from
+            if (not values and name != "burst_depths") or any(v < 1 for v in values):
+                raise ValueError(f"{name}: expected integers >= 1, got {values!r}")
+        if self.max_reorg_count < 1:
+            raise ValueError(f"max_reorg_count: expected an integer >= 1, got {self.max_reorg_count!r}")
+
+    def fault_menu(self, sources: Collection[str] = ()) -> tuple[str, ...]:
+        """The fault kinds a world with these ``[sources]`` may draw: ``fault_kinds``, then
+        ``source_fault_kinds``, each only if the source it acts on is in the world. (A world
+        without such sources gets exactly ``fault_kinds``, so its draws are as before.)"""
+        from sim.faults.kinds import fault_kind
+
+        menu: list[str] = []
+        for kind in (*self.fault_kinds, *self.source_fault_kinds):
+            source = fault_kind(kind).source
+            if kind not in menu and (source is None or source in sources):
+                menu.append(kind)
+        return tuple(menu)
 
     def byzantine_limit(self, nodes: int) -> int:
         """How many byzantine nodes a world of ``nodes`` nodes may have."""

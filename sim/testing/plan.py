@@ -21,8 +21,40 @@ from sim.scenario_model import duration_text
 from sim.units import format_fraction, parse_duration
 
 EVENT_TYPE = "note"  # the resolution type every scripted event of a property test has
+EVM_CONTRACT = "0x000000000000000000000000000000000000dEaD"  # the deposit contract of EVM worlds
+EVM_PROVIDER = "ws://evm"  # what eth_deposits dials: the [sources.evm] address
 REMOVALS = ("demote", "remove", "leave")  # fault kinds that take a validator out
 ADDITIONS = ("promote", "join")  # fault kinds that bring a node in
+
+
+@attrs.frozen(kw_only=True)
+class EvmWorld:
+    """An EVM deposit chain and every validator's eth_deposits listener watching it.
+
+    ``start_height`` (the blocks the chain has at t = 0) is at least ``confirmations``:
+    eth_deposits refuses to start while its resume point is past head - confirmations.
+    """
+
+    confirmations: int = 12  # eth_deposits required_confirmations
+    block_time: float = 12.0  # seconds
+    start_height: int = 12
+    deposit_rate: str = "2/min"
+    reorg_probability: float = 0.0
+    reorg_max_depth: int = 3
+
+    def __attrs_post_init__(self) -> None:
+        if self.start_height < self.confirmations:
+            raise ValueError(f"start_height: expected at least confirmations ({self.confirmations}), "
+                             f"got {self.start_height}")
+
+    def tables(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``[app.extensions.eth_deposits]`` (all strings, as kwil reads them) and ``[sources.evm]``."""
+        extension = {"contract_address": EVM_CONTRACT, "rpc_provider": EVM_PROVIDER,
+                     "required_confirmations": str(self.confirmations)}
+        source = {"block_time": duration_text(self.block_time), "start_height": self.start_height,
+                  "deposits": {"rate": self.deposit_rate},
+                  "reorg": {"probability": self.reorg_probability, "max_depth": self.reorg_max_depth}}
+        return extension, source
 
 
 @attrs.frozen(kw_only=True)
@@ -48,6 +80,12 @@ class WorldConfig:
     non_validators: tuple[str, ...] = ()  # nodes that start outside the validator set
     resolve: str | None = None  # "module:function" resolving the events (None: record the body)
     name: str = "property"
+    evm: EvmWorld | None = None  # an EVM deposit chain besides the script source
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The ``[sources]`` kinds of the world (what source fault kinds may act on)."""
+        return ("script", "evm") if self.evm is not None else ("script",)
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -59,7 +97,7 @@ class WorldConfig:
     def base_dict(self, duration: float) -> dict[str, Any]:
         """The scenario dict without events, faults or byzantine nodes."""
         uniform = len(set(self.powers)) == 1
-        data = {
+        data: dict[str, Any] = {
             "scenario": {"name": self.name, "seed": self.seed, "duration": duration_text(duration),
                          "protocol": self.protocol, "bug_compat": list(self.bug_compat)},
             "network": {"latency": {"dist": "uniform", "low": duration_text(self.latency_low),
@@ -78,6 +116,10 @@ class WorldConfig:
         }
         if self.non_validators:
             data["nodes"] = {name: {"start": "non-validator"} for name in self.non_validators}
+        if self.evm is not None:
+            extension, source = self.evm.tables()
+            data["app"] = {"extensions": {"eth_deposits": extension}}
+            data["sources"]["evm"] = source
         return data
 
 
@@ -102,6 +144,9 @@ class WorldPlan:
     demotions: int = 0
     removed: list[str] = attrs.field(factory=list)  # validators a fault takes out, ever
     added: list[str] = attrs.field(factory=list)  # nodes a fault brings in, ever
+    # Nodes an rpc_outage hit: their eth_deposits listener gives up after max_retries + 2
+    # failed calls (11 to 85 s of backoff by default), which shuts the node down as kwil does.
+    outages: list[str] = attrs.field(factory=list)
     quiet_at: float = 0.0  # when the last fault (including its duration) is over
 
     # -- time ----------------------------------------------------------------------------
@@ -142,6 +187,8 @@ class WorldPlan:
             self.removed.append(node)
         elif kind in ADDITIONS and node not in self.added:
             self.added.append(node)
+        if kind == "rpc_outage" and node not in self.outages:
+            self.outages.append(node)
         if kind in ("crash", "listener_error") and node not in self.crashed:
             self.crashed.append(node)
         elif kind == "restart" and node in self.crashed:

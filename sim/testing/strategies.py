@@ -7,6 +7,10 @@ rebroadcast paths are reached within minutes. Pass ``options=`` to narrow them. 
 testing: unless told which, each example switches on a random subset of fault kinds
 (``fault_kinds()``), so some examples hammer one kind and others mix many. Fault keys come
 from each kind's own generator in the fault catalog (``sim.faults.catalog``).
+
+``evm=True`` adds an EVM deposit chain watched by every validator's eth_deposits listener,
+and with it the source fault kinds (``rpc_outage``, ``reorg_burst``); a world without it
+never draws them, and draws exactly what it drew before they could be drawn.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 
 from sim.faults.catalog import GenContext
@@ -23,14 +28,16 @@ from sim.scenario import scenario_from_dict
 from sim.scenario_model import Scenario, duration_text
 from sim.testing.local_modules import import_every_module
 from sim.testing.options import WorldOptions
-from sim.testing.plan import ADDITIONS, EVENT_TYPE, REMOVALS, WorldConfig, byzantine_minority
+from sim.testing.plan import ADDITIONS, EVENT_TYPE, REMOVALS, EvmWorld, WorldConfig, byzantine_minority
 from sim.units import parse_duration
 
 DEFAULT_OPTIONS = WorldOptions()
 # Kinds that keep a node correct and connected in the long run (used for liveness worlds,
-# which end with a heal and a restart of every faulted node).
+# which end with a heal and a restart of every faulted node). An rpc_outage is drawn to end
+# by then (heal does not end it), and a reorg_burst no deeper than the confirmations.
 RECOVERABLE = ("crash", "restart", "partition", "heal", "delay", "drop", "duplicate", "reorder",
-               "clock_skew", "listener_error", "evict_vote", "nonce_gap", "demote", "leave", "promote")
+               "clock_skew", "listener_error", "evict_vote", "nonce_gap", "demote", "leave", "promote",
+               "rpc_outage", "reorg_burst")
 REFUND_THRESHOLDS = (Fraction(1, 3), Fraction(1, 2), Fraction(1, 1))
 FAULT_MENU = DEFAULT_OPTIONS.fault_kinds
 
@@ -50,14 +57,28 @@ def fault_kinds(menu: Sequence[str] = FAULT_MENU) -> st.SearchStrategy[tuple[str
 
 
 @st.composite
+def evm_worlds(draw: st.DrawFn, options: WorldOptions = DEFAULT_OPTIONS) -> EvmWorld:
+    """An EVM deposit chain: confirmations, block time, deposit rate and random reorgs
+    (probability 0 included) from ``options``; a chain history of at least the
+    confirmations, so that eth_deposits starts."""
+    confirmations = draw(st.sampled_from(options.confirmations))
+    return EvmWorld(confirmations=confirmations, block_time=draw(st.sampled_from(options.block_times)),
+                    start_height=confirmations + draw(st.integers(0, 20)),
+                    deposit_rate=draw(st.sampled_from(options.deposit_rates)),
+                    reorg_probability=draw(st.sampled_from(options.reorg_probabilities)),
+                    reorg_max_depth=draw(st.sampled_from(options.reorg_depths)))
+
+
+@st.composite
 def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                   validators: int | st.SearchStrategy[int] | None = None,
                   timeout_commit: float | st.SearchStrategy[float] | None = None,
                   rebroadcast_after: int | st.SearchStrategy[int] | None = None,
                   protocols: Sequence[str] | None = None, bug_compat: Sequence[str] | None = None,
-                  ) -> WorldConfig:
+                  evm: bool = False) -> WorldConfig:
     """The fixed part of a world: unequal powers, a protocol, short expirations, and some
-    nodes that start outside the validator set (so joins have someone to join).
+    nodes that start outside the validator set (so joins have someone to join); with
+    ``evm``, an EVM deposit chain (``evm_worlds``).
 
     Expirations (of the resolution type, and ``vote_expiry`` of 0.7 placeholders) are drawn
     above ``rebroadcast_after`` so that a lost vote is repaired before its event expires.
@@ -74,7 +95,7 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
     outside = draw(st.sets(st.sampled_from(nodes[1:]), max_size=min(2, count - 1))) if count > 1 else set()
     p_low, p_high = options.powers
     expirations = options.expirations or (repair + 8, repair + 30)
-    return WorldConfig(
+    config = WorldConfig(
         seed=draw(st.integers(0, 2**16)),
         protocol=draw(st.sampled_from(tuple(protocols or options.protocols))),
         bug_compat=tuple(options.bug_compat if bug_compat is None else bug_compat),
@@ -88,6 +109,8 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
         rebroadcast_after=repair,
         non_validators=tuple(n for n in nodes if n in outside),
     )
+    # drawn last, so that a world without it draws the same as before it existed
+    return attrs.evolve(config, evm=draw(evm_worlds(options))) if evm else config
 
 
 def draw_fault(draw: st.DrawFn, kind: str, ctx: GenContext) -> dict[str, Any] | None:
@@ -100,18 +123,25 @@ def draw_fault(draw: st.DrawFn, kind: str, ctx: GenContext) -> dict[str, Any] | 
 def fault_schedules(draw: st.DrawFn, nodes: Sequence[str], duration: str | float, *,
                     kinds: Sequence[str] | None = None, spare: Sequence[str] = (),
                     max_faults: int | None = None, options: WorldOptions = DEFAULT_OPTIONS,
-                    outside: Sequence[str] = ()) -> list[dict[str, Any]]:
+                    outside: Sequence[str] = (), evm: EvmWorld | None = None) -> list[dict[str, Any]]:
     """A list of ``[[faults]]`` tables within the first ``duration`` of a run, sorted by time.
 
-    ``kinds`` limits the fault kinds (None: a swarm subset of ``options.fault_kinds``);
+    ``kinds`` limits the fault kinds (None: a swarm subset of ``options.fault_menu(...)``);
     nodes in ``spare`` are never a fault's target and stay connected to each other;
-    ``outside`` are the nodes that start outside the validator set.
+    ``outside`` are the nodes that start outside the validator set; ``evm`` is the world's
+    EVM chain, if it has one: without it no kind that acts on it is drawn. Every timed fault
+    that heal does not end (an RPC outage) is over by ``duration``, and what a fault took
+    down (a crash, a listener error, an RPC outage) is restarted then.
     """
     import_every_module()  # the same draws whatever was imported before (see local_modules)
     from sim.testing.plan import WorldPlan
 
     horizon = _seconds(duration)
-    menu = tuple(kinds) if kinds is not None else draw(fault_kinds(options.fault_kinds))
+    sources = ("evm",) if evm is not None else ()
+    if kinds is not None:
+        menu = tuple(k for k in kinds if fault_kind(k).source in (None, *sources))
+    else:
+        menu = draw(fault_kinds(options.fault_menu(sources)))
     targets = tuple(n for n in nodes if n not in spare)
     if not menu or not targets:
         return []
@@ -122,7 +152,7 @@ def fault_schedules(draw: st.DrawFn, nodes: Sequence[str], duration: str | float
     for at in times:
         kind = draw(st.sampled_from(menu))
         ctx = GenContext(tuple(nodes), targets, options, tuple(plan.crashed), tuple(plan.outside),
-                         plan.demotions)
+                         plan.demotions, at=float(at), end=horizon, evm=evm)
         keys = draw_fault(draw, kind, ctx)
         if keys is None:
             continue
@@ -133,8 +163,9 @@ def fault_schedules(draw: st.DrawFn, nodes: Sequence[str], duration: str | float
             entry[key] = duration_text(value) if timed else value
         faults.append(entry)
     # What was crashed or shut down comes back at the horizon (a chain whose every
-    # validator stays down halts by design).
-    faults += [{"at": duration_text(horizon), "kind": "restart", "node": n} for n in plan.crashed]
+    # validator stays down halts by design); an RPC outage may have shut its node down.
+    down = [*plan.crashed, *(n for n in plan.outages if n not in plan.crashed)]
+    faults += [{"at": duration_text(horizon), "kind": "restart", "node": n} for n in down]
     return faults
 
 
@@ -173,20 +204,21 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                    fault_menu: Sequence[str] | None = None, max_events: int = 6,
                    liveness_within: str | float | None = None,
                    timeout_commit: float | st.SearchStrategy[float] | None = None,
-                   byzantine: bool = True) -> dict[str, Any]:
+                   byzantine: bool = True, evm: bool = False) -> dict[str, Any]:
     """A raw scenario dict (what ``tomllib`` would read); see ``scenarios()``."""
     import_every_module()  # the same draws whatever was imported before (see local_modules)
     config = draw(world_configs(options=options, validators=validators, protocols=protocols,
-                                bug_compat=bug_compat, timeout_commit=timeout_commit))
+                                bug_compat=bug_compat, timeout_commit=timeout_commit, evm=evm))
     nodes = list(config.nodes)
     length = _seconds(duration) if duration is not None else float(draw(st.sampled_from((120, 180, 300))))
     horizon = length * 0.6
     spare: list[str] = []
     if liveness_within is not None:
         spare = _core(config.powers, config.non_validators)
-        fault_menu = tuple(k for k in options.fault_kinds if k in RECOVERABLE) if fault_menu is None else fault_menu
+        fault_menu = tuple(k for k in options.fault_menu(config.sources) if k in RECOVERABLE) \
+            if fault_menu is None else fault_menu
     schedule = draw(fault_schedules(nodes, horizon, kinds=fault_menu, spare=spare, options=options,
-                                    outside=config.non_validators)) if faults else []
+                                    outside=config.non_validators, evm=config.evm)) if faults else []
     if liveness_within is not None:
         # Heal and bring back every faulted node, so the quiet period really is quiet.
         schedule.append({"at": duration_text(horizon), "kind": "heal"})
@@ -227,6 +259,8 @@ def scenarios(**kwargs: Any) -> st.SearchStrategy[Scenario]:
     strategy), ``duration`` (default 2-5 minutes), ``protocols``, ``bug_compat``, ``faults``
     (False: none), ``fault_menu`` (None: a swarm subset), ``max_events``, ``byzantine``
     (False: none), ``liveness_within`` (set: faults spare a core of more than 2/3 of the
-    power, everything heals and restarts by 60% of the run, and liveness is checked).
+    power, everything heals and restarts by 60% of the run, and liveness is checked),
+    ``evm`` (True: an EVM deposit chain, every validator's eth_deposits listener, and the
+    ``rpc_outage`` and ``reorg_burst`` faults among those drawn).
     """
     return scenario_dicts(**kwargs).map(lambda data: scenario_from_dict(data, file="<hypothesis>"))
