@@ -19,6 +19,9 @@ def add_campaign_parser(sub: Any) -> None:
     campaign.add_argument("--liveness", type=liveness_arg, default=None, metavar="WITHIN",
                           help="draw liveness worlds: faults spare more than 2/3 of the power and heal, "
                                "and every event enough power saw must resolve WITHIN (1s ... 10m) after")
+    campaign.add_argument("--evm", action="store_true",
+                          help="give every world an EVM deposit chain watched by each validator's eth_deposits "
+                               "listener, and RPC outages and reorg bursts among its faults")
 
 
 def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
@@ -33,7 +36,7 @@ def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
         console.print(f"  {done}/{total} chunks, {found} failing worlds so far")
 
     report = run_campaign(args.examples, out=args.out, seed=args.seed, workers=args.workers,
-                          liveness_within=args.liveness, progress=progress)
+                          liveness_within=args.liveness, evm=args.evm, progress=progress)
     console.print(f"{report.examples} worlds, {len(report.findings)} failing")
     for invariant, count in sorted(report.by_invariant.items()):
         console.print(f"  {invariant}: {count}")
