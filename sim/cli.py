@@ -16,6 +16,7 @@ A user mistake or action is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -87,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(stderr=bool(getattr(args, "json", False)), soft_wrap=True)
     try:
-        return _dispatch(args, console)
+        with _terminate_as_interrupt():
+            return _dispatch(args, console)
     except HookFailed as exc:  # the run could not go on: nothing is written
         print(f"nodesim: {exc}", file=sys.stderr)
         return EXIT_HOOK_ERROR
@@ -188,9 +191,24 @@ def _replay(args: argparse.Namespace, console: Console) -> int:
     return status
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a CI job's timeout, a container stopping) ends a command the way
+    Ctrl-C does: its partial results kept, sweep workers stopped, exit 130. Left to Python's
+    default, it killed the command on the spot and a sweep's worker processes kept running."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach only that one
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class _Interrupt:
-    """Ctrl-C during a run: the first asks the run to stop and keep its partial results; a
-    second (if the run does not get to stop) interrupts at once."""
+    """Ctrl-C (or SIGTERM) during a run: the first asks the run to stop and keep its partial
+    results; a second (if the run does not get to stop) interrupts at once."""
 
     def __init__(self) -> None:
         self.requested = False
@@ -198,12 +216,13 @@ class _Interrupt:
 
     def __enter__(self) -> _Interrupt:
         if threading.current_thread() is threading.main_thread():  # signals reach only that one
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous = (signal.signal(signal.SIGINT, self._handle), signal.signal(signal.SIGTERM, self._handle))
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+            signal.signal(signal.SIGINT, self._previous[0])
+            signal.signal(signal.SIGTERM, self._previous[1])
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:

@@ -8,6 +8,7 @@ of chunks as they complete, in completion order; the caller sorts rows afterward
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing
 import signal
@@ -134,8 +135,9 @@ def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: 
 
     try:
         # A bounded number of chunks in flight, so an interrupt leaves little half-done.
-        for _ in range(2 * workers):
-            submit_next()
+        with _interrupts_after_workers_start():
+            for _ in range(2 * workers):  # (the pool starts its workers in the first submits)
+                submit_next()
         pending = set(index)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -154,6 +156,29 @@ def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: 
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _interrupts_after_workers_start() -> Iterator[None]:
+    """Ctrl-C or SIGTERM while the pool starts its workers acts right after they have started.
+
+    Taken in the middle of a start, it left a worker running that the pool did not know yet
+    (so nothing stopped it), or one that printed a traceback of its own for the set-up it
+    never received. The signal is noted and raised again, to whatever handles it, once the
+    starts are over."""
+    if threading.current_thread() is not threading.main_thread():  # handlers belong to that one
+        yield
+        return
+    noted: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, _frame: noted.append(signum))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for noted_signal in dict.fromkeys(noted):
+            signal.raise_signal(noted_signal)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

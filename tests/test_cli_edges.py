@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -44,14 +46,16 @@ def long_run(tmp_path: Path) -> Path:
 
 
 # -- Ctrl-C ----------------------------------------------------------------------------------
-def test_ctrl_c_during_run_exits_130_with_one_line_and_a_partial_summary(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_during_run_exits_130_with_one_line_and_a_partial_summary(tmp_path: Path, signum: int) -> None:
+    """Ctrl-C, or SIGTERM (a job's timeout, ``kill``), stops a run the same way."""
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(long_run(tmp_path)), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout is not None
     first = proc.stdout.readline()  # printed once the run is about to start
     assert first.startswith("estimate: "), first
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
@@ -72,6 +76,44 @@ def test_ctrl_c_during_sweep_exits_130_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 130, stdout + stderr
     assert "Traceback" not in stdout + stderr
     assert "interrupted: finished runs are kept in" in stdout
+
+
+def _marked_processes(mark: str) -> list[int]:
+    """Live processes whose environment carries ``mark`` (a command and every process it started)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"NODESIM_TEST_MARK={mark}".encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc to find the workers")
+def test_sigterm_during_sweep_stops_its_workers_and_exits_130(tmp_path: Path) -> None:
+    """SIGTERM used to kill the sweep's own process at once and leave its worker processes
+    running; it now ends the sweep as Ctrl-C does, workers stopped, finished runs kept."""
+    mark = str(tmp_path)
+    env = {**os.environ, "NODESIM_TEST_MARK": mark}
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", str(long_run(tmp_path)), "--seeds", "4",
+                             "--workers", "2", "--out", str(tmp_path / "sw")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("sweep ")
+    deadline = time.monotonic() + 120
+    while len(_marked_processes(mark)) < 3 and time.monotonic() < deadline:  # the sweep and its two workers
+        time.sleep(0.05)
+    assert len(_marked_processes(mark)) >= 3, "the sweep never started its workers"
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    assert "interrupted: finished runs are kept in" in stdout
+    deadline = time.monotonic() + 30  # a terminated worker may take a moment to be reaped
+    while _marked_processes(mark) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _marked_processes(mark) == []
 
 
 # -- stopping on purpose ------------------------------------------------------------------------
