@@ -7,6 +7,7 @@ blocks must take some time; a source whose listener needs extension config must 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sim.errors import ScenarioError
@@ -14,6 +15,7 @@ from sim.faults.readers import node_range_text
 from sim.scenario_model import MAX_TOTAL_VOTING_POWER, LatencyModel, Scenario
 from sim.sources.script_config import ScriptConfig, SeenBy
 from sim.tables import describe
+from sim.units import format_duration
 
 # A source kind -> the extension its built-in listener reads its whole config from. Without
 # that table no validator's listener knows where to look, so the source's events are emitted
@@ -27,6 +29,7 @@ def check_scenario(scenario: Scenario, faults_in_file_order: list[Any]) -> None:
     check_blocks_take_time(scenario)
     check_listener_configs(scenario)
     check_script(scenario)
+    check_reorg_bursts(scenario, faults_in_file_order)
 
 
 def check_total_power(scenario: Scenario, faults_in_file_order: list[Any]) -> None:
@@ -55,6 +58,24 @@ def always_zero(latency: LatencyModel) -> bool:
     if latency.dist == "uniform":
         return latency.high == 0
     return False  # a lognormal's median is > 0
+
+
+def check_reorg_bursts(scenario: Scenario, faults_in_file_order: list[Any]) -> None:
+    """A reorg burst replaces blocks the run has mined: no deeper than those mined before it
+    (the chain's blocks from before the run, ``start_height``, are history it cannot replace).
+    One mined at the fault's very instant is not counted: which comes first is not promised."""
+    evm = scenario.sources.get("evm")
+    if evm is None:
+        return  # (a fault on a missing source is refused where faults are read)
+    for i, fault in enumerate(faults_in_file_order):
+        if fault.kind != "reorg_burst" or fault.depth is None:
+            continue
+        mined = max(0, math.ceil(fault.at / evm.block_time) - 1)
+        if fault.depth > mined:
+            raise ScenarioError(scenario.file, f"faults[{i}].depth",
+                                f"expected at most {mined} (the blocks the EVM chain mines before "
+                                f"{format_duration(fault.at)}, one every {format_duration(evm.block_time)}), "
+                                f"got {fault.depth}")
 
 
 def check_blocks_take_time(scenario: Scenario) -> None:

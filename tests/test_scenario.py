@@ -32,6 +32,8 @@ from sim.units import parse_duration, parse_rate
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BASE = '[scenario]\nname = "q"\nduration = "1h"\n'
+EVM_WORLD = ('[app.extensions.eth_deposits]\ncontract_address = "0xabc"\nrpc_provider = "ws://evm"\n'
+             '[sources.evm]\nstart_height = 10\n')
 
 FULL = """
 [scenario]
@@ -525,6 +527,13 @@ ERRORS = [
      'quick.toml: faults[0].duration: expected a duration > 0, got "0s"'),
     (BASE + '[[faults]]\nat = "1m"\nkind = "reorg_burst"\ndepth = 0\n',
      "quick.toml: faults[0].depth: expected an integer >= 1, got 0"),
+    # deeper than the blocks mined by then (used to raise from the chain during the run)
+    (BASE + EVM_WORLD + '[[faults]]\nat = "5s"\nkind = "reorg_burst"\ndepth = 1\n',
+     "quick.toml: faults[0].depth: expected at most 0 (the blocks the EVM chain mines before 5s, one every "
+     "12s), got 1"),
+    (BASE + EVM_WORLD + '[[faults]]\nat = "30s"\nkind = "reorg_burst"\ndepth = 3\ncount = 2\n',
+     "quick.toml: faults[0].depth: expected at most 2 (the blocks the EVM chain mines before 30s, one every "
+     "12s), got 3"),
     (BASE + '[[faults]]\nat = "1m"\nkind = "hub_outage"\n',
      "quick.toml: faults[0].duration: is required but missing"),
     (BASE + '[[faults]]\nat = "1m"\nkind = "promote"\nnode = "v1"\noverride = "yes"\n',
