@@ -44,6 +44,8 @@ class NodeControl:
         """Start a crashed (or shut down) node again; it catches up before anything else."""
         if not self._node.online:
             self._spawn(self._node)
+        else:
+            self._node.trace("fault.no_effect", kind="restart", why="the node is running")
 
     # -- its mempool and votes ----------------------------------------------------------------
     def drop_pending_vote(self) -> None:

@@ -346,3 +346,10 @@ def test_evicting_a_vote_from_a_node_with_none_pending_says_it_did_nothing() -> 
     result = run_text(fault("5s", "evict_vote", "v1"), duration="20s")
     assert [r["why"] for r in trace_events(result, "fault.no_effect", node="v1", kind="evict_vote")] == [
         "no vote-ids tx of the node is pending"]
+
+
+def test_restarting_a_node_that_is_running_says_it_did_nothing() -> None:
+    result = run_text(fault("5s", "restart", "v1"), duration="20s")
+    assert [r["why"] for r in trace_events(result, "fault.no_effect", node="v1", kind="restart")] == [
+        "the node is running"]
+    assert violations(result) == []
