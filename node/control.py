@@ -38,6 +38,8 @@ class NodeControl:
     # -- life -------------------------------------------------------------------------------
     def crash(self, reason: str = "crash") -> None:
         """Cancel the node's nursery now: actor, mempool and listeners vanish; storage stays."""
+        if self._down("crash"):
+            return
         self._node.crash(reason)
 
     def restart(self) -> None:
@@ -61,8 +63,8 @@ class NodeControl:
         self._node.post(SkipNonce())
 
     def _down(self, kind: str) -> bool:
-        """Whether the node is down, so that a fault on its mempool or votes does nothing
-        (traced as such)."""
+        """Whether the node is down, so that a fault acting through it (its mempool, its votes,
+        its own txs, crashing it) does nothing: traced as such."""
         if self._node.online:
             return False
         self._node.trace("fault.no_effect", kind=kind, why="the node is down")
@@ -79,10 +81,14 @@ class NodeControl:
 
     # -- validator-set txs (operator actions) ------------------------------------------------
     def send_join(self, power: int) -> None:
+        if self._down("join"):
+            return
         name = self._node.name
         self._node.submit(lambda nonce: Join(name, nonce, power))
 
     def send_leave(self) -> None:
+        if self._down("leave"):
+            return
         name = self._node.name
         self._node.submit(lambda nonce: Leave(name, nonce))
 

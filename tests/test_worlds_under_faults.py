@@ -336,7 +336,7 @@ def test_a_nonce_gap_not_made_before_a_crash_is_gone_after_it() -> None:
     assert violations(result) == []
 
 
-@pytest.mark.parametrize("kind", ["nonce_gap", "evict_vote"])
+@pytest.mark.parametrize("kind", ["nonce_gap", "evict_vote", "crash", "join", "leave"])
 def test_a_vote_fault_on_a_node_that_is_down_says_it_did_nothing(kind: str) -> None:
     result = run_text(fault("2s", "crash", "v1") + fault("5s", kind, "v1"), duration="20s")
     assert [r["why"] for r in trace_events(result, "fault.no_effect", node="v1")] == ["the node is down"]
