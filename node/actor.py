@@ -27,7 +27,7 @@ from node.abci import CheckResult, Finalized, KwilApp
 from node.behaviours import BehaviourContext
 from node.blockresult import PROTOCOL_08
 from node.eventstore import EventStore
-from node.host import NodeHost
+from node.host import NO_EFFECT, NodeHost
 from node.mempool import Mempool
 from node.txs import Tx, VoteIDs
 
@@ -164,7 +164,7 @@ class BlockActor:
         self.mempool.clear()
         if self.skip_nonce:
             self.skip_nonce = False
-            self.node.trace("fault.no_effect", kind="nonce_gap", why="the node went down before its next vote-ids tx")
+            self.node.trace(NO_EFFECT, kind="nonce_gap", why="the node went down before its next vote-ids tx")
 
     def has_commit_work(self) -> bool:
         """Whether the work after a commit could do anything (else it is not posted): a
@@ -246,7 +246,7 @@ class BlockActor:
         if votes:
             self._withdraw(votes[-1])
         else:
-            self.node.trace("fault.no_effect", kind="evict_vote", why="no vote-ids tx of the node is pending")
+            self.node.trace(NO_EFFECT, kind="evict_vote", why="no vote-ids tx of the node is pending")
 
     def _withdraw(self, tx: Tx) -> list[Tx]:
         """Give an own tx up in every mempool, and with it the node's own later txs: no

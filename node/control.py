@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from node.actor import DropVote, SkipNonce
+from node.host import NO_EFFECT
 from node.node import Node
 from node.txs import Approve, Join, Leave, Remove
 
@@ -47,7 +48,7 @@ class NodeControl:
         if not self._node.online:
             self._spawn(self._node)
         else:
-            self._node.trace("fault.no_effect", kind="restart", why="the node is running")
+            self._node.trace(NO_EFFECT, kind="restart", why="the node is running")
 
     # -- its mempool and votes ----------------------------------------------------------------
     def drop_pending_vote(self) -> None:
@@ -67,14 +68,14 @@ class NodeControl:
         its own txs, crashing it) does nothing: traced as such."""
         if self._node.online:
             return False
-        self._node.trace("fault.no_effect", kind=kind, why="the node is down")
+        self._node.trace(NO_EFFECT, kind=kind, why="the node is down")
         return True
 
     def fail_listener(self, listener: str | None) -> None:
         """A listener raises (the node shuts down, as kwil does)."""
         node = self._node
         if not node.listeners.active:
-            node.trace("fault.no_effect", kind="listener_error", why="no listener is running")
+            node.trace(NO_EFFECT, kind="listener_error", why="no listener is running")
             return
         node.listeners.stop("listener error")
         node.listener_failed(RuntimeError(f"injected error in listener {listener or '*'}"))

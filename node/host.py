@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from node.abci import Finalized
 
 
+# The trace event of a fault that found nothing to act on (the host counts them for the
+# run's summary: a fault that did nothing is never silent).
+NO_EFFECT = "fault.no_effect"
+
+
 class NodeHost(Protocol):
     # -- time, trace, randomness, external systems ---------------------------------------
     def now(self) -> float:

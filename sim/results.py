@@ -94,6 +94,7 @@ def summarize(world: World) -> dict[str, Any]:
         "listener_cancellations": sum(node.listener_cancellations for node in world.views.nodes),
         "node_shutdowns": len(records.node_shutdowns),
         "faults_injected": len(records.faults),
+        "faults_without_effect": world.faults_without_effect,
         "shutdown_errors": [f"{n}: {reason}" for n, reason in records.node_shutdowns],
     }
     summary["fabricated_passed"] = fabricated_passed(world.views)

@@ -21,8 +21,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
                      "resolution_latency_p99", "votes_per_resolution_mean", "rebroadcasts",
                      "fabricated_passed")),
     ("users", ("user_txs_sent", "user_txs_committed", "user_txs_rejected", "user_txs_dropped", "user_txs_pending")),
-    ("faults", ("faults_injected", "node_shutdowns", "listener_starts", "listener_cancellations",
-                "gossip_duplicates_rejected")),
+    ("faults", ("faults_injected", "faults_without_effect", "node_shutdowns", "listener_starts",
+                "listener_cancellations", "gossip_duplicates_rejected")),
     ("run", ("seed", "virtual_seconds", "wall_seconds", "trace_hash")),
 )
 SOURCE_PREFIXES = ("deposits_", "credit", "evm_", "watcher_", "pubsub_", "script_")

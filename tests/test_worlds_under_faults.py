@@ -353,3 +353,10 @@ def test_restarting_a_node_that_is_running_says_it_did_nothing() -> None:
     assert [r["why"] for r in trace_events(result, "fault.no_effect", node="v1", kind="restart")] == [
         "the node is running"]
     assert violations(result) == []
+
+
+def test_the_summary_counts_the_faults_that_did_nothing() -> None:
+    """Two of three faults find nothing to act on: the summary says so beside the count."""
+    body = fault("2s", "crash", "v1") + fault("5s", "evict_vote", "v1") + fault("6s", "restart", "v2")
+    summary = run_text(body, duration="20s").summary
+    assert (summary["faults_injected"], summary["faults_without_effect"]) == (3, 2)

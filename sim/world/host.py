@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from node.actor import ForgetTx
 from node.app import AppState
 from node.execute import BlockResult
+from node.host import NO_EFFECT
 from node.txs import Block, Tx
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class HostedWorld(Protocol):
     blocksync: BlockSync
     checks: Checks
     views: WorldView
+    faults_without_effect: int
 
     def node_went_down(self, i: int) -> None: ...
 
@@ -67,6 +69,8 @@ class NodeHostAdapter:
         return self._world.clock.now + self.skew
 
     def emit(self, event: str, **fields: Any) -> None:
+        if event == NO_EFFECT:
+            self._world.faults_without_effect += 1
         self._world.trace.emit(event, **fields)
 
     def stream(self, name: str) -> random.Random:

@@ -64,6 +64,7 @@ class World:
         self.records = RunRecords()
         self.recorder = Recorder(self.records, self.trace, self.clock.current_time)
         self.violations: list[Violation] = []
+        self.faults_without_effect = 0  # faults that found nothing to act on (counted by the hosts)
         self.names = [node.name for node in scenario.nodes]
         net = scenario.network
         self.network = Network(self.names, net.latency, net.drop, self.rng, net.duplicate)
