@@ -8,10 +8,8 @@ of chunks as they complete, in completion order; the caller sorts rows afterward
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import multiprocessing
-import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ from typing import Any
 from sim.engine.gc_policy import free_finished_worlds, keep_run_thresholds
 from sim.errors import NodesimError
 from sim.optional import require
+from sim.process_pool import ignore_interrupts, interrupts_after_workers_start, stop_workers
 
 Task = tuple[dict[str, str], int]  # (overrides, seed)
 Outcome = tuple[dict[str, str], int, dict[str, Any] | None, str | None]  # ..., row, error
@@ -103,8 +102,7 @@ def _parsed(scenario_text: str, file: str, overrides: tuple[tuple[str, str], ...
 
 def _start_worker() -> None:
     """Set up a local worker process (it runs worlds and nothing else)."""
-    # Ctrl-C reaches the whole process group; only the parent decides how to stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_interrupts()
     keep_run_thresholds()
 
 
@@ -135,7 +133,7 @@ def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: 
 
     try:
         # A bounded number of chunks in flight, so an interrupt leaves little half-done.
-        with _interrupts_after_workers_start():
+        with interrupts_after_workers_start():
             for _ in range(2 * workers):  # (the pool starts its workers in the first submits)
                 submit_next()
         pending = set(index)
@@ -148,44 +146,14 @@ def run_local(chunks: list[list[Task]], scenario_text: str, file: str, workers: 
                     pending.add(next(reversed(index)))
                 yield future.result()
     except BrokenProcessPool:
-        _stop_workers(pool)
+        stop_workers(pool)
         raise NodesimError(f"a sweep worker process died before its runs were done: killed (out of memory?), "
                            f"or {UNGUARDED}") from None
     except BaseException:
-        _stop_workers(pool)  # interrupted: runs in flight are not waited for; a resume reruns them
+        stop_workers(pool)  # interrupted: runs in flight are not waited for; a resume reruns them
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-@contextlib.contextmanager
-def _interrupts_after_workers_start() -> Iterator[None]:
-    """Ctrl-C or SIGTERM while the pool starts its workers acts right after they have started.
-
-    Taken in the middle of a start, it left a worker running that the pool did not know yet
-    (so nothing stopped it), or one that printed a traceback of its own for the set-up it
-    never received. The signal is noted and raised again, to whatever handles it, once the
-    starts are over."""
-    if threading.current_thread() is not threading.main_thread():  # handlers belong to that one
-        yield
-        return
-    noted: list[int] = []
-    previous = {signum: signal.signal(signum, lambda signum, _frame: noted.append(signum))
-                for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        for noted_signal in dict.fromkeys(noted):
-            signal.raise_signal(noted_signal)
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    # concurrent.futures has no public way to stop a running task; its worker table is the
-    # only handle (a missing one just means there is nothing to stop).
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
 
 
 def dask_client(executor: Any, workers: int, processes: bool) -> tuple[Any, Any]:
