@@ -1,6 +1,6 @@
-"""Generated worlds with an EVM deposit chain (``scenarios(evm=True)``): what they carry, which
-source faults they draw, and that they hold every invariant; script-only worlds never draw a
-source fault."""
+"""Generated worlds with an EVM deposit chain (``scenarios(evm=True)``) or the pub/sub hub
+(``scenarios(pubsub=True)``): what they carry, which source faults they draw, and that they
+hold every invariant; a world without a source never draws its faults."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from sim.testing.options import WorldOptions
 from sim.testing.strategies import fault_schedules, scenario_dicts, scenarios
 from sim.units import parse_duration
 
-SOURCE_FAULTS = ("rpc_outage", "reorg_burst")
+EVM_FAULTS = ("rpc_outage", "reorg_burst")
+SOURCE_FAULTS = (*EVM_FAULTS, "hub_outage")
 DRAWS = settings(max_examples=60, derandomize=True, database=None, deadline=None,
                  phases=[Phase.generate], suppress_health_check=list(HealthCheck))
 
@@ -73,10 +74,10 @@ def test_script_only_worlds_never_draw_source_faults() -> None:
     worlds = _draws(scenario_dicts())
     worlds += _draws(scenario_dicts(liveness_within="90s"))
     # even a menu naming them, or options listing them as ordinary kinds
-    worlds += _draws(scenario_dicts(fault_menu=("crash", "rpc_outage", "reorg_burst")))
+    worlds += _draws(scenario_dicts(fault_menu=("crash", "rpc_outage", "reorg_burst", "hub_outage")))
     worlds += _draws(scenario_dicts(options=WorldOptions(fault_kinds=("crash", "rpc_outage"))))
     for data in worlds:
-        assert "evm" not in data["sources"] and "app" not in data
+        assert "evm" not in data["sources"] and "pubsub" not in data["sources"] and "app" not in data
         assert not {f["kind"] for f in data.get("faults", [])} & set(SOURCE_FAULTS)
 
 
@@ -90,8 +91,9 @@ def test_a_world_without_the_chain_keeps_the_menu_it_had() -> None:
     options = WorldOptions()
     assert options.fault_menu(("script",)) == options.fault_kinds
     assert not set(options.fault_kinds) & set(SOURCE_FAULTS)
-    assert options.fault_menu(("script", "evm")) == (*options.fault_kinds, *SOURCE_FAULTS)
-    assert "hub_outage" not in options.fault_menu(("script", "evm", "pubsub"))  # no generator
+    assert options.fault_menu(("script", "evm")) == (*options.fault_kinds, *EVM_FAULTS)
+    assert options.fault_menu(("script", "pubsub")) == (*options.fault_kinds, "hub_outage")
+    assert options.fault_menu(("script", "evm", "pubsub")) == (*options.fault_kinds, *SOURCE_FAULTS)
 
 
 @settings(max_examples=5, derandomize=True, database=None, deadline=None,
@@ -117,4 +119,80 @@ def test_evm_worlds_under_source_faults_hold_every_invariant(scenario: Any) -> N
 def test_evm_liveness_worlds_hold_every_invariant(scenario: Any) -> None:
     """The same with liveness: outages end by the heal, and every deposit enough power saw
     is credited in time."""
+    assert sim.run(scenario).summary["violations"] == []
+
+
+# -- the pub/sub hub --------------------------------------------------------------------------
+HUB_MENU = ("hub_outage", "crash", "restart", "partition")
+
+
+def test_pubsub_worlds_carry_the_hub_the_listeners_and_hub_outages() -> None:
+    from sim.sources.pubsub.filter import parse_filter
+
+    worlds = _draws(scenario_dicts(pubsub=True)) + _draws(scenario_dicts(pubsub=True, fault_menu=HUB_MENU))
+    outages = 0
+    for data in worlds:
+        hub = data["sources"]["pubsub"]
+        extension = data["app"]["extensions"]["pubsub_events"]
+        assert extension["event_name"] == hub["event_name"]  # every listener gets the hub's events
+        assert "evm" not in data["sources"] and "eth_deposits" not in data["app"]["extensions"]
+        assert "pubsub_event" in data["resolutions"]  # the type the listener broadcasts
+        for table in [extension, *(n.get("extensions", {}).get("pubsub_events", {})
+                                   for n in data.get("nodes", {}).values())]:
+            if "filter" in table:
+                parse_filter(table["filter"])  # the hub takes it (a bad one shuts a node down)
+        scenario = scenario_from_dict(data, file="<test>")
+        assert all("pubsub_events" in node.extensions for node in scenario.nodes)
+        for fault in data.get("faults", []):
+            if fault["kind"] == "hub_outage":
+                outages += 1
+                # over by the heal-and-restart point, 60% into the run (heal does not end it)
+                end = parse_duration(fault["at"]) + parse_duration(fault["duration"])
+                assert end <= 0.6 * parse_duration(data["scenario"]["duration"]) + 1e-9
+    assert outages > 0
+    assert len({data["sources"]["pubsub"]["rate"] for data in worlds}) > 1
+    assert len({data["app"]["extensions"]["pubsub_events"].get("filter") for data in worlds}) > 1
+    assert any("extensions" in node for data in worlds for node in data.get("nodes", {}).values())
+
+
+def test_worlds_without_the_hub_never_draw_hub_outage() -> None:
+    worlds = _draws(scenario_dicts(evm=True, fault_menu=("crash", *SOURCE_FAULTS)))
+    worlds += _draws(scenario_dicts(evm=True, liveness_within="90s"))
+    for data in worlds:
+        assert "pubsub" not in data["sources"] and "pubsub_events" not in data["app"]["extensions"]
+        assert "hub_outage" not in {f["kind"] for f in data.get("faults", [])}
+
+
+def test_options_refuse_a_filter_the_hub_would_refuse() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="hub_filters"):
+        WorldOptions(hub_filters=("value >",))
+    with pytest.raises(ValueError, match="publish_rates"):
+        WorldOptions(publish_rates=("often",))
+
+
+@settings(max_examples=5, derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(scenarios(pubsub=True))
+def test_pubsub_worlds_hold_every_invariant(scenario: Any) -> None:
+    """Events pushed by the hub to every validator's pubsub_events listener (some filtered,
+    some nodes with filters of their own), under random node faults, break no invariant."""
+    assert sim.run(scenario).summary["violations"] == []
+
+
+@settings(max_examples=4, derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(scenarios(pubsub=True, fault_menu=HUB_MENU))
+def test_pubsub_worlds_under_hub_outages_hold_every_invariant(scenario: Any) -> None:
+    """The same with hub outages in every schedule's menu."""
+    assert sim.run(scenario).summary["violations"] == []
+
+
+@settings(max_examples=3, derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(scenarios(pubsub=True, liveness_within="90s"))
+def test_pubsub_liveness_worlds_hold_every_invariant(scenario: Any) -> None:
+    """The same with liveness: hub outages end by the heal, restarted listeners ask for what
+    they missed, and every event enough power saw resolves in time."""
     assert sim.run(scenario).summary["violations"] == []

@@ -2,8 +2,7 @@
 chain, an outage of the pub/sub hub. Each needs its source in the scenario.
 
 Property tests draw ``rpc_outage`` and ``reorg_burst`` only in worlds that have the EVM
-source (``WorldOptions.fault_menu``); ``hub_outage`` has no generator (no generated world has
-the pub/sub hub).
+source, and ``hub_outage`` only in worlds that have the pub/sub hub (``WorldOptions.fault_menu``).
 """
 
 from __future__ import annotations
@@ -73,6 +72,19 @@ def gen_reorg_burst(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
     return {"depth": draw(st.sampled_from(depths)), "count": draw(st.integers(1, ctx.options.max_reorg_count))}
 
 
+def gen_hub_outage(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
+    """The hub down for one of the options' windows, over by the schedule's end: ``heal``
+    does not end an outage (it ends network faults only), and a liveness world's quiet time
+    starts there. (During it publishes fail and pushes are lost; the hub resends a lost push
+    only 15 minutes later, past a generated world, so an event whose pushes it dropped is
+    observed only by a node that restarts and asks for what it missed.)"""
+    from hypothesis import strategies as st  # only property tests draw faults
+    windows = [w for w in ctx.options.windows if ctx.end is None or ctx.at + w <= ctx.end]
+    if not windows:
+        return None
+    return {"duration": draw(st.sampled_from(windows))}
+
+
 register_fault_kind(FaultKind(
     "rpc_outage", "a node's EVM RPC endpoint fails every call for a while",
     "node, duration", apply_rpc_outage, readers.timed, targets_node=True, source="evm",
@@ -82,4 +94,4 @@ register_fault_kind(FaultKind(
     "depth, count", apply_reorg_burst, read_reorg_burst, source="evm", generate=gen_reorg_burst))
 register_fault_kind(FaultKind(
     "hub_outage", "the pub/sub hub is unreachable for a while",
-    "duration", apply_hub_outage, readers.timed, source="pubsub"))
+    "duration", apply_hub_outage, readers.timed, source="pubsub", generate=gen_hub_outage))

@@ -7,10 +7,11 @@ catalog can draw, including one-way and unhealed partitions, clock skew, total l
 windows, repeated demotions, joins, leaves and removals. Narrow them for a focused
 property (``WorldOptions(validators=(4, 4))``).
 
-Fault kinds that act on an external source (``rpc_outage``, ``reorg_burst``) are drawn only
-in worlds that have that source (``fault_menu``): a fault on a missing source is refused by
-the scenario checker. The fields from ``confirmations`` to ``max_reorg_count`` shape the EVM
-deposit chain of ``scenarios(evm=True)`` and the source faults drawn on it.
+Fault kinds that act on an external source (``rpc_outage``, ``reorg_burst``, ``hub_outage``)
+are drawn only in worlds that have that source (``fault_menu``): a fault on a missing source
+is refused by the scenario checker. The fields from ``confirmations`` to ``max_reorg_count``
+shape the EVM deposit chain of ``scenarios(evm=True)`` and the source faults drawn on it; those
+from ``publish_rates`` to ``own_filters`` the pub/sub hub of ``scenarios(pubsub=True)``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,17 @@ class WorldOptions:
     reorg_depths: tuple[int, ...] = (1, 2, 3, 4)  # the chain's reorg.max_depth
     burst_depths: tuple[int, ...] = (1, 2, 3, 4)  # reorg_burst depths (up to the confirmations)
     max_reorg_count: int = 3  # reorgs in one reorg_burst
+    # The pub/sub hub of pubsub worlds (scenarios(pubsub=True)); payloads are {seq, value},
+    # value uniform in 0 .. 999999 (sim.sources.pubsub.source):
+    publish_rates: tuple[str, ...] = ("2/min", "6/min", "20/min")  # [sources.pubsub] rate
+    publishers: tuple[int, int] = (1, 3)  # (low, high) publishers
+    hub_latencies: tuple[float, ...] = (0.01, 0.05, 0.5)  # seconds, one way between hub and listener
+    # every listener's subscription filter (None: none); a filter drops the events it yields
+    # exactly false on, for every subscriber using it
+    hub_filters: tuple[str | None, ...] = (None, "value > 500000", "seq > 2", "value < 200000 | value > 800000")
+    # at most this many nodes subscribe with a filter of their own (one of hub_filters, None
+    # being the empty filter), so they see another subset of the events: a misconfigured node
+    own_filters: int = 2
 
     def __attrs_post_init__(self) -> None:
         low, high = self.validators
@@ -100,6 +112,33 @@ class WorldOptions:
                 raise ValueError(f"{name}: expected integers >= 1, got {values!r}")
         if self.max_reorg_count < 1:
             raise ValueError(f"max_reorg_count: expected an integer >= 1, got {self.max_reorg_count!r}")
+        self._check_hub()
+
+    def _check_hub(self) -> None:
+        """Refuse pub/sub fields the hub would refuse mid-run (a bad filter shuts a node down)."""
+        from sim.sources.pubsub.errors import FilterSyntaxError
+        from sim.sources.pubsub.filter import parse_filter
+        from sim.units import parse_rate
+
+        if not self.publish_rates or not self.hub_latencies or not self.hub_filters:
+            raise ValueError("publish_rates, hub_latencies, hub_filters: expected at least one value each")
+        for rate in self.publish_rates:
+            try:
+                parse_rate(rate)
+            except ValueError as exc:
+                raise ValueError(f"publish_rates: expected {exc}, got {rate!r}") from exc
+        if not 1 <= self.publishers[0] <= self.publishers[1]:
+            raise ValueError(f"publishers: expected (low, high) with 1 <= low <= high, got {self.publishers!r}")
+        if any(latency < 0 for latency in self.hub_latencies):
+            raise ValueError(f"hub_latencies: expected seconds >= 0, got {self.hub_latencies!r}")
+        for text in self.hub_filters:
+            if text is not None:
+                try:
+                    parse_filter(text)
+                except FilterSyntaxError as exc:  # it names the position
+                    raise ValueError(f"hub_filters: {text!r} is not a filter the hub takes: {exc}") from exc
+        if self.own_filters < 0:
+            raise ValueError(f"own_filters: expected an integer >= 0, got {self.own_filters!r}")
 
     def fault_menu(self, sources: Collection[str] = ()) -> tuple[str, ...]:
         """The fault kinds a world with these ``[sources]`` may draw: ``fault_kinds``, then

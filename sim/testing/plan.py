@@ -17,12 +17,14 @@ from typing import Any
 
 import attrs
 
+from node.extensions.pubsub_events import EVENT_TYPE as PUBSUB_EVENT_TYPE  # what its listener broadcasts
 from sim.scenario_model import duration_text
 from sim.units import format_fraction, parse_duration
 
 EVENT_TYPE = "note"  # the resolution type every scripted event of a property test has
 EVM_CONTRACT = "0x000000000000000000000000000000000000dEaD"  # the deposit contract of EVM worlds
 EVM_PROVIDER = "ws://evm"  # what eth_deposits dials: the [sources.evm] address
+PUBSUB_EVENT_NAME = "price"  # what the hub's publishers publish and every listener subscribes to
 REMOVALS = ("demote", "remove", "leave")  # fault kinds that take a validator out
 ADDITIONS = ("promote", "join")  # fault kinds that bring a node in
 
@@ -58,6 +60,31 @@ class EvmWorld:
 
 
 @attrs.frozen(kw_only=True)
+class PubSubWorld:
+    """The pub/sub hub with its publishers, and every validator's pubsub_events listener
+    subscribed to its events.
+
+    ``filter`` is every listener's subscription filter (None: none); ``own_filters`` gives some
+    nodes a filter of their own instead ("" passes everything), so that they see another
+    subset of the events than the others, as misconfigured validators would.
+    """
+
+    rate: str = "6/min"  # publishes per unit of time, all publishers together (Poisson)
+    publishers: int = 1
+    latency: float = 0.05  # seconds, one way between the hub and a listener
+    filter: str | None = None
+    own_filters: tuple[tuple[str, str], ...] = ()  # (node, filter), in address order
+
+    def tables(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, str]]]:
+        """``[app.extensions.pubsub_events]`` (all strings, as kwil reads them), ``[sources.pubsub]``
+        and each ``[nodes.vN.extensions.pubsub_events]`` that differs."""
+        extension = {"event_name": PUBSUB_EVENT_NAME, **({"filter": self.filter} if self.filter is not None else {})}
+        source = {"rate": self.rate, "publishers": self.publishers, "event_name": PUBSUB_EVENT_NAME,
+                  "latency": duration_text(self.latency)}
+        return extension, source, {node: {"filter": text} for node, text in self.own_filters}
+
+
+@attrs.frozen(kw_only=True)
 class WorldConfig:
     """The fixed part of a property-test world: its nodes, protocol, timing and resolution type.
 
@@ -81,11 +108,13 @@ class WorldConfig:
     resolve: str | None = None  # "module:function" resolving the events (None: record the body)
     name: str = "property"
     evm: EvmWorld | None = None  # an EVM deposit chain besides the script source
+    pubsub: PubSubWorld | None = None  # the pub/sub hub besides the script source
 
     @property
     def sources(self) -> tuple[str, ...]:
         """The ``[sources]`` kinds of the world (what source fault kinds may act on)."""
-        return ("script", "evm") if self.evm is not None else ("script",)
+        return ("script", *(("evm",) if self.evm is not None else ()),
+                *(("pubsub",) if self.pubsub is not None else ()))
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -120,6 +149,16 @@ class WorldConfig:
             extension, source = self.evm.tables()
             data["app"] = {"extensions": {"eth_deposits": extension}}
             data["sources"]["evm"] = source
+        if self.pubsub is not None:
+            extension, source, own = self.pubsub.tables()
+            data.setdefault("app", {}).setdefault("extensions", {})["pubsub_events"] = extension
+            data["sources"]["pubsub"] = source
+            # the hub's events resolve as the scripted ones do (no resolve function: theirs
+            # is written for scripted bodies)
+            data["resolutions"][PUBSUB_EVENT_TYPE] = {
+                k: v for k, v in data["resolutions"][EVENT_TYPE].items() if k != "resolve"}
+            for node, table in own.items():
+                data.setdefault("nodes", {}).setdefault(node, {})["extensions"] = {"pubsub_events": table}
         return data
 
 

@@ -9,8 +9,10 @@ testing: unless told which, each example switches on a random subset of fault ki
 from each kind's own generator in the fault catalog (``sim.faults.catalog``).
 
 ``evm=True`` adds an EVM deposit chain watched by every validator's eth_deposits listener,
-and with it the source fault kinds (``rpc_outage``, ``reorg_burst``); a world without it
-never draws them, and draws exactly what it drew before they could be drawn.
+and with it the source fault kinds (``rpc_outage``, ``reorg_burst``); ``pubsub=True`` adds
+the pub/sub hub every validator's pubsub_events listener subscribes to, and with it
+``hub_outage``. A world without a source never draws its faults, and draws exactly what it
+drew before they could be drawn (a source is drawn after everything else of the world).
 """
 
 from __future__ import annotations
@@ -28,16 +30,25 @@ from sim.scenario import scenario_from_dict
 from sim.scenario_model import Scenario, duration_text
 from sim.testing.local_modules import import_every_module
 from sim.testing.options import WorldOptions
-from sim.testing.plan import ADDITIONS, EVENT_TYPE, REMOVALS, EvmWorld, WorldConfig, byzantine_minority
+from sim.testing.plan import (
+    ADDITIONS,
+    EVENT_TYPE,
+    REMOVALS,
+    EvmWorld,
+    PubSubWorld,
+    WorldConfig,
+    byzantine_minority,
+)
 from sim.units import parse_duration
 
 DEFAULT_OPTIONS = WorldOptions()
 # Kinds that keep a node correct and connected in the long run (used for liveness worlds,
-# which end with a heal and a restart of every faulted node). An rpc_outage is drawn to end
-# by then (heal does not end it), and a reorg_burst no deeper than the confirmations.
+# which end with a heal and a restart of every faulted node). An rpc_outage or a hub_outage
+# is drawn to end by then (heal does not end them), and a reorg_burst no deeper than the
+# confirmations.
 RECOVERABLE = ("crash", "restart", "partition", "heal", "delay", "drop", "duplicate", "reorder",
                "clock_skew", "listener_error", "evict_vote", "nonce_gap", "demote", "leave", "promote",
-               "rpc_outage", "reorg_burst")
+               "rpc_outage", "reorg_burst", "hub_outage")
 REFUND_THRESHOLDS = (Fraction(1, 3), Fraction(1, 2), Fraction(1, 1))
 FAULT_MENU = DEFAULT_OPTIONS.fault_kinds
 
@@ -70,15 +81,37 @@ def evm_worlds(draw: st.DrawFn, options: WorldOptions = DEFAULT_OPTIONS) -> EvmW
 
 
 @st.composite
+def pubsub_worlds(draw: st.DrawFn, options: WorldOptions = DEFAULT_OPTIONS,
+                  nodes: Sequence[str] = ()) -> PubSubWorld:
+    """The pub/sub hub: publish rate, publishers, hub latency and the listeners' filter from
+    ``options``; up to ``options.own_filters`` of ``nodes`` subscribe with a filter of their
+    own. (The hub's retry schedule is the canister's constants: 15 minutes to the first
+    resend, longer than a generated world, so a push a world loses is retried only when its
+    node asks for what it missed, on restart.)"""
+    rate = draw(st.sampled_from(options.publish_rates))
+    publishers = draw(st.integers(*options.publishers))
+    latency = draw(st.sampled_from(options.hub_latencies))
+    common = draw(st.sampled_from(options.hub_filters))
+    own: list[str] = []
+    if nodes and options.own_filters:
+        own = draw(st.lists(st.sampled_from(tuple(nodes)), max_size=min(options.own_filters, len(nodes)),
+                            unique=True))
+    filters = tuple((node, draw(st.sampled_from(options.hub_filters)) or "")
+                    for node in sorted(own, key=lambda n: int(n[1:])))
+    return PubSubWorld(rate=rate, publishers=publishers, latency=latency, filter=common, own_filters=filters)
+
+
+@st.composite
 def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                   validators: int | st.SearchStrategy[int] | None = None,
                   timeout_commit: float | st.SearchStrategy[float] | None = None,
                   rebroadcast_after: int | st.SearchStrategy[int] | None = None,
                   protocols: Sequence[str] | None = None, bug_compat: Sequence[str] | None = None,
-                  evm: bool = False) -> WorldConfig:
+                  evm: bool = False, pubsub: bool = False) -> WorldConfig:
     """The fixed part of a world: unequal powers, a protocol, short expirations, and some
     nodes that start outside the validator set (so joins have someone to join); with
-    ``evm``, an EVM deposit chain (``evm_worlds``).
+    ``evm``, an EVM deposit chain (``evm_worlds``); with ``pubsub``, the pub/sub hub
+    (``pubsub_worlds``).
 
     Expirations (of the resolution type, and ``vote_expiry`` of 0.7 placeholders) are drawn
     above ``rebroadcast_after`` so that a lost vote is repaired before its event expires.
@@ -109,8 +142,13 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
         rebroadcast_after=repair,
         non_validators=tuple(n for n in nodes if n in outside),
     )
-    # drawn last, so that a world without it draws the same as before it existed
-    return attrs.evolve(config, evm=draw(evm_worlds(options))) if evm else config
+    # drawn last (the hub after the chain), so that a world without them draws the same as
+    # before they existed
+    if evm:
+        config = attrs.evolve(config, evm=draw(evm_worlds(options)))
+    if pubsub:
+        config = attrs.evolve(config, pubsub=draw(pubsub_worlds(options, config.nodes)))
+    return config
 
 
 def draw_fault(draw: st.DrawFn, kind: str, ctx: GenContext) -> dict[str, Any] | None:
@@ -123,21 +161,23 @@ def draw_fault(draw: st.DrawFn, kind: str, ctx: GenContext) -> dict[str, Any] | 
 def fault_schedules(draw: st.DrawFn, nodes: Sequence[str], duration: str | float, *,
                     kinds: Sequence[str] | None = None, spare: Sequence[str] = (),
                     max_faults: int | None = None, options: WorldOptions = DEFAULT_OPTIONS,
-                    outside: Sequence[str] = (), evm: EvmWorld | None = None) -> list[dict[str, Any]]:
+                    outside: Sequence[str] = (), evm: EvmWorld | None = None,
+                    pubsub: PubSubWorld | None = None) -> list[dict[str, Any]]:
     """A list of ``[[faults]]`` tables within the first ``duration`` of a run, sorted by time.
 
     ``kinds`` limits the fault kinds (None: a swarm subset of ``options.fault_menu(...)``);
     nodes in ``spare`` are never a fault's target and stay connected to each other;
-    ``outside`` are the nodes that start outside the validator set; ``evm`` is the world's
-    EVM chain, if it has one: without it no kind that acts on it is drawn. Every timed fault
-    that heal does not end (an RPC outage) is over by ``duration``, and what a fault took
-    down (a crash, a listener error, an RPC outage) is restarted then.
+    ``outside`` are the nodes that start outside the validator set; ``evm`` and ``pubsub`` are
+    the world's EVM chain and pub/sub hub, if it has them: without one no kind that acts on it
+    is drawn. Every timed fault that heal does not end (an RPC or hub outage) is over by
+    ``duration``, and what a fault took down (a crash, a listener error, an RPC outage) is
+    restarted then.
     """
     import_every_module()  # the same draws whatever was imported before (see local_modules)
     from sim.testing.plan import WorldPlan
 
     horizon = _seconds(duration)
-    sources = ("evm",) if evm is not None else ()
+    sources = (*(("evm",) if evm is not None else ()), *(("pubsub",) if pubsub is not None else ()))
     if kinds is not None:
         menu = tuple(k for k in kinds if fault_kind(k).source in (None, *sources))
     else:
@@ -204,11 +244,12 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                    fault_menu: Sequence[str] | None = None, max_events: int = 6,
                    liveness_within: str | float | None = None,
                    timeout_commit: float | st.SearchStrategy[float] | None = None,
-                   byzantine: bool = True, evm: bool = False) -> dict[str, Any]:
+                   byzantine: bool = True, evm: bool = False, pubsub: bool = False) -> dict[str, Any]:
     """A raw scenario dict (what ``tomllib`` would read); see ``scenarios()``."""
     import_every_module()  # the same draws whatever was imported before (see local_modules)
     config = draw(world_configs(options=options, validators=validators, protocols=protocols,
-                                bug_compat=bug_compat, timeout_commit=timeout_commit, evm=evm))
+                                bug_compat=bug_compat, timeout_commit=timeout_commit, evm=evm,
+                                pubsub=pubsub))
     nodes = list(config.nodes)
     length = _seconds(duration) if duration is not None else float(draw(st.sampled_from((120, 180, 300))))
     horizon = length * 0.6
@@ -218,7 +259,8 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
         fault_menu = tuple(k for k in options.fault_menu(config.sources) if k in RECOVERABLE) \
             if fault_menu is None else fault_menu
     schedule = draw(fault_schedules(nodes, horizon, kinds=fault_menu, spare=spare, options=options,
-                                    outside=config.non_validators, evm=config.evm)) if faults else []
+                                    outside=config.non_validators, evm=config.evm,
+                                    pubsub=config.pubsub)) if faults else []
     if liveness_within is not None:
         # Heal and bring back every faulted node, so the quiet period really is quiet.
         schedule.append({"at": duration_text(horizon), "kind": "heal"})
@@ -261,6 +303,8 @@ def scenarios(**kwargs: Any) -> st.SearchStrategy[Scenario]:
     (False: none), ``liveness_within`` (set: faults spare a core of more than 2/3 of the
     power, everything heals and restarts by 60% of the run, and liveness is checked),
     ``evm`` (True: an EVM deposit chain, every validator's eth_deposits listener, and the
-    ``rpc_outage`` and ``reorg_burst`` faults among those drawn).
+    ``rpc_outage`` and ``reorg_burst`` faults among those drawn), ``pubsub`` (True: the
+    pub/sub hub with its publishers, every validator's pubsub_events listener, and the
+    ``hub_outage`` fault among those drawn).
     """
     return scenario_dicts(**kwargs).map(lambda data: scenario_from_dict(data, file="<hypothesis>"))
