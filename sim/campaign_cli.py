@@ -22,6 +22,9 @@ def add_campaign_parser(sub: Any) -> None:
     campaign.add_argument("--evm", action="store_true",
                           help="give every world an EVM deposit chain watched by each validator's eth_deposits "
                                "listener, and RPC outages and reorg bursts among its faults")
+    campaign.add_argument("--pubsub", action="store_true",
+                          help="give every world the pub/sub hub with publishers, each validator's pubsub_events "
+                               "listener subscribed to it, and hub outages among its faults")
 
 
 def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
@@ -36,7 +39,8 @@ def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
         console.print(f"  {done}/{total} chunks, {found} failing worlds so far")
 
     report = run_campaign(args.examples, out=args.out, seed=args.seed, workers=args.workers,
-                          liveness_within=args.liveness, evm=args.evm, progress=progress)
+                          liveness_within=args.liveness, evm=args.evm, pubsub=args.pubsub,
+                          progress=progress)
     console.print(f"{report.examples} worlds, {len(report.findings)} failing")
     for invariant, count in sorted(report.by_invariant.items()):
         console.print(f"  {invariant}: {count}")

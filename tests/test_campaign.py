@@ -61,3 +61,20 @@ def test_an_evm_campaign_draws_worlds_with_the_deposit_chain_and_liveness_combin
     for scenario in seen:
         assert "evm" in scenario.sources and scenario.checks.liveness_within == 45.0
         assert all("eth_deposits" in node.extensions for node in scenario.nodes)
+
+
+def test_a_pubsub_campaign_draws_worlds_with_the_hub_and_combines_with_the_chain_and_liveness(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[Any] = []
+    real_run = sim.run
+
+    def recording_run(scenario: Any, **kwargs: Any) -> Any:
+        seen.append(scenario)
+        return real_run(scenario, **kwargs)
+
+    monkeypatch.setattr(sim, "run", recording_run)
+    assert _chunk(7, 2, str(tmp_path), WorldOptions(validators=(4, 4)), 45.0, True, True) == []
+    assert len(seen) == 2
+    for scenario in seen:
+        assert {"evm", "pubsub"} <= set(scenario.sources) and scenario.checks.liveness_within == 45.0
+        assert all({"eth_deposits", "pubsub_events"} <= set(node.extensions) for node in scenario.nodes)

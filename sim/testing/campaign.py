@@ -10,8 +10,9 @@ With ``liveness_within`` the worlds are liveness worlds (``scenarios(liveness_wi
 faults spare a core of more than 2/3 of the power, everything heals and restarts by 60% of
 the run, and every event enough power observed must resolve within that bound. With
 ``evm`` the worlds also have an EVM deposit chain and every validator's eth_deposits listener
-(``scenarios(evm=True)``), and RPC outages and reorg bursts among their faults; the two
-combine.
+(``scenarios(evm=True)``), and RPC outages and reorg bursts among their faults. With
+``pubsub`` they also have the pub/sub hub and every validator's pubsub_events listener
+(``scenarios(pubsub=True)``), and hub outages among their faults. The three combine.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class CampaignReport:
 
 
 def _chunk(seed: int, examples: int, out: str, options: WorldOptions,
-           liveness_within: float | None, evm: bool = False) -> list[Finding]:
+           liveness_within: float | None, evm: bool = False, pubsub: bool = False) -> list[Finding]:
     """Run ``examples`` worlds drawn from ``seed``; write and return the failing ones."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
@@ -67,7 +68,8 @@ def _chunk(seed: int, examples: int, out: str, options: WorldOptions,
     @hypothesis_seed(seed)
     @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(scenario_dicts(options=options, liveness_within=liveness_within, evm=evm))
+    @given(scenario_dicts(options=options, liveness_within=liveness_within, evm=evm,
+                          pubsub=pubsub))
     def one(data: dict[str, Any]) -> None:
         scenario = scenario_from_dict(data, file="<campaign>")
         result = sim.run(scenario)
@@ -83,10 +85,10 @@ def _chunk(seed: int, examples: int, out: str, options: WorldOptions,
 
 def run_campaign(examples: int, *, out: str | Path, seed: int = 0, workers: int | None = None,
                  options: WorldOptions | None = None, liveness_within: float | None = None,
-                 evm: bool = False, progress: Any = None) -> CampaignReport:
+                 evm: bool = False, pubsub: bool = False, progress: Any = None) -> CampaignReport:
     """Draw and run ``examples`` worlds (wide ones by default; liveness worlds with
-    ``liveness_within`` seconds; with an EVM deposit chain with ``evm``) on ``workers``
-    processes."""
+    ``liveness_within`` seconds; with an EVM deposit chain with ``evm``; with the pub/sub hub
+    with ``pubsub``) on ``workers`` processes."""
     options = options or WorldOptions()
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -95,7 +97,8 @@ def run_campaign(examples: int, *, out: str | Path, seed: int = 0, workers: int 
     findings: list[Finding] = []
     workers = workers or os.cpu_count() or 1
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_chunk, s, n, str(folder), options, liveness_within, evm) for s, n in chunks]
+        futures = [pool.submit(_chunk, s, n, str(folder), options, liveness_within, evm, pubsub)
+                   for s, n in chunks]
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             findings += future.result()
             if progress is not None:
