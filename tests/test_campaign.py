@@ -37,6 +37,10 @@ def test_a_liveness_campaign_draws_healed_worlds_whose_events_must_resolve_in_ti
         heals = [f for f in scenario.faults if f.kind == "heal"]
         assert heals, "a liveness world heals everything"
         assert scenario.duration >= heals[-1].at + 45.0
+        # and nothing can expire before the end: a block takes timeout_commit at least
+        blocks = scenario.duration / scenario.consensus.timeout_commit
+        assert scenario.resolutions["note"].expiration_period > blocks
+        assert scenario.consensus.vote_expiry > blocks
 
 
 def test_a_default_campaign_draws_wide_worlds_without_a_liveness_bound(

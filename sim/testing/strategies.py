@@ -17,6 +17,7 @@ drew before they could be drawn (a source is drawn after everything else of the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -268,6 +269,13 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                      for n in nodes if n not in spare]
         quiet = horizon + max((_seconds(f.get("duration", 0.0)) for f in schedule), default=0.0)
         length = max(length, quiet + _seconds(liveness_within) + 30.0)
+        # No resolution may expire before the run ends (no draw: the worlds stay the same
+        # otherwise). Liveness asks whether events resolve; an expiry shorter than what a
+        # fault leaves behind (a restarted node's catch-up, a vote refused for a nonce gap and
+        # sent again rebroadcast_after blocks later) ended them first, whatever the protocol did.
+        lasting = math.ceil(length / config.timeout_commit) + 1  # blocks are timeout_commit apart at least
+        config = attrs.evolve(config, expiration_period=max(config.expiration_period, lasting),
+                              vote_expiry=max(config.vote_expiry, lasting))
     data = config.base_dict(length)
     if byzantine:
         limit = options.byzantine_limit(len(nodes))
