@@ -17,8 +17,10 @@ from concurrent.futures import ProcessPoolExecutor
 
 
 def ignore_interrupts() -> None:
-    """A worker's initializer: Ctrl-C is the parent's to act on."""
+    """A worker's initializer: Ctrl-C is the parent's to act on, and SIGTERM (how the parent
+    stops it) ends it quietly, whatever handler a forked worker inherited from the command."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextlib.contextmanager

@@ -116,6 +116,32 @@ def test_sigterm_during_sweep_stops_its_workers_and_exits_130(tmp_path: Path) ->
     assert _marked_processes(mark) == []
 
 
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc to find the workers")
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_an_interrupted_campaign_stops_at_once_and_leaves_no_worker(tmp_path: Path, how: str) -> None:
+    """Ctrl-C (the whole process group) or SIGTERM: the campaign used to run every world
+    still queued before it stopped; it now stops its workers and gives the rest up."""
+    mark = str(tmp_path)
+    env = {**os.environ, "NODESIM_TEST_MARK": mark}
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "campaign", "--examples", "5000", "--workers", "2",
+                             "--out", str(tmp_path / "camp")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT, env=env, start_new_session=True)
+    assert proc.stdout is not None
+    assert "chunks" in proc.stdout.readline()  # a first chunk of worlds is done: the workers run
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stdout + stderr
+    assert stderr.strip() == "nodesim: interrupted", stderr
+    assert "5000 worlds" not in stdout  # (the line a finished campaign ends with)
+    deadline = time.monotonic() + 30  # a terminated worker may take a moment to be reaped
+    while _marked_processes(mark) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _marked_processes(mark) == []
+
+
 # -- stopping on purpose ------------------------------------------------------------------------
 def test_max_wall_stops_with_partial_results_and_exit_4(tmp_path: Path) -> None:
     out = tmp_path / "run"

@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 
+from sim.process_pool import ignore_interrupts, interrupts_after_workers_start, stop_workers
 from sim.testing.options import WorldOptions
 
 CHUNK = 25  # examples per task
@@ -96,12 +97,21 @@ def run_campaign(examples: int, *, out: str | Path, seed: int = 0, workers: int 
               for i in range((examples + CHUNK - 1) // CHUNK)]
     findings: list[Finding] = []
     workers = workers or os.cpu_count() or 1
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_chunk, s, n, str(folder), options, liveness_within, evm, pubsub)
-                   for s, n in chunks]
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts)
+    try:
+        with interrupts_after_workers_start():  # (the pool starts its workers at the first submit)
+            futures = [pool.submit(_chunk, s, n, str(folder), options, liveness_within, evm, pubsub)
+                       for s, n in chunks]
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             findings += future.result()
             if progress is not None:
                 progress(done, len(futures), len(findings))
+    except BaseException:
+        # Ctrl-C or SIGTERM: the worlds not yet run are given up (they used to run to the last
+        # one before the command stopped); the failing worlds found so far are already written.
+        stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     findings.sort(key=lambda f: f.path)
     return CampaignReport(examples, tuple(findings))
