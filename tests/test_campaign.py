@@ -12,8 +12,9 @@ from sim.testing.campaign import _chunk
 from sim.testing.options import WorldOptions
 
 
-def _drawn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, liveness_within: float | None) -> list[Any]:
-    """The scenarios a chunk of three small worlds runs."""
+def _drawn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, liveness_within: float | None, *,
+           examples: int = 3, evm: bool = False, pubsub: bool = False) -> list[Any]:
+    """The scenarios a chunk of ``examples`` small worlds runs (each holding every invariant)."""
     seen: list[Any] = []
     real_run = sim.run
 
@@ -22,7 +23,7 @@ def _drawn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, liveness_within: flo
         return real_run(scenario, **kwargs)
 
     monkeypatch.setattr(sim, "run", recording_run)
-    findings = _chunk(7, 3, str(tmp_path), WorldOptions(validators=(4, 4)), liveness_within)
+    findings = _chunk(7, examples, str(tmp_path), WorldOptions(validators=(4, 4)), liveness_within, evm, pubsub)
     assert findings == [], findings
     return seen
 
@@ -52,15 +53,7 @@ def test_a_default_campaign_draws_wide_worlds_without_a_liveness_bound(
 
 def test_an_evm_campaign_draws_worlds_with_the_deposit_chain_and_liveness_combines(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    seen: list[Any] = []
-    real_run = sim.run
-
-    def recording_run(scenario: Any, **kwargs: Any) -> Any:
-        seen.append(scenario)
-        return real_run(scenario, **kwargs)
-
-    monkeypatch.setattr(sim, "run", recording_run)
-    assert _chunk(7, 2, str(tmp_path), WorldOptions(validators=(4, 4)), 45.0, True) == []
+    seen = _drawn(monkeypatch, tmp_path, 45.0, examples=2, evm=True)
     assert len(seen) == 2
     for scenario in seen:
         assert "evm" in scenario.sources and scenario.checks.liveness_within == 45.0
@@ -69,15 +62,7 @@ def test_an_evm_campaign_draws_worlds_with_the_deposit_chain_and_liveness_combin
 
 def test_a_pubsub_campaign_draws_worlds_with_the_hub_and_combines_with_the_chain_and_liveness(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    seen: list[Any] = []
-    real_run = sim.run
-
-    def recording_run(scenario: Any, **kwargs: Any) -> Any:
-        seen.append(scenario)
-        return real_run(scenario, **kwargs)
-
-    monkeypatch.setattr(sim, "run", recording_run)
-    assert _chunk(7, 2, str(tmp_path), WorldOptions(validators=(4, 4)), 45.0, True, True) == []
+    seen = _drawn(monkeypatch, tmp_path, 45.0, examples=2, evm=True, pubsub=True)
     assert len(seen) == 2
     for scenario in seen:
         assert {"evm", "pubsub"} <= set(scenario.sources) and scenario.checks.liveness_within == 45.0
