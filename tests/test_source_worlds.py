@@ -1,6 +1,7 @@
-"""Generated worlds with an EVM deposit chain (``scenarios(evm=True)``) or the pub/sub hub
-(``scenarios(pubsub=True)``): what they carry, which source faults they draw, and that they
-hold every invariant; a world without a source never draws its faults."""
+"""Generated worlds with an EVM deposit chain (``scenarios(evm=True)``), the pub/sub hub
+(``scenarios(pubsub=True)``) or the watcher source (``scenarios(watcher=True)``): what they
+carry, which source faults they draw, and that they hold every invariant; a world without a
+source never draws its faults."""
 
 from __future__ import annotations
 
@@ -195,4 +196,97 @@ def test_pubsub_worlds_under_hub_outages_hold_every_invariant(scenario: Any) -> 
 def test_pubsub_liveness_worlds_hold_every_invariant(scenario: Any) -> None:
     """The same with liveness: hub outages end by the heal, restarted listeners ask for what
     they missed, and every event enough power saw resolves in time."""
+    assert sim.run(scenario).summary["violations"] == []
+
+
+# -- the watcher source ------------------------------------------------------------------------
+def test_watcher_worlds_carry_the_source_and_every_validators_listener() -> None:
+    from node.extensions.watcher_events import WatcherEventsConfig
+    from sim.faults.kinds import fault_kind
+
+    worlds = _draws(scenario_dicts(watcher=True))
+    for data in worlds:
+        source = data["sources"]["watcher"]
+        extension = data["app"]["extensions"]["watcher_events"]
+        assert extension["address"] == source["address"]  # every listener dials the one store
+        assert "watcher_event" in data["resolutions"]  # the type the listener broadcasts
+        assert not {"evm", "pubsub"} & set(data["sources"])
+        scenario = scenario_from_dict(data, file="<test>")
+        for node in scenario.nodes:
+            # the listener takes each node's table (a bad one shuts the node down mid-run)
+            WatcherEventsConfig.from_extension_config(node.extensions["watcher_events"])
+        # the watcher brings no fault kind: only faults that need no source are drawn
+        assert all(fault_kind(f["kind"]).source is None for f in data.get("faults", []))
+    assert len({data["sources"]["watcher"]["rate"] for data in worlds}) > 1
+    assert {data["sources"]["watcher"]["gc_age_threshold"] for data in worlds} == {"0s", "20s", "1m", "24h"}
+    assert len({data["app"]["extensions"]["watcher_events"].get("operations") for data in worlds}) > 1
+    assert any("batch_size" in data["app"]["extensions"]["watcher_events"] for data in worlds)
+    assert any("watcher_events" in node.get("extensions", {})
+               for data in worlds for node in data.get("nodes", {}).values())
+
+
+def test_a_node_keeps_its_own_pubsub_and_watcher_tables_side_by_side() -> None:
+    worlds = _draws(scenario_dicts(pubsub=True, watcher=True))
+    both = [node["extensions"] for data in worlds for node in data.get("nodes", {}).values()
+            if {"pubsub_events", "watcher_events"} <= set(node.get("extensions", {}))]
+    assert both
+
+
+def test_watcher_liveness_worlds_keep_their_core_configured_as_the_rest() -> None:
+    """A node with a listener table of its own is a misconfigured node: liveness worlds spare
+    their core that, as they spare it faults."""
+    from sim.testing.strategies import _core
+
+    own = 0
+    for data in _draws(scenario_dicts(watcher=True, liveness_within="90s")):
+        scenario = scenario_from_dict(data, file="<test>")
+        core = _core([node.power for node in scenario.nodes],
+                     [node.name for node in scenario.nodes if node.start != "validator"])
+        for name, table in data.get("nodes", {}).items():
+            if "watcher_events" in table.get("extensions", {}):
+                own += 1
+                assert name not in core
+    assert own > 0
+
+
+def test_worlds_without_the_watcher_never_carry_it() -> None:
+    worlds = _draws(scenario_dicts(evm=True, pubsub=True))
+    worlds += _draws(scenario_dicts(pubsub=True, liveness_within="90s"))
+    for data in worlds:
+        assert "watcher" not in data["sources"] and "watcher_events" not in data["app"]["extensions"]
+        assert "watcher_event" not in data["resolutions"]
+        assert all("watcher_events" not in node.get("extensions", {}) for node in data.get("nodes", {}).values())
+
+
+def test_options_refuse_watcher_fields_its_source_or_listener_would_refuse() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="watch_operations"):
+        WorldOptions(watch_operations=("create", "upsert"))
+    with pytest.raises(ValueError, match="gc_cadences"):
+        WorldOptions(gc_cadences=("0s",))
+    with pytest.raises(ValueError, match="job_rates"):
+        WorldOptions(job_rates=("often",))
+    with pytest.raises(ValueError, match="batch_sizes"):
+        WorldOptions(batch_sizes=(0,))
+    with pytest.raises(ValueError, match="job_object_types"):
+        WorldOptions(job_object_types=("Job,Execution",))
+
+
+@settings(max_examples=6, derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(scenarios(watcher=True))
+def test_watcher_worlds_hold_every_invariant(scenario: Any) -> None:
+    """Job events read by every validator's watcher_events listener (some filtered, some
+    nodes with a table of their own, GC deleting what every checkpoint passed), under random
+    node faults, break no invariant."""
+    assert sim.run(scenario).summary["violations"] == []
+
+
+@settings(max_examples=3, derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(scenarios(watcher=True, liveness_within="90s"))
+def test_watcher_liveness_worlds_hold_every_invariant(scenario: Any) -> None:
+    """The same with liveness: restarted listeners resume from their checkpoints, and every
+    job event enough power saw resolves in time."""
     assert sim.run(scenario).summary["violations"] == []

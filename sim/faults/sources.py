@@ -3,6 +3,8 @@ chain, an outage of the pub/sub hub. Each needs its source in the scenario.
 
 Property tests draw ``rpc_outage`` and ``reorg_burst`` only in worlds that have the EVM
 source, and ``hub_outage`` only in worlds that have the pub/sub hub (``WorldOptions.fault_menu``).
+The watcher source has no fault kind of its own: its worlds (``scenarios(watcher=True)``) draw
+the node faults, and a listener a crash or a listener error stopped resumes from its checkpoint.
 """
 
 from __future__ import annotations

@@ -11,7 +11,10 @@ Fault kinds that act on an external source (``rpc_outage``, ``reorg_burst``, ``h
 are drawn only in worlds that have that source (``fault_menu``): a fault on a missing source
 is refused by the scenario checker. The fields from ``confirmations`` to ``max_reorg_count``
 shape the EVM deposit chain of ``scenarios(evm=True)`` and the source faults drawn on it; those
-from ``publish_rates`` to ``own_filters`` the pub/sub hub of ``scenarios(pubsub=True)``.
+from ``publish_rates`` to ``own_filters`` the pub/sub hub of ``scenarios(pubsub=True)``; those
+from ``job_rates`` to ``own_watchers`` the watcher source and listeners of
+``scenarios(watcher=True)`` (the watcher has no fault kind of its own: its worlds draw the node
+faults, and a crashed listener resumes from its checkpoint).
 """
 
 from __future__ import annotations
@@ -85,6 +88,21 @@ class WorldOptions:
     # at most this many nodes subscribe with a filter of their own (one of hub_filters, None
     # being the empty filter), so they see another subset of the events: a misconfigured node
     own_filters: int = 2
+    # The watcher source (an orchestrator's job-event log) and every validator's watcher_events
+    # listener of watcher worlds (scenarios(watcher=True)):
+    job_rates: tuple[str, ...] = ("2/min", "6/min", "20/min")  # [sources.watcher] rate
+    job_object_types: tuple[str, ...] = ("Job", "Execution")  # the source writes a non-empty subset
+    # gc_age_threshold: "0s" turns GC off, "24h" keeps every event of a world; the short ones
+    # delete what every checkpoint has passed while the world runs
+    gc_ages: tuple[str, ...] = ("0s", "20s", "1m", "24h")
+    gc_cadences: tuple[str, ...] = ("10s", "1m")
+    long_polling_timeouts: tuple[str, ...] = ("2s", "10s")  # how long a read waits for an event
+    # the listener's filters are subsets of these (empty: everything)
+    watch_operations: tuple[str, ...] = ("create", "update", "delete")
+    batch_sizes: tuple[int | None, ...] = (None, 1, 5)  # events per read (None: the listener's default)
+    # at most this many nodes run a listener table of their own (other filters, another batch
+    # size), so they broadcast another subset of the events: a misconfigured node
+    own_watchers: int = 2
 
     def __attrs_post_init__(self) -> None:
         low, high = self.validators
@@ -113,6 +131,7 @@ class WorldOptions:
         if self.max_reorg_count < 1:
             raise ValueError(f"max_reorg_count: expected an integer >= 1, got {self.max_reorg_count!r}")
         self._check_hub()
+        self._check_watcher()
 
     def _check_hub(self) -> None:
         """Refuse pub/sub fields the hub would refuse mid-run (a bad filter shuts a node down)."""
@@ -139,6 +158,41 @@ class WorldOptions:
                     raise ValueError(f"hub_filters: {text!r} is not a filter the hub takes: {exc}") from exc
         if self.own_filters < 0:
             raise ValueError(f"own_filters: expected an integer >= 0, got {self.own_filters!r}")
+
+    def _check_watcher(self) -> None:
+        """Refuse watcher fields its source or listener would refuse (a bad listener table
+        shuts a node down mid-run)."""
+        from sim.sources.watcher.types import Operation
+        from sim.units import parse_duration, parse_rate
+
+        if not self.job_rates or not self.gc_ages or not self.gc_cadences or not self.long_polling_timeouts:
+            raise ValueError("job_rates, gc_ages, gc_cadences, long_polling_timeouts: "
+                             "expected at least one value each")
+        for rate in self.job_rates:
+            try:
+                parse_rate(rate)
+            except ValueError as exc:
+                raise ValueError(f"job_rates: expected {exc}, got {rate!r}") from exc
+        types = self.job_object_types
+        if not types or any(not t or "," in t or t != t.strip() for t in types) or len(set(types)) != len(types):
+            raise ValueError(f"job_object_types: expected distinct names without commas, got {types!r}")
+        # gc_age_threshold may be 0 (no GC); the source refuses a cadence or a timeout of 0
+        for name, values, zero in (("gc_ages", self.gc_ages, True), ("gc_cadences", self.gc_cadences, False),
+                                   ("long_polling_timeouts", self.long_polling_timeouts, False)):
+            for text in values:
+                try:
+                    seconds = parse_duration(text)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: expected {exc}, got {text!r}") from exc
+                if seconds == 0 and not zero:
+                    raise ValueError(f"{name}: expected durations > 0, got {text!r}")
+        for operation in self.watch_operations:
+            if operation.upper() not in {op.value for op in Operation}:
+                raise ValueError(f"watch_operations: expected create, update or delete, got {operation!r}")
+        if not self.batch_sizes or any(size is not None and size < 1 for size in self.batch_sizes):
+            raise ValueError(f"batch_sizes: expected integers >= 1 or None, got {self.batch_sizes!r}")
+        if self.own_watchers < 0:
+            raise ValueError(f"own_watchers: expected an integer >= 0, got {self.own_watchers!r}")
 
     def fault_menu(self, sources: Collection[str] = ()) -> tuple[str, ...]:
         """The fault kinds a world with these ``[sources]`` may draw: ``fault_kinds``, then

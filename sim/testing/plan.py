@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from node.extensions.pubsub_events import EVENT_TYPE as PUBSUB_EVENT_TYPE  # what its listener broadcasts
+from node.extensions.watcher_events import EVENT_TYPE as WATCHER_EVENT_TYPE  # what its listener broadcasts
 from sim.scenario_model import duration_text
 from sim.units import format_fraction, parse_duration
 
@@ -25,6 +26,7 @@ EVENT_TYPE = "note"  # the resolution type every scripted event of a property te
 EVM_CONTRACT = "0x000000000000000000000000000000000000dEaD"  # the deposit contract of EVM worlds
 EVM_PROVIDER = "ws://evm"  # what eth_deposits dials: the [sources.evm] address
 PUBSUB_EVENT_NAME = "price"  # what the hub's publishers publish and every listener subscribes to
+WATCHER_ADDRESS = "watcher://jobs"  # what watcher_events dials: the [sources.watcher] address
 REMOVALS = ("demote", "remove", "leave")  # fault kinds that take a validator out
 ADDITIONS = ("promote", "join")  # fault kinds that bring a node in
 
@@ -85,6 +87,40 @@ class PubSubWorld:
 
 
 @attrs.frozen(kw_only=True)
+class WatcherWorld:
+    """The watcher source (an orchestrator writing job events into its store), and every
+    validator's watcher_events listener watching that store under the node's name.
+
+    ``watch_types`` and ``operations`` are every listener's filters (empty: everything);
+    ``own`` gives some nodes a listener table of their own instead (its keys override the
+    common ones; "" passes everything), so that they broadcast another subset of the events
+    than the others, as misconfigured validators would.
+    """
+
+    rate: str = "6/min"  # job events per unit of time (Poisson)
+    object_types: tuple[str, ...] = ("Job", "Execution")  # what the orchestrator writes
+    gc_age: str = "24h"  # gc_age_threshold ("0s": no GC)
+    gc_cadence: str = "10m"
+    long_polling_timeout: str = "10s"
+    watch_types: tuple[str, ...] = ()  # the listeners' object_types filter
+    operations: tuple[str, ...] = ()  # the listeners' operations filter
+    batch_size: int | None = None  # None: the listener's default
+    own: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (node, its keys), in address order
+
+    def tables(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, str]]]:
+        """``[app.extensions.watcher_events]`` (all strings, as kwil reads them),
+        ``[sources.watcher]`` and each ``[nodes.vN.extensions.watcher_events]`` that differs."""
+        extension = {"address": WATCHER_ADDRESS,
+                     **({"object_types": ",".join(self.watch_types)} if self.watch_types else {}),
+                     **({"operations": ",".join(self.operations)} if self.operations else {}),
+                     **({"batch_size": str(self.batch_size)} if self.batch_size is not None else {})}
+        source = {"rate": self.rate, "object_types": list(self.object_types), "gc_age_threshold": self.gc_age,
+                  "gc_cadence": self.gc_cadence, "address": WATCHER_ADDRESS,
+                  "long_polling_timeout": self.long_polling_timeout}
+        return extension, source, {node: dict(keys) for node, keys in self.own}
+
+
+@attrs.frozen(kw_only=True)
 class WorldConfig:
     """The fixed part of a property-test world: its nodes, protocol, timing and resolution type.
 
@@ -109,12 +145,14 @@ class WorldConfig:
     name: str = "property"
     evm: EvmWorld | None = None  # an EVM deposit chain besides the script source
     pubsub: PubSubWorld | None = None  # the pub/sub hub besides the script source
+    watcher: WatcherWorld | None = None  # the watcher source besides the script source
 
     @property
     def sources(self) -> tuple[str, ...]:
         """The ``[sources]`` kinds of the world (what source fault kinds may act on)."""
         return ("script", *(("evm",) if self.evm is not None else ()),
-                *(("pubsub",) if self.pubsub is not None else ()))
+                *(("pubsub",) if self.pubsub is not None else ()),
+                *(("watcher",) if self.watcher is not None else ()))
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -159,6 +197,16 @@ class WorldConfig:
                 k: v for k, v in data["resolutions"][EVENT_TYPE].items() if k != "resolve"}
             for node, table in own.items():
                 data.setdefault("nodes", {}).setdefault(node, {})["extensions"] = {"pubsub_events": table}
+        if self.watcher is not None:
+            extension, source, own = self.watcher.tables()
+            data.setdefault("app", {}).setdefault("extensions", {})["watcher_events"] = extension
+            data["sources"]["watcher"] = source
+            # the job events resolve as the scripted ones do (as the hub's do)
+            data["resolutions"][WATCHER_EVENT_TYPE] = {
+                k: v for k, v in data["resolutions"][EVENT_TYPE].items() if k != "resolve"}
+            for node, table in own.items():  # beside a node's own pubsub_events table, if any
+                data.setdefault("nodes", {}).setdefault(node, {}).setdefault("extensions", {})[
+                    "watcher_events"] = table
         return data
 
 

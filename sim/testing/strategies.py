@@ -11,8 +11,10 @@ from each kind's own generator in the fault catalog (``sim.faults.catalog``).
 ``evm=True`` adds an EVM deposit chain watched by every validator's eth_deposits listener,
 and with it the source fault kinds (``rpc_outage``, ``reorg_burst``); ``pubsub=True`` adds
 the pub/sub hub every validator's pubsub_events listener subscribes to, and with it
-``hub_outage``. A world without a source never draws its faults, and draws exactly what it
-drew before they could be drawn (a source is drawn after everything else of the world).
+``hub_outage``; ``watcher=True`` adds the watcher source (an orchestrator's job-event log)
+every validator's watcher_events listener watches (it has no fault kind of its own). A world
+without a source never draws its faults, and draws exactly what it drew before they could be
+drawn (a source is drawn after everything else of the world, the watcher last).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sim.testing.plan import (
     REMOVALS,
     EvmWorld,
     PubSubWorld,
+    WatcherWorld,
     WorldConfig,
     byzantine_minority,
 )
@@ -102,17 +105,59 @@ def pubsub_worlds(draw: st.DrawFn, options: WorldOptions = DEFAULT_OPTIONS,
     return PubSubWorld(rate=rate, publishers=publishers, latency=latency, filter=common, own_filters=filters)
 
 
+def _subsets(values: Sequence[str], min_size: int = 0) -> st.SearchStrategy[tuple[str, ...]]:
+    """A subset of ``values`` in their order (the empty one too, unless ``min_size``)."""
+    if not values:
+        return st.just(())
+    return st.sets(st.sampled_from(tuple(values)), min_size=min_size).map(
+        lambda chosen: tuple(v for v in values if v in chosen))
+
+
+@st.composite
+def watcher_worlds(draw: st.DrawFn, options: WorldOptions = DEFAULT_OPTIONS,
+                   nodes: Sequence[str] = ()) -> WatcherWorld:
+    """The watcher source and its listeners: the job rate, the object types the orchestrator
+    writes (a non-empty subset of ``options.job_object_types``), GC age and cadence, the
+    long-polling timeout, and the listeners' filters (object types among those written,
+    operations) and batch size; up to ``options.own_watchers`` of ``nodes`` run a listener
+    table of their own (filters among every type of the options, so perhaps one the source
+    never writes). (The listener table offers no retry strategy and no ephemeral watchers:
+    kwil's listener watches with the library's defaults, BLOCK and checkpointed.)"""
+    rate = draw(st.sampled_from(options.job_rates))
+    written = draw(_subsets(options.job_object_types, min_size=1))
+    gc_age = draw(st.sampled_from(options.gc_ages))
+    gc_cadence = draw(st.sampled_from(options.gc_cadences))
+    polling = draw(st.sampled_from(options.long_polling_timeouts))
+    watch_types = draw(_subsets(written))
+    operations = draw(_subsets(options.watch_operations))
+    batch_size = draw(st.sampled_from(options.batch_sizes))
+    chosen: list[str] = []
+    if nodes and options.own_watchers:
+        chosen = draw(st.lists(st.sampled_from(tuple(nodes)), max_size=min(options.own_watchers, len(nodes)),
+                               unique=True))
+    own = []
+    for node in sorted(chosen, key=lambda n: int(n[1:])):
+        size = draw(st.sampled_from(options.batch_sizes))
+        keys = (("object_types", ",".join(draw(_subsets(options.job_object_types)))),
+                ("operations", ",".join(draw(_subsets(options.watch_operations)))),
+                *((("batch_size", str(size)),) if size is not None else ()))
+        own.append((node, keys))
+    return WatcherWorld(rate=rate, object_types=written, gc_age=gc_age, gc_cadence=gc_cadence,
+                        long_polling_timeout=polling, watch_types=watch_types, operations=operations,
+                        batch_size=batch_size, own=tuple(own))
+
+
 @st.composite
 def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                   validators: int | st.SearchStrategy[int] | None = None,
                   timeout_commit: float | st.SearchStrategy[float] | None = None,
                   rebroadcast_after: int | st.SearchStrategy[int] | None = None,
                   protocols: Sequence[str] | None = None, bug_compat: Sequence[str] | None = None,
-                  evm: bool = False, pubsub: bool = False) -> WorldConfig:
+                  evm: bool = False, pubsub: bool = False, watcher: bool = False) -> WorldConfig:
     """The fixed part of a world: unequal powers, a protocol, short expirations, and some
     nodes that start outside the validator set (so joins have someone to join); with
     ``evm``, an EVM deposit chain (``evm_worlds``); with ``pubsub``, the pub/sub hub
-    (``pubsub_worlds``).
+    (``pubsub_worlds``); with ``watcher``, the watcher source (``watcher_worlds``).
 
     Expirations (of the resolution type, and ``vote_expiry`` of 0.7 placeholders) are drawn
     above ``rebroadcast_after`` so that a lost vote is repaired before its event expires.
@@ -143,12 +188,14 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
         rebroadcast_after=repair,
         non_validators=tuple(n for n in nodes if n in outside),
     )
-    # drawn last (the hub after the chain), so that a world without them draws the same as
-    # before they existed
+    # drawn last (the hub after the chain, the watcher after the hub), so that a world without
+    # them draws the same as before they existed
     if evm:
         config = attrs.evolve(config, evm=draw(evm_worlds(options)))
     if pubsub:
         config = attrs.evolve(config, pubsub=draw(pubsub_worlds(options, config.nodes)))
+    if watcher:
+        config = attrs.evolve(config, watcher=draw(watcher_worlds(options, config.nodes)))
     return config
 
 
@@ -163,22 +210,24 @@ def fault_schedules(draw: st.DrawFn, nodes: Sequence[str], duration: str | float
                     kinds: Sequence[str] | None = None, spare: Sequence[str] = (),
                     max_faults: int | None = None, options: WorldOptions = DEFAULT_OPTIONS,
                     outside: Sequence[str] = (), evm: EvmWorld | None = None,
-                    pubsub: PubSubWorld | None = None) -> list[dict[str, Any]]:
+                    pubsub: PubSubWorld | None = None,
+                    watcher: WatcherWorld | None = None) -> list[dict[str, Any]]:
     """A list of ``[[faults]]`` tables within the first ``duration`` of a run, sorted by time.
 
     ``kinds`` limits the fault kinds (None: a swarm subset of ``options.fault_menu(...)``);
     nodes in ``spare`` are never a fault's target and stay connected to each other;
-    ``outside`` are the nodes that start outside the validator set; ``evm`` and ``pubsub`` are
-    the world's EVM chain and pub/sub hub, if it has them: without one no kind that acts on it
-    is drawn. Every timed fault that heal does not end (an RPC or hub outage) is over by
-    ``duration``, and what a fault took down (a crash, a listener error, an RPC outage) is
-    restarted then.
+    ``outside`` are the nodes that start outside the validator set; ``evm``, ``pubsub`` and
+    ``watcher`` are the world's EVM chain, pub/sub hub and watcher source, if it has them:
+    without one no kind that acts on it is drawn (no kind acts on the watcher). Every timed
+    fault that heal does not end (an RPC or hub outage) is over by ``duration``, and what a
+    fault took down (a crash, a listener error, an RPC outage) is restarted then.
     """
     import_every_module()  # the same draws whatever was imported before (see local_modules)
     from sim.testing.plan import WorldPlan
 
     horizon = _seconds(duration)
-    sources = (*(("evm",) if evm is not None else ()), *(("pubsub",) if pubsub is not None else ()))
+    sources = (*(("evm",) if evm is not None else ()), *(("pubsub",) if pubsub is not None else ()),
+               *(("watcher",) if watcher is not None else ()))
     if kinds is not None:
         menu = tuple(k for k in kinds if fault_kind(k).source in (None, *sources))
     else:
@@ -245,12 +294,22 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                    fault_menu: Sequence[str] | None = None, max_events: int = 6,
                    liveness_within: str | float | None = None,
                    timeout_commit: float | st.SearchStrategy[float] | None = None,
-                   byzantine: bool = True, evm: bool = False, pubsub: bool = False) -> dict[str, Any]:
+                   byzantine: bool = True, evm: bool = False, pubsub: bool = False,
+                   watcher: bool = False) -> dict[str, Any]:
     """A raw scenario dict (what ``tomllib`` would read); see ``scenarios()``."""
     import_every_module()  # the same draws whatever was imported before (see local_modules)
     config = draw(world_configs(options=options, validators=validators, protocols=protocols,
                                 bug_compat=bug_compat, timeout_commit=timeout_commit, evm=evm,
                                 pubsub=pubsub))
+    if watcher:
+        # Drawn last, as world_configs draws it. A node with a listener table of its own is a
+        # misconfigured node, so a liveness world spares its core that too: a core node
+        # blind to the job events left an event observed by the threshold resting on a
+        # non-core vote, and a removal erases a vote its node will not send again (kwil 0.8's
+        # voter deletes the event it voted), so the event never resolved.
+        core = _core(config.powers, config.non_validators) if liveness_within is not None else []
+        config = attrs.evolve(config, watcher=draw(watcher_worlds(
+            options, [n for n in config.nodes if n not in core])))
     nodes = list(config.nodes)
     length = _seconds(duration) if duration is not None else float(draw(st.sampled_from((120, 180, 300))))
     horizon = length * 0.6
@@ -261,7 +320,7 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
             if fault_menu is None else fault_menu
     schedule = draw(fault_schedules(nodes, horizon, kinds=fault_menu, spare=spare, options=options,
                                     outside=config.non_validators, evm=config.evm,
-                                    pubsub=config.pubsub)) if faults else []
+                                    pubsub=config.pubsub, watcher=config.watcher)) if faults else []
     if liveness_within is not None:
         # Heal and bring back every faulted node, so the quiet period really is quiet.
         schedule.append({"at": duration_text(horizon), "kind": "heal"})
@@ -313,6 +372,9 @@ def scenarios(**kwargs: Any) -> st.SearchStrategy[Scenario]:
     ``evm`` (True: an EVM deposit chain, every validator's eth_deposits listener, and the
     ``rpc_outage`` and ``reorg_burst`` faults among those drawn), ``pubsub`` (True: the
     pub/sub hub with its publishers, every validator's pubsub_events listener, and the
-    ``hub_outage`` fault among those drawn).
+    ``hub_outage`` fault among those drawn), ``watcher`` (True: the watcher source, an
+    orchestrator's job-event log with drawn rate, object types, GC and long polling, and every
+    validator's watcher_events listener with drawn filters and batch size, a node or two with
+    a table of its own, outside the spared core in a liveness world; it brings no fault kind).
     """
     return scenario_dicts(**kwargs).map(lambda data: scenario_from_dict(data, file="<hypothesis>"))
