@@ -25,6 +25,9 @@ def add_campaign_parser(sub: Any) -> None:
     campaign.add_argument("--pubsub", action="store_true",
                           help="give every world the pub/sub hub with publishers, each validator's pubsub_events "
                                "listener subscribed to it, and hub outages among its faults")
+    campaign.add_argument("--watcher", action="store_true",
+                          help="give every world the watcher source (an orchestrator's job-event log) watched by "
+                               "each validator's watcher_events listener (it brings no fault kind of its own)")
 
 
 def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
@@ -40,7 +43,7 @@ def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
 
     report = run_campaign(args.examples, out=args.out, seed=args.seed, workers=args.workers,
                           liveness_within=args.liveness, evm=args.evm, pubsub=args.pubsub,
-                          progress=progress)
+                          watcher=args.watcher, progress=progress)
     console.print(f"{report.examples} worlds, {len(report.findings)} failing")
     for invariant, count in sorted(report.by_invariant.items()):
         console.print(f"  {invariant}: {count}")

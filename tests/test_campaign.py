@@ -13,7 +13,7 @@ from sim.testing.options import WorldOptions
 
 
 def _drawn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, liveness_within: float | None, *,
-           examples: int = 3, evm: bool = False, pubsub: bool = False) -> list[Any]:
+           examples: int = 3, evm: bool = False, pubsub: bool = False, watcher: bool = False) -> list[Any]:
     """The scenarios a chunk of ``examples`` small worlds runs (each holding every invariant)."""
     seen: list[Any] = []
     real_run = sim.run
@@ -23,7 +23,8 @@ def _drawn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, liveness_within: flo
         return real_run(scenario, **kwargs)
 
     monkeypatch.setattr(sim, "run", recording_run)
-    findings = _chunk(7, examples, str(tmp_path), WorldOptions(validators=(4, 4)), liveness_within, evm, pubsub)
+    findings = _chunk(7, examples, str(tmp_path), WorldOptions(validators=(4, 4)), liveness_within, evm, pubsub,
+                      watcher)
     assert findings == [], findings
     return seen
 
@@ -67,3 +68,12 @@ def test_a_pubsub_campaign_draws_worlds_with_the_hub_and_combines_with_the_chain
     for scenario in seen:
         assert {"evm", "pubsub"} <= set(scenario.sources) and scenario.checks.liveness_within == 45.0
         assert all({"eth_deposits", "pubsub_events"} <= set(node.extensions) for node in scenario.nodes)
+
+
+def test_a_watcher_campaign_draws_worlds_with_the_job_log_and_combines_with_the_hub_and_liveness(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen = _drawn(monkeypatch, tmp_path, 45.0, examples=2, pubsub=True, watcher=True)
+    assert len(seen) == 2
+    for scenario in seen:
+        assert {"pubsub", "watcher"} <= set(scenario.sources) and scenario.checks.liveness_within == 45.0
+        assert all({"pubsub_events", "watcher_events"} <= set(node.extensions) for node in scenario.nodes)

@@ -12,7 +12,9 @@ the run, and every event enough power observed must resolve within that bound. W
 ``evm`` the worlds also have an EVM deposit chain and every validator's eth_deposits listener
 (``scenarios(evm=True)``), and RPC outages and reorg bursts among their faults. With
 ``pubsub`` they also have the pub/sub hub and every validator's pubsub_events listener
-(``scenarios(pubsub=True)``), and hub outages among their faults. The three combine.
+(``scenarios(pubsub=True)``), and hub outages among their faults. With ``watcher`` they also
+have the watcher source and every validator's watcher_events listener
+(``scenarios(watcher=True)``; no fault kind of its own). The four combine.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ class CampaignReport:
 
 
 def _chunk(seed: int, examples: int, out: str, options: WorldOptions,
-           liveness_within: float | None, evm: bool = False, pubsub: bool = False) -> list[Finding]:
+           liveness_within: float | None, evm: bool = False, pubsub: bool = False,
+           watcher: bool = False) -> list[Finding]:
     """Run ``examples`` worlds drawn from ``seed``; write and return the failing ones."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
@@ -70,7 +73,7 @@ def _chunk(seed: int, examples: int, out: str, options: WorldOptions,
     @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(scenario_dicts(options=options, liveness_within=liveness_within, evm=evm,
-                          pubsub=pubsub))
+                          pubsub=pubsub, watcher=watcher))
     def one(data: dict[str, Any]) -> None:
         scenario = scenario_from_dict(data, file="<campaign>")
         result = sim.run(scenario)
@@ -86,10 +89,11 @@ def _chunk(seed: int, examples: int, out: str, options: WorldOptions,
 
 def run_campaign(examples: int, *, out: str | Path, seed: int = 0, workers: int | None = None,
                  options: WorldOptions | None = None, liveness_within: float | None = None,
-                 evm: bool = False, pubsub: bool = False, progress: Any = None) -> CampaignReport:
+                 evm: bool = False, pubsub: bool = False, watcher: bool = False,
+                 progress: Any = None) -> CampaignReport:
     """Draw and run ``examples`` worlds (wide ones by default; liveness worlds with
     ``liveness_within`` seconds; with an EVM deposit chain with ``evm``; with the pub/sub hub
-    with ``pubsub``) on ``workers`` processes."""
+    with ``pubsub``; with the watcher source with ``watcher``) on ``workers`` processes."""
     options = options or WorldOptions()
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -100,8 +104,8 @@ def run_campaign(examples: int, *, out: str | Path, seed: int = 0, workers: int 
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts)
     try:
         with interrupts_after_workers_start():  # (the pool starts its workers at the first submit)
-            futures = [pool.submit(_chunk, s, n, str(folder), options, liveness_within, evm, pubsub)
-                       for s, n in chunks]
+            futures = [pool.submit(_chunk, s, n, str(folder), options, liveness_within, evm, pubsub,
+                                   watcher) for s, n in chunks]
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             findings += future.result()
             if progress is not None:
