@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -232,18 +233,19 @@ def test_a_node_keeps_its_own_pubsub_and_watcher_tables_side_by_side() -> None:
     assert both
 
 
-def test_watcher_liveness_worlds_keep_their_core_configured_as_the_rest() -> None:
-    """A node with a listener table of its own is a misconfigured node: liveness worlds spare
-    their core that, as they spare it faults."""
+@pytest.mark.parametrize(("source", "extension"), [("watcher", "watcher_events"), ("pubsub", "pubsub_events")])
+def test_liveness_worlds_keep_their_core_configured_as_the_rest(source: str, extension: str) -> None:
+    """A node with a listener table or a filter of its own is a misconfigured node: liveness
+    worlds spare their core that, as they spare it faults."""
     from sim.testing.strategies import _core
 
     own = 0
-    for data in _draws(scenario_dicts(watcher=True, liveness_within="90s")):
+    for data in _draws(scenario_dicts(liveness_within="90s", **{source: True})):
         scenario = scenario_from_dict(data, file="<test>")
         core = _core([node.power for node in scenario.nodes],
                      [node.name for node in scenario.nodes if node.start != "validator"])
         for name, table in data.get("nodes", {}).items():
-            if "watcher_events" in table.get("extensions", {}):
+            if extension in table.get("extensions", {}):
                 own += 1
                 assert name not in core
     assert own > 0

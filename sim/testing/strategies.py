@@ -298,16 +298,19 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                    watcher: bool = False) -> dict[str, Any]:
     """A raw scenario dict (what ``tomllib`` would read); see ``scenarios()``."""
     import_every_module()  # the same draws whatever was imported before (see local_modules)
+    # The hub and the watcher are drawn here, last, as world_configs draws them. A node with
+    # a filter or a listener table of its own is a misconfigured node, so a liveness world
+    # spares its core that too: a core node blind to the events left an event observed by
+    # the threshold resting on a non-core vote, and a removal erases a vote its node will not
+    # send again (kwil 0.8's voter deletes the event it voted), so the event never resolved.
     config = draw(world_configs(options=options, validators=validators, protocols=protocols,
                                 bug_compat=bug_compat, timeout_commit=timeout_commit, evm=evm,
-                                pubsub=pubsub))
+                                pubsub=pubsub and liveness_within is None))
+    core = _core(config.powers, config.non_validators) if liveness_within is not None else []
+    if pubsub and liveness_within is not None:
+        config = attrs.evolve(config, pubsub=draw(pubsub_worlds(
+            options, [n for n in config.nodes if n not in core])))
     if watcher:
-        # Drawn last, as world_configs draws it. A node with a listener table of its own is a
-        # misconfigured node, so a liveness world spares its core that too: a core node
-        # blind to the job events left an event observed by the threshold resting on a
-        # non-core vote, and a removal erases a vote its node will not send again (kwil 0.8's
-        # voter deletes the event it voted), so the event never resolved.
-        core = _core(config.powers, config.non_validators) if liveness_within is not None else []
         config = attrs.evolve(config, watcher=draw(watcher_worlds(
             options, [n for n in config.nodes if n not in core])))
     nodes = list(config.nodes)
