@@ -33,16 +33,8 @@ from sim.scenario import scenario_from_dict
 from sim.scenario_model import Scenario, duration_text
 from sim.testing.local_modules import import_every_module
 from sim.testing.options import WorldOptions
-from sim.testing.plan import (
-    ADDITIONS,
-    EVENT_TYPE,
-    REMOVALS,
-    EvmWorld,
-    PubSubWorld,
-    WatcherWorld,
-    WorldConfig,
-    byzantine_minority,
-)
+from sim.testing.plan import ADDITIONS, EVENT_TYPE, REMOVALS, WorldConfig, byzantine_minority
+from sim.testing.source_worlds import EvmWorld, PubSubWorld, WatcherWorld
 from sim.units import parse_duration
 
 DEFAULT_OPTIONS = WorldOptions()
