@@ -96,26 +96,24 @@ class WorldConfig:
             data["app"] = {"extensions": {"eth_deposits": extension}}
             data["sources"]["evm"] = source
         if self.pubsub is not None:
-            extension, source, own = self.pubsub.tables()
-            data.setdefault("app", {}).setdefault("extensions", {})["pubsub_events"] = extension
-            data["sources"]["pubsub"] = source
-            # the hub's events resolve as the scripted ones do (no resolve function: theirs
-            # is written for scripted bodies)
-            data["resolutions"][PUBSUB_EVENT_TYPE] = {
-                k: v for k, v in data["resolutions"][EVENT_TYPE].items() if k != "resolve"}
-            for node, table in own.items():
-                data.setdefault("nodes", {}).setdefault(node, {})["extensions"] = {"pubsub_events": table}
+            _add_listened_source(data, "pubsub", "pubsub_events", PUBSUB_EVENT_TYPE, self.pubsub.tables())
         if self.watcher is not None:
-            extension, source, own = self.watcher.tables()
-            data.setdefault("app", {}).setdefault("extensions", {})["watcher_events"] = extension
-            data["sources"]["watcher"] = source
-            # the job events resolve as the scripted ones do (as the hub's do)
-            data["resolutions"][WATCHER_EVENT_TYPE] = {
-                k: v for k, v in data["resolutions"][EVENT_TYPE].items() if k != "resolve"}
-            for node, table in own.items():  # beside a node's own pubsub_events table, if any
-                data.setdefault("nodes", {}).setdefault(node, {}).setdefault("extensions", {})[
-                    "watcher_events"] = table
+            _add_listened_source(data, "watcher", "watcher_events", WATCHER_EVENT_TYPE, self.watcher.tables())
         return data
+
+
+def _add_listened_source(data: dict[str, Any], kind: str, extension_name: str, event_type: str,
+                         tables: tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, str]]]) -> None:
+    """Put a source and its listener's tables into a scenario dict: the common listener
+    table, ``[sources.<kind>]``, the nodes' own listener tables (beside any other of theirs),
+    and the resolution type its events take, resolved as the scripted ones are (no resolve
+    function: theirs is written for scripted bodies)."""
+    extension, source, own = tables
+    data.setdefault("app", {}).setdefault("extensions", {})[extension_name] = extension
+    data["sources"][kind] = source
+    data["resolutions"][event_type] = {k: v for k, v in data["resolutions"][EVENT_TYPE].items() if k != "resolve"}
+    for node, table in own.items():
+        data.setdefault("nodes", {}).setdefault(node, {}).setdefault("extensions", {})[extension_name] = table
 
 
 @attrs.define(eq=False)
