@@ -145,11 +145,18 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                   timeout_commit: float | st.SearchStrategy[float] | None = None,
                   rebroadcast_after: int | st.SearchStrategy[int] | None = None,
                   protocols: Sequence[str] | None = None, bug_compat: Sequence[str] | None = None,
-                  evm: bool = False, pubsub: bool = False, watcher: bool = False) -> WorldConfig:
+                  evm: bool = False, pubsub: bool = False, watcher: bool = False,
+                  spare_core: bool = False) -> WorldConfig:
     """The fixed part of a world: unequal powers, a protocol, short expirations, and some
     nodes that start outside the validator set (so joins have someone to join); with
     ``evm``, an EVM deposit chain (``evm_worlds``); with ``pubsub``, the pub/sub hub
     (``pubsub_worlds``); with ``watcher``, the watcher source (``watcher_worlds``).
+
+    A node with a filter or a listener table of its own is a misconfigured node; with
+    ``spare_core`` (a liveness world) the core that faults spare (``_core``) gets none: a core
+    node blind to the events left an event observed by the threshold resting on a non-core
+    vote, and a removal erases a vote its node will not send again (kwil 0.8's voter deletes
+    the event it voted), so the event never resolved.
 
     Expirations (of the resolution type, and ``vote_expiry`` of 0.7 placeholders) are drawn
     above ``rebroadcast_after`` so that a lost vote is repaired before its event expires.
@@ -184,10 +191,12 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
     # them draws the same as before they existed
     if evm:
         config = attrs.evolve(config, evm=draw(evm_worlds(options)))
+    core = _core(config.powers, config.non_validators) if spare_core else []
+    misconfigurable = [n for n in config.nodes if n not in core]
     if pubsub:
-        config = attrs.evolve(config, pubsub=draw(pubsub_worlds(options, config.nodes)))
+        config = attrs.evolve(config, pubsub=draw(pubsub_worlds(options, misconfigurable)))
     if watcher:
-        config = attrs.evolve(config, watcher=draw(watcher_worlds(options, config.nodes)))
+        config = attrs.evolve(config, watcher=draw(watcher_worlds(options, misconfigurable)))
     return config
 
 
@@ -218,8 +227,8 @@ def fault_schedules(draw: st.DrawFn, nodes: Sequence[str], duration: str | float
     from sim.testing.plan import WorldPlan
 
     horizon = _seconds(duration)
-    sources = (*(("evm",) if evm is not None else ()), *(("pubsub",) if pubsub is not None else ()),
-               *(("watcher",) if watcher is not None else ()))
+    sources = tuple(name for name, world in (("evm", evm), ("pubsub", pubsub), ("watcher", watcher))
+                    if world is not None)
     if kinds is not None:
         menu = tuple(k for k in kinds if fault_kind(k).source in (None, *sources))
     else:
@@ -290,21 +299,9 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                    watcher: bool = False) -> dict[str, Any]:
     """A raw scenario dict (what ``tomllib`` would read); see ``scenarios()``."""
     import_every_module()  # the same draws whatever was imported before (see local_modules)
-    # The hub and the watcher are drawn here, last, as world_configs draws them. A node with
-    # a filter or a listener table of its own is a misconfigured node, so a liveness world
-    # spares its core that too: a core node blind to the events left an event observed by
-    # the threshold resting on a non-core vote, and a removal erases a vote its node will not
-    # send again (kwil 0.8's voter deletes the event it voted), so the event never resolved.
     config = draw(world_configs(options=options, validators=validators, protocols=protocols,
                                 bug_compat=bug_compat, timeout_commit=timeout_commit, evm=evm,
-                                pubsub=pubsub and liveness_within is None))
-    core = _core(config.powers, config.non_validators) if liveness_within is not None else []
-    if pubsub and liveness_within is not None:
-        config = attrs.evolve(config, pubsub=draw(pubsub_worlds(
-            options, [n for n in config.nodes if n not in core])))
-    if watcher:
-        config = attrs.evolve(config, watcher=draw(watcher_worlds(
-            options, [n for n in config.nodes if n not in core])))
+                                pubsub=pubsub, watcher=watcher, spare_core=liveness_within is not None))
     nodes = list(config.nodes)
     length = _seconds(duration) if duration is not None else float(draw(st.sampled_from((120, 180, 300))))
     horizon = length * 0.6
