@@ -7,12 +7,12 @@ blocks must take some time; a source whose listener needs extension config must 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from sim.errors import ScenarioError
 from sim.faults.readers import node_range_text
 from sim.scenario_model import MAX_TOTAL_VOTING_POWER, LatencyModel, Scenario
+from sim.sources.evm.config import blocks_mined_before
 from sim.sources.script_config import ScriptConfig, SeenBy
 from sim.tables import describe
 from sim.units import format_duration
@@ -70,7 +70,7 @@ def check_reorg_bursts(scenario: Scenario, faults_in_file_order: list[Any]) -> N
     for i, fault in enumerate(faults_in_file_order):
         if fault.kind != "reorg_burst" or fault.depth is None:
             continue
-        mined = max(0, math.ceil(fault.at / evm.block_time) - 1)
+        mined = blocks_mined_before(fault.at, evm.block_time)
         if fault.depth > mined:
             raise ScenarioError(scenario.file, f"faults[{i}].depth",
                                 f"expected at most {mined} (the blocks the EVM chain mines before "

@@ -9,11 +9,11 @@ the node faults, and a listener a crash or a listener error stopped resumes from
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from sim.faults import readers
 from sim.faults.catalog import FaultKind, GenContext, register_fault_kind
+from sim.sources.evm.config import blocks_mined_before
 from sim.tables import TableReader
 
 if TYPE_CHECKING:
@@ -66,8 +66,7 @@ def gen_reorg_burst(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
     from hypothesis import strategies as st  # only property tests draw faults
     depths = list(ctx.options.burst_depths)
     if ctx.evm is not None:
-        # blocks mined strictly before ``at`` (one due at ``at`` itself may come after the fault)
-        mined = math.ceil(ctx.at / ctx.evm.block_time) - 1
+        mined = blocks_mined_before(ctx.at, ctx.evm.block_time)
         depths = [d for d in depths if d <= min(mined, ctx.evm.confirmations)]
     if not depths:
         return None

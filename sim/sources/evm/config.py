@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -19,6 +20,13 @@ from sim.units import format_duration, parse_duration
 
 DEFAULT_CONTRACT = "0x000000000000000000000000000000000000dEaD"
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def blocks_mined_before(at: float, block_time: float) -> int:
+    """How many blocks the chain mines in a run strictly before ``at``: one every
+    ``block_time`` from t = 0 (the source's loop). One due at ``at`` itself is not counted:
+    whether it comes before something else at that instant is not promised."""
+    return max(0, math.ceil(at / block_time) - 1)
 
 
 @attrs.frozen
