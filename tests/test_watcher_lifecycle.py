@@ -26,7 +26,7 @@ from sim.sources.watcher import (
     WatcherError,
     caused_by,
 )
-from tests.watcher_harness import run, virtual_now
+from tests.watcher_harness import fails_first, run, virtual_now
 
 
 def make_store() -> EventStore:
@@ -55,13 +55,8 @@ def test_block_retries_a_failing_event_100_times_then_succeeds() -> None:
         fill(store, 2)
         calls: list[int] = []
 
-        async def handler(event: Event) -> None:
-            calls.append(event.seq_num)
-            if event.seq_num == 1 and calls.count(1) <= 100:
-                raise RuntimeError("handling error")
-
         async with trio.open_nursery() as nursery:
-            watcher = Watcher("w", store, nursery, handler=handler, max_retries=3,
+            watcher = Watcher("w", store, nursery, handler=fails_first(calls, 1, 100), max_retries=3,
                               initial_backoff=1e-9, max_backoff=1e-9,
                               retry_strategy=RetryStrategy.BLOCK)
             watcher.start()

@@ -30,7 +30,7 @@ from sim.sources.watcher import (
     Watcher,
     WatchOptions,
 )
-from tests.watcher_harness import DAY, EPOCH, run, virtual_now
+from tests.watcher_harness import DAY, EPOCH, fails_first, run, virtual_now
 
 
 def make_store(**options: Any) -> EventStore:
@@ -134,13 +134,8 @@ def test_default_retry_blocks_and_skip_gives_up_after_3_calls(options: dict[str,
         fill(store, 2)
         calls: list[int] = []
 
-        async def handler(event: Event) -> None:
-            calls.append(event.seq_num)
-            if event.seq_num == 1 and calls.count(1) <= 5:
-                raise RuntimeError("handler fails")
-
         async with trio.open_nursery() as nursery:
-            watcher = Watcher("w", store, nursery, handler=handler, **options)
+            watcher = Watcher("w", store, nursery, handler=fails_first(calls, 1, 5), **options)
             watcher.start()
             await wait_next(watcher, 2)
             await watcher.stop()
