@@ -31,7 +31,8 @@ from sim.errors import ScenarioError
 from sim.limits import HOW_TO_PASS, LimitsConfig
 
 if TYPE_CHECKING:
-    from sim.scenario_model import LatencyModel, Scenario
+    from sim.network_model import LatencyModel
+    from sim.scenario_model import Scenario
 
 STEP_SECONDS = 30e-6
 STARTUP_SECONDS = 1.0

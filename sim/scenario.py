@@ -24,6 +24,7 @@ from sim.faults.kinds import read_fault
 from sim.faults.readers import ReadContext, node_range_text
 from sim.limits import LimitsConfig
 from sim.load_model import LoadConfig
+from sim.network_model import NetworkConfig
 from sim.scenario_checks import check_scenario
 from sim.scenario_model import (
     BUG_COMPAT,
@@ -31,7 +32,6 @@ from sim.scenario_model import (
     SEED_MAX,
     ChecksConfig,
     ConsensusConfig,
-    NetworkConfig,
     NodeConfig,
     ResolutionTypeConfig,
     Scenario,

@@ -11,7 +11,8 @@ from typing import Any
 
 from sim.errors import ScenarioError
 from sim.faults.readers import node_range_text
-from sim.scenario_model import MAX_TOTAL_VOTING_POWER, LatencyModel, Scenario
+from sim.network_model import LatencyModel
+from sim.scenario_model import MAX_TOTAL_VOTING_POWER, Scenario
 from sim.sources.evm.config import blocks_mined_before
 from sim.sources.script_config import ScriptConfig, SeenBy
 from sim.tables import describe

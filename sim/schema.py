@@ -77,7 +77,7 @@ def _merge(*tables: dict[str, Any]) -> dict[str, Any]:
 
 
 def _latency() -> dict[str, Any]:
-    from sim.scenario_model import LATENCY_DISTS, LatencyModel
+    from sim.network_model import LATENCY_DISTS, LatencyModel
 
     examples = [LatencyModel("fixed", 0.05), LatencyModel("uniform", 0.0, 0.02, 0.12),
                 LatencyModel("lognormal", 0.0, median=0.08, sigma=0.6)]
@@ -149,6 +149,7 @@ def _faults() -> dict[str, Any]:
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file."""
     from sim.limits import LimitsConfig
+    from sim.network_model import NetworkConfig
     from sim.scenario_model import (
         BUG_COMPAT,
         BYZANTINE,
@@ -158,7 +159,6 @@ def scenario_schema() -> dict[str, Any]:
         STORAGE,
         ChecksConfig,
         ConsensusConfig,
-        NetworkConfig,
         ResolutionTypeConfig,
         ValidatorsConfig,
     )

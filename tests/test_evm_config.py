@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
-from sim.scenario_model import LatencyModel
+from sim.network_model import LatencyModel
 from sim.sources.evm import EvmConfig
 from sim.sources.evm.config import format_rate
 from sim.tables import TableReader

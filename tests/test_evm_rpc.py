@@ -10,7 +10,7 @@ import trio
 from trio.testing import MockClock
 
 from sim.engine.rng import stable_hash64
-from sim.scenario_model import LatencyModel
+from sim.network_model import LatencyModel
 from sim.sources.evm import EvmConfig, EvmSource, RpcError
 
 

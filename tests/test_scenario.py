@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
 from sim.faults.spec import FaultSpec
+from sim.network_model import LatencyModel
 from sim.scenario import (
     apply_override,
     load_scenario,
@@ -22,7 +23,6 @@ from sim.scenario import (
 from sim.scenario_model import (
     BUG_COMPAT,
     INVARIANTS,
-    LatencyModel,
     ResolutionTypeConfig,
     duration_text,
     rate_text,

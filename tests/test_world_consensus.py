@@ -163,7 +163,7 @@ node = "v4"
     try:
         world.run()
         driver = world.driver
-        assert set(driver._left) <= set(driver.plans)
+        assert driver.participation.heights_left() <= set(driver.plans)
     finally:
         world.close()
 

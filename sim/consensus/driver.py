@@ -29,7 +29,8 @@ from node.txs import Block, Tx
 from sim.consensus import planner_scalar
 from sim.consensus.blocksync import BlockSync
 from sim.consensus.chain import Chain, Committed
-from sim.consensus.planner import Absences, HeightPlan, Timeouts, plan_height
+from sim.consensus.participation import Participation
+from sim.consensus.planner import HeightPlan, Timeouts, plan_height
 from sim.consensus.planner_scalar import plan_height_scalar
 from sim.engine.floatlog import FloatLog
 from sim.engine.kernel import Kernel, Timer
@@ -67,13 +68,7 @@ class ConsensusDriver:
         self._halted: BlockFailed | None = None
         n = len(nodes)
         self.plans: dict[int, HeightPlan] = {}
-        # per height, when each node enters it after committing the height before (inf: not)
-        self.entries: dict[int, np.ndarray] = {}
-        # per height, nodes that entered it by catching up: node -> when
-        self._joins: dict[int, dict[int, float]] = {}
-        # per height, nodes that left it (crashed or fell behind): node -> (entered, left);
-        # what they sent in between still arrives (``_absences``)
-        self._left: dict[int, dict[int, tuple[float, float]]] = {}
+        self.participation = Participation(n)  # who is in each height in progress, from when
         self._commit_timers: dict[int, dict[int, Timer]] = {}
         self._propose_timers: dict[tuple[int, int], Timer] = {}
         self.proposals: dict[tuple[int, int], tuple[int, float, tuple[Tx, ...]]] = {}
@@ -93,15 +88,12 @@ class ConsensusDriver:
         return max(self.plans, default=0)
 
     def _plan(self, height: int) -> None:
-        entry = self.entries.get(height)
-        entry = (self._never if entry is None else entry).copy()
-        for i, t in self._joins.get(height, {}).items():
-            entry[i] = min(entry[i], t)
+        entry = self.participation.entry(height)
         online = [node.online for node in self.nodes]
         offline = None if all(online) else ~np.array(online)
         if offline is not None:
             entry[offline] = INF
-        absences = self._absences(height, entry)
+        absences = self.participation.absences(height, entry)
         powers, total = self.chain.power_array(height)
         args = (height, entry, powers, total, self.chain.proposer_fn(height), self.timeouts, self.network)
         if absences is None and planner_scalar.applies(len(entry)):
@@ -112,22 +104,6 @@ class ConsensusDriver:
             plan.commit[offline] = INF
         self.plans[height] = plan
         self._schedule(height, plan)
-
-    def _absences(self, height: int, entry: np.ndarray) -> Absences | None:
-        """Nodes that left ``height`` take part up to when they left (``entry`` gets their
-        entry time), and from when they entered it again, if they did (a restart during a
-        stall: CometBFT's WAL gives the node back its round); None when no node left it."""
-        left = self._left.get(height)
-        if not left:
-            return None
-        down = np.full(len(entry), INF)
-        back = np.full(len(entry), INF)
-        for i, (entered, gone) in left.items():
-            if entry[i] > gone:  # inf (not back) or when it entered again
-                back[i] = entry[i]
-                entry[i] = entered
-                down[i] = gone
-        return Absences(down, back)
 
     def _schedule(self, height: int, plan: HeightPlan) -> None:
         now = self.kernel.now
@@ -188,7 +164,7 @@ class ConsensusDriver:
             self._replan_timer = None
         for height in sorted(self.plans):
             if height - 1 in self.plans:
-                self.entries[height] = self._next_entries(height - 1)
+                self.participation.set_entries(height, self._next_entries(height - 1))
             self._plan(height)
         self._catch_up_stranded()
         self._wake_catching_up()
@@ -221,7 +197,7 @@ class ConsensusDriver:
 
     def enter_consensus(self, i: int, height: int) -> None:
         """Node ``i`` caught up and takes part in ``height`` from now on."""
-        self._joins.setdefault(height, {})[i] = self.kernel.now
+        self.participation.join(i, height, self.kernel.now)
         self._catch_up_laggers(i, height)
         if self.plans:  # at genesis, start() plans height 1 once every node has entered
             self.request_replan()
@@ -259,16 +235,10 @@ class ConsensusDriver:
 
     def _forget_node(self, i: int) -> None:
         """Node ``i`` takes part in no height from now on (until it enters one again); the
-        proposal and votes it sent until now still count (``_left``)."""
+        proposal and votes it sent until now still count (``Participation.absences``)."""
         height = self.nodes[i].height + 1  # the one height a node is in: what it sent there counts
-        planned = self.entries.get(height)
-        entered = min(INF if planned is None else float(planned[i]), self._joins.get(height, {}).get(i, INF))
-        if entered < self.kernel.now and height in self.plans:  # (a retired height is planned no more)
-            self._left.setdefault(height, {})[i] = (entered, self.kernel.now)
-        for entry in self.entries.values():
-            entry[i] = INF
-        for joins in self._joins.values():
-            joins.pop(i, None)
+        # (a retired height is planned no more)
+        self.participation.leave(i, height, self.kernel.now, planned=height in self.plans)
 
     def proposal_ready(self, i: int, height: int, round_: int, time: float, txs: list[Tx]) -> None:
         """Node ``i``'s answer to ``Propose``: ask every validator for its ProcessProposal."""
@@ -305,11 +275,7 @@ class ConsensusDriver:
         node = self.nodes[proposer]
         if not (node.online and node.phase == IN_CONSENSUS and node.height == height - 1):
             # It has not reached this height after all: it proposes nothing, and is not in it.
-            entry = self.entries.get(height)
-            if entry is not None:
-                entry[proposer] = INF
-            self._joins.get(height, {}).pop(proposer, None)
-            self._left.get(height, {}).pop(proposer, None)  # (else the plan would ask it again)
+            self.participation.never_entered(proposer, height)
             self._plan(height)
             return
         arrivals = self.gossip.arrivals_for(proposer, self.kernel.now)
@@ -340,7 +306,7 @@ class ConsensusDriver:
         self._last_consensus_commit[i] = height
         self._last_commit_time[i] = now
         if height + 1 not in self.plans and height == self.frontier:
-            self.entries[height + 1] = self._next_entries(height)
+            self.participation.set_entries(height + 1, self._next_entries(height))
             self._plan(height + 1)
             self._retire(height - 1)
 
@@ -377,9 +343,7 @@ class ConsensusDriver:
             for timer in self._commit_timers.pop(h, {}).values():
                 timer.cancel()
             del self.plans[h]
-            self.entries.pop(h, None)
-            self._joins.pop(h, None)
-            self._left.pop(h, None)
+            self.participation.forget(h)
             self._accepts.pop(h, None)
             self.commit_times.pop(h - 2, None)
             for key in [k for k in self.proposals if k[0] <= h]:

@@ -10,8 +10,9 @@ from typing import Any
 
 import attrs
 
-from sim.scenario_model import LatencyModel, duration_text, rate_text
+from sim.network_model import LatencyModel
 from sim.tables import TableReader
+from sim.units import duration_text, rate_text
 
 SeenBy = str | tuple[str, ...]  # "all" or node names
 

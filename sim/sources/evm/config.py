@@ -14,7 +14,7 @@ import attrs
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.scenario_model import LatencyModel
+from sim.network_model import LatencyModel
 from sim.tables import TableReader, describe
 from sim.units import format_duration, parse_duration
 
