@@ -187,3 +187,15 @@ def test_the_connected_majority_counts_cut_and_too_slow_links_only() -> None:
         assert view.connected_majority() in ({"v0", "v1", "v3"}, {"v0", "v2", "v3"})
     finally:
         world.close()
+
+
+def test_with_timeout_commit_zero_a_proposer_commits_before_it_proposes_at_that_instant() -> None:
+    """``timeout_commit = 0`` (CometBFT goes on to the next height at once): the proposer of
+    height h enters it at the very instant it commits h-1, so its proposal is due then too. It
+    proposes once its commit is in, and every block is decided in round 0, 3 latencies apart
+    (the proposal's turn came before the commit and the chain stalled at height 2)."""
+    result = run_text(duration="1m", timeout_commit="0s")
+    assert violations(result) == []
+    blocks = result.records.blocks
+    assert len(blocks) > 300 and all(b.round == 0 for b in blocks)
+    assert np.allclose(np.array(result.commit_intervals), 3 * L)

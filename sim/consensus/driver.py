@@ -273,6 +273,13 @@ class ConsensusDriver:
     def _on_propose(self, height: int, round_: int, proposer: int) -> None:
         self._propose_timers.pop((height, round_), None)
         node = self.nodes[proposer]
+        if self._commits_now(height - 1, proposer):
+            # timeout_commit 0: it enters the height at the instant it commits the height
+            # before, and proposes once that commit is in (timers of an instant run proposals
+            # first; this one goes after the commit timer, which is older)
+            self._propose_timers[(height, round_)] = self.kernel.call_at(
+                self.kernel.now, self._on_propose, height, round_, proposer, priority=1)
+            return
         if not (node.online and node.phase == IN_CONSENSUS and node.height == height - 1):
             # It has not reached this height after all: it proposes nothing, and is not in it.
             self.participation.never_entered(proposer, height)
@@ -282,6 +289,11 @@ class ConsensusDriver:
         if arrivals:
             node.post(TxArrivals(arrivals))
         node.post(Propose(height, round_))
+
+    def _commits_now(self, height: int, i: int) -> bool:
+        """Whether node ``i``'s commit of ``height`` is due at this very instant."""
+        timer = self._commit_timers.get(height, {}).get(i)
+        return timer is not None and timer.time == self.kernel.now
 
     def _on_commit(self, height: int, i: int) -> None:
         timers = self._commit_timers.get(height)
