@@ -199,3 +199,26 @@ def test_with_timeout_commit_zero_a_proposer_commits_before_it_proposes_at_that_
     blocks = result.records.blocks
     assert len(blocks) > 300 and all(b.round == 0 for b in blocks)
     assert np.allclose(np.array(result.commit_intervals), 3 * L)
+
+
+def test_a_run_shorter_than_the_stall_bound_still_reports_a_halt_for_good(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that ends before ``chain-stalled``'s bound (65 s here) with a consensus engine
+    that has nothing left to schedule while a connected +2/3 majority is in consensus reports
+    the halt (it ended silently). The halt is the one ``timeout_commit = 0`` made before the
+    proposer waited for its commit, brought back by undoing that wait."""
+    from sim.consensus.driver import ConsensusDriver
+    monkeypatch.setattr(ConsensusDriver, "_commits_now", lambda self, height, i: False)
+    result = run_text(duration="1m", timeout_commit="0s")
+    assert len(result.records.blocks) == 2
+    [stall] = [v for v in result.summary["violations"] if v["invariant"] == "chain-stalled"]
+    assert "halted for good" in stall["explanation"] and "height 3" in stall["explanation"]
+    assert stall["nodes"] == ["v0", "v1", "v2", "v3"]
+
+
+def test_a_short_healthy_run_reports_no_halt() -> None:
+    """The end-of-run halt check is quiet when blocks are still to come: runs that end
+    between two blocks, or mid-height, of worlds of 1 to 7 validators."""
+    for count in (1, 4, 7):
+        for duration in ("3s", "7s", "30s"):
+            result = run_text(duration=duration, count=count, timeout_commit="1s")
+            assert violations(result) == [], (count, duration)

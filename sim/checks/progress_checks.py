@@ -6,7 +6,9 @@ blocks. ``chain-stalled``: no block for longer than ``[checks] stall_after`` (de
 times the slowest round the timeouts allow) while validators holding more than 2/3 of the
 power are online and can reach each other (a validator that restarted and has no peer to
 block-sync from cannot take part, CometBFT waits for a peer; a link delayed past the round in
-progress counts as cut), or an empty validator set, or no validator left running at the end.
+progress counts as cut), or an empty validator set, or no validator left running at the end, or
+a run ending (however short) with nothing to come from the consensus engine while such a
+majority is in consensus.
 ``node-in-sync``: an online node that can reach such a majority gets within two heights of the
 chain, is marked synced and (when it is a validator) runs its listeners, within that bound plus
 the time block sync needs for what it missed.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from node.node import IN_CONSENSUS
 from sim.checks.base import Checker
 
 if TYPE_CHECKING:
@@ -86,12 +89,23 @@ class ChainStalled(Checker):
                         f"the power, are online and reach each other; chain height {self.view.chain.height}")
 
     def at_end(self) -> None:
+        if self._reported:
+            return
         validators = [v for v in self.view.nodes if v.is_validator]
-        if validators and not any(v.online for v in validators) and not self._reported:
+        if validators and not any(v.online for v in validators):
             down = [f"{v.name} ({'shut down: ' + v.shut_down if v.shut_down else 'crashed'})"
                     for v in validators]
             self.report([v.name for v in validators], "every validator is down at the end: "
                         + ", ".join(down))
+            return
+        # A run shorter than the bound still must not end on a silent halt: a consensus
+        # engine with nothing to come will never decide another height by itself.
+        majority = self.view.connected_majority() if self.view.consensus_idle() else None
+        if majority is not None and all(self.view.node(name).phase == IN_CONSENSUS for name in majority):
+            self.report(sorted(majority), f"no proposal or commit is to come at height {self.view.chain.height + 1} "
+                        f"(the last block was at t={self._last_block:g}s) while {', '.join(sorted(majority))} hold "
+                        "more than 2/3 of the power, are online, in consensus and reach each other: the chain "
+                        "has halted for good")
 
 
 class NodeInSync(Checker):

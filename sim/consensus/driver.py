@@ -290,6 +290,13 @@ class ConsensusDriver:
             node.post(TxArrivals(arrivals))
         node.post(Propose(height, round_))
 
+    def idle(self) -> bool:
+        """Whether nothing is to come: no proposal, commit or re-plan is scheduled and the
+        chain has not halted on a failed block. Unless a fault or a catching-up node changes
+        something, no height will ever be decided again."""
+        return (self._halted is None and self._replan_timer is None and not self._propose_timers
+                and not any(self._commit_timers.values()))
+
     def _commits_now(self, height: int, i: int) -> bool:
         """Whether node ``i``'s commit of ``height`` is due at this very instant."""
         timer = self._commit_timers.get(height, {}).get(i)

@@ -141,8 +141,10 @@ class WorldView:
 
     def __init__(self, *, now: Callable[[], float], scenario: Any, types: ResolutionTypes,
                  records: RunRecords, trace_records: Sequence[dict[str, Any]], chain: Chain,
-                 sources: Sources, nodes: list[Node], gossip: Gossip, network: Network) -> None:
+                 sources: Sources, nodes: list[Node], gossip: Gossip, network: Network,
+                 consensus_idle: Callable[[], bool]) -> None:
         self._now = now
+        self.consensus_idle = consensus_idle  # () -> whether the consensus engine has nothing to come
         self.scenario = scenario
         self.types = types
         self.records = records

@@ -102,7 +102,7 @@ class World:
         self.views = WorldView(now=self.clock.current_time, scenario=scenario, types=self.types,
                                records=self.records, trace_records=self.trace.records, chain=self.chain,
                                sources=self.sources, nodes=self.nodes, gossip=self.gossip,
-                               network=self.network)
+                               network=self.network, consensus_idle=self.driver.idle)
         self.checks = Checks(self.views, scenario.checks, self.violate)
         self.load = UserLoad(scenario.load, self.kernel, self.rng, self.nodes) if scenario.load else None
         self._nursery: trio.Nursery | None = None
