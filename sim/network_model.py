@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from statistics import NormalDist
 from typing import Any
 
 import attrs
@@ -61,6 +62,15 @@ class LatencyModel:
             return {"dist": "uniform", "low": duration_text(self.low),
                     "high": duration_text(self.high)}
         return {"dist": "lognormal", "median": duration_text(self.median), "sigma": self.sigma}
+
+    def slow(self) -> float:
+        """A latency few messages exceed: the largest a fixed or uniform latency takes, a
+        lognormal's 99th percentile (its tail reaches far beyond what a quorum waits for)."""
+        if self.dist == "fixed":
+            return self.value
+        if self.dist == "uniform":
+            return self.high
+        return self.median * math.exp(NormalDist().inv_cdf(0.99) * self.sigma)
 
     def sample(self, rng: random.Random) -> float:
         """One latency in seconds drawn from ``rng`` (a fixed latency draws nothing). The

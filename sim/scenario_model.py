@@ -83,6 +83,24 @@ class ConsensusConfig:
         return (self.timeout_commit + self.timeout_propose + self.timeout_prevote
                 + self.timeout_precommit + 3 * self.round_increment)
 
+    def height_time(self, latency: float) -> float | None:
+        """How long a height takes at most when every message takes ``latency``: the commit
+        timeout, each round whose proposal comes too late (its timeouts and a prevote's and a
+        precommit's trip), then the round whose proposal comes in time (three trips). A
+        proposal is in time once the propose timeout covers two trips (its proposer may enter
+        the height a trip after the others); with timeouts that do not grow
+        (``round_increment = 0``) one trip is enough to count it in time, and None when even
+        that is not covered (no round would ever be)."""
+        grows = self.round_increment > 0
+        needed = 2 * latency if grows else latency
+        elapsed = self.timeout_commit
+        for r in range(10_000 if grows else 1):
+            step = self.round_increment * r
+            if self.timeout_propose + step >= needed:
+                return elapsed + 3 * latency
+            elapsed += self.timeout_propose + self.timeout_prevote + self.timeout_precommit + 3 * step + 2 * latency
+        return None
+
     @classmethod
     def from_table(cls, reader: TableReader) -> ConsensusConfig:
         # A zero step timeout would let a round repeat within one virtual instant forever;
@@ -273,8 +291,8 @@ def builtin_resolutions(join_expiry: int) -> dict[str, ResolutionTypeConfig]:
 @attrs.frozen
 class ChecksConfig:
     """``[checks]``: which invariants run (``"all"`` or names), the liveness bound, and how
-    long the chain may go without a block (``stall_after``; None: 10 times the slowest
-    round the consensus timeouts allow)."""
+    long the chain may go without a block (``stall_after``; None: worked out from the
+    timeouts and the latency, ``sim.checks.progress_checks.stall_bound``)."""
 
     invariants: str | tuple[str, ...] = "all"
     liveness_within: float | None = None  # seconds after the last fault heals

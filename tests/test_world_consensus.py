@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
+import sim
 import sim.scenario
 from sim.engine.floatlog import FloatLog
 from sim.world.world import World
@@ -222,3 +225,31 @@ def test_a_short_healthy_run_reports_no_halt() -> None:
         for duration in ("3s", "7s", "30s"):
             result = run_text(duration=duration, count=count, timeout_commit="1s")
             assert violations(result) == [], (count, duration)
+
+
+def _with_latency(latency: str, **kwargs: Any) -> sim.Result:
+    text = scenario_text(**kwargs).replace('latency = { dist = "fixed", value = "50ms" }', f"latency = {latency}")
+    return sim.run(sim.parse_scenario(text, file="t.toml"), seed=1)
+
+
+def test_with_latencies_of_seconds_rounds_fail_until_their_timeouts_outgrow_them_and_no_stall_is_reported() -> None:
+    """Every message takes 5 s, more than the 3 s propose timeout: rounds 0 to 3 see their
+    proposal too late, round 4 (3 s + 4 x 0.5 s) decides, 78 s a height. That is slower than
+    10 x the slowest round the timeouts allow (75 s), which chain-stalled took for a halt; its
+    bound now covers a height at the network's slow latency."""
+    result = _with_latency('{ dist = "fixed", value = "5s" }', duration="20m", timeout_commit="1s")
+    assert violations(result) == []
+    blocks = result.records.blocks
+    assert len(blocks) == 15 and {b.round for b in blocks} == {4}
+    assert np.allclose(np.diff([b.time for b in blocks]), 78.0)
+
+
+def test_a_chain_whose_timeouts_never_outgrow_its_latency_is_reported_stalled() -> None:
+    """With ``round_increment = 0`` and every message slower than the propose timeout, no
+    round ever sees its proposal in time: the chain never commits, and chain-stalled says so
+    within 10 x the slowest round."""
+    result = _with_latency('{ dist = "fixed", value = "5s" }', duration="5m", timeout_commit="1s",
+                           consensus='round_increment = "0s"')
+    assert len(result.records.blocks) == 0
+    [stall] = [v for v in result.summary["violations"] if v["invariant"] == "chain-stalled"]
+    assert stall["time"] <= 10 * (1 + 3 + 1 + 1) + 30

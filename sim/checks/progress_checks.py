@@ -2,13 +2,13 @@
 can keep up does.
 
 Both run on a tick as well as on blocks, because what they look for is the absence of
-blocks. ``chain-stalled``: no block for longer than ``[checks] stall_after`` (default: 10
-times the slowest round the timeouts allow) while validators holding more than 2/3 of the
-power are online and can reach each other (a validator that restarted and has no peer to
-block-sync from cannot take part, CometBFT waits for a peer; a link delayed past the round in
-progress counts as cut), or an empty validator set, or no validator left running at the end, or
-a run ending (however short) with nothing to come from the consensus engine while such a
-majority is in consensus.
+blocks. ``chain-stalled``: no block for longer than ``[checks] stall_after`` (by default
+``stall_bound``: 10 times the slowest round the timeouts allow, or more with latencies of
+seconds) while validators holding more than 2/3 of the power are online and can reach each
+other (a validator that restarted and has no peer to block-sync from cannot take part,
+CometBFT waits for a peer; a link delayed past the round in progress counts as cut), or an
+empty validator set, or no validator left running at the end, or a run ending (however
+short) with nothing to come from the consensus engine while such a majority is in consensus.
 ``node-in-sync``: an online node that can reach such a majority gets within two heights of the
 chain, is marked synced and (when it is a validator) runs its listeners, within that bound plus
 the time block sync needs for what it missed.
@@ -49,8 +49,16 @@ def round_wait(view: WorldView, stalled_for: float) -> float:
 
 
 def stall_bound(view: WorldView) -> float:
+    """``[checks] stall_after``; by default 10 times the slowest round the timeouts allow, or
+    twice the longest a height takes on the network's slow latency when that is longer (with
+    latencies of seconds, rounds fail until their timeouts outgrow them)."""
     configured = view.scenario.checks.stall_after
-    return float(configured) if configured is not None else 10 * view.scenario.consensus.slowest_round()
+    if configured is not None:
+        return float(configured)
+    consensus = view.scenario.consensus
+    default = 10 * consensus.slowest_round()
+    height = consensus.height_time(view.scenario.network.latency.slow())
+    return default if height is None else max(default, 2 * height)
 
 
 class ChainStalled(Checker):
