@@ -31,7 +31,7 @@ from typing import Any
 
 from rich.console import Console
 
-from sim.errors import HookFailed, NodesimError
+from sim.errors import HookFailed, NodesimError, SimulationError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_HOOK_ERROR, EXIT_STOPPED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -253,7 +253,7 @@ def _run_one(scenario: Any, seed: int | None, out: Path, args: argparse.Namespac
         try:
             result = sim.run(scenario, seed=seed, out=out, progress=None if quiet else bar,
                              max_wall=args.max_wall, stop_when=interrupt.reason)
-        except HookFailed:
+        except (HookFailed, SimulationError):
             if created and out.is_dir() and not any(out.iterdir()):
                 out.rmdir()  # the run wrote nothing: leave no trace of it either
             raise

@@ -80,11 +80,23 @@ def check_reorg_bursts(scenario: Scenario, faults_in_file_order: list[Any]) -> N
 
 
 def check_blocks_take_time(scenario: Scenario) -> None:
-    """No latency and no commit timeout would commit every block at t = 0, forever."""
-    if scenario.consensus.timeout_commit == 0 and always_zero(scenario.network.latency):
+    """No latency and no commit timeout would commit every block at t = 0, forever; no commit
+    timeout and a validator that decides alone would commit the blocks it proposes in no time
+    (``ConsensusDriver`` stops a run where that starts later, after a change of powers)."""
+    if scenario.consensus.timeout_commit != 0:
+        return
+    if always_zero(scenario.network.latency):
         raise ScenarioError(scenario.file, "consensus.timeout_commit",
                             'expected a duration > 0 when network.latency is always 0 (blocks '
                             'would follow each other at t = 0 forever), got "0s"')
+    powers = {node.name: node.power for node in scenario.nodes if node.start != "non-validator"}
+    total = sum(powers.values())
+    alone = [name for name, power in powers.items() if 3 * power > 2 * total]
+    if alone:
+        raise ScenarioError(scenario.file, "consensus.timeout_commit",
+                            f"expected a duration > 0 when {alone[0]} alone holds more than 2/3 of the "
+                            "power (the blocks it proposes need no message, so they would take no "
+                            'time at all), got "0s"')
 
 
 def check_listener_configs(scenario: Scenario) -> None:

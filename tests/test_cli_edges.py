@@ -276,3 +276,17 @@ def test_the_progress_bar_shows_only_on_a_terminal(terminal: bool) -> None:
     assert ("virtual" in buffer.getvalue()) is terminal
     if not terminal:
         assert buffer.getvalue() == ""
+
+
+def test_a_run_that_stops_taking_time_ends_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    """A world whose heights come to take no time at all (no commit timeout, and a validator
+    left alone with all the power after the other leaves) is stopped with one line, exit 2,
+    and leaves no run folder (it ended with a traceback)."""
+    path = tmp_path / "lone.toml"
+    path.write_text('[scenario]\nname = "lone"\nduration = "1m"\n[consensus]\ntimeout_commit = "0s"\n'
+                    '[validators]\ncount = 2\n[[faults]]\nat = "5s"\nkind = "leave"\nnode = "v1"\n')
+    out = tmp_path / "out"
+    proc = nodesim("run", str(path), "--out", str(out))
+    assert proc.returncode == 2
+    assert one_line(proc).startswith("nodesim: time stands still at t=")
+    assert not out.exists()

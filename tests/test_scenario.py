@@ -606,6 +606,10 @@ def raw_scenarios(draw: st.DrawFn) -> dict[str, Any]:
                                "extensions": {"e": {"a": draw(st.sampled_from(["1", "2"]))}}}
                      for i in overridden}
     data["nodes"]["v0"] = {"byzantine": draw(st.sampled_from(["silent", "fabricate", "withhold"]))}
+    powers = [data["nodes"].get(f"v{i}", {}).get("power", power if isinstance(power, int) else power[i])
+              for i in range(count)]
+    if data["consensus"]["timeout_commit"] == "0s" and any(3 * p > 2 * sum(powers) for p in powers):
+        data["consensus"]["timeout_commit"] = "1s"  # a validator deciding alone needs one
     data["resolutions"] = {"note": {"confirmation_threshold": draw(st.sampled_from(["1/2", "2/3", "1/1"])),
                                     "refund_threshold": "0/1"}}
     events = [{"at": draw(DURATIONS), "type": "note", "data": f"d{i}", "seen_by": draw(nodes),

@@ -107,6 +107,20 @@ def test_zero_latency_with_zero_timeout_commit_is_rejected(latency: str) -> None
     parse_scenario(BASE + '[consensus]\ntimeout_commit = "0s"\n')
 
 
+@pytest.mark.parametrize(("validators", "alone"), [("count = 1", "v0"), ("count = 4\npower = [1, 1, 1, 7]", "v3")])
+def test_zero_timeout_commit_with_a_validator_that_decides_alone_is_rejected(validators: str, alone: str) -> None:
+    """Its own proposal, prevote and precommit are a quorum: with no commit timeout the blocks
+    it proposes came at one virtual instant, one after another (a lone validator's run never
+    ended)."""
+    text = BASE + f'[validators]\n{validators}\n[consensus]\ntimeout_commit = "0s"\n'
+    assert error_of(text) == (
+        f"q.toml: consensus.timeout_commit: expected a duration > 0 when {alone} alone holds more than "
+        "2/3 of the power (the blocks it proposes need no message, so they would take no time at all), "
+        'got "0s"')
+    # exactly 2/3 is not a quorum alone
+    parse_scenario(BASE + '[validators]\ncount = 4\npower = [1, 1, 1, 6]\n[consensus]\ntimeout_commit = "0s"\n')
+
+
 @pytest.mark.parametrize(("name", "message"), [
     ("café", 'expected a name of letters, digits, "_", "-" and ".", got "café"'),
     ("../x", 'expected a name of letters, digits, "_", "-" and ".", got "../x"'),

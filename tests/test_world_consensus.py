@@ -10,6 +10,7 @@ import pytest
 import sim
 import sim.scenario
 from sim.engine.floatlog import FloatLog
+from sim.errors import SimulationError
 from sim.world.world import World
 from tests.worlds import run_text, scenario_text, violations
 
@@ -253,3 +254,27 @@ def test_a_chain_whose_timeouts_never_outgrow_its_latency_is_reported_stalled() 
     assert len(result.records.blocks) == 0
     [stall] = [v for v in result.summary["violations"] if v["invariant"] == "chain-stalled"]
     assert stall["time"] <= 10 * (1 + 3 + 1 + 1) + 30
+
+
+LONE_LATER = """
+[[faults]]
+at = "5s"
+kind = "leave"
+node = "v1"
+"""
+
+
+def test_a_run_whose_heights_stop_taking_time_stops_with_one_line() -> None:
+    """No commit timeout, and v1 leaves the validator set at 5 s: v0, alone with all the power,
+    then decides each height it proposes the instant it enters it. The first such height used
+    to end the run with a traceback (its commit came before the proposer's answer at that
+    instant); now the proposal waits for the proposer's own commit, and once 64 heights in a
+    row are decided at one instant the run stops with an error naming the cause."""
+    scenario = sim.parse_scenario(scenario_text(LONE_LATER, count=2, duration="1m", timeout_commit="0s"),
+                                  file="t.toml")
+    with pytest.raises(SimulationError, match=r"^time stands still at t=5\.4s: heights \d+ to \d+ were all "
+                                              r"decided at that instant .* consensus\.timeout_commit is 0"):
+        sim.run(scenario, seed=1)
+    # the same world with a commit timeout runs on, v0 alone deciding every height
+    result = sim.run(sim.parse_scenario(scenario_text(LONE_LATER, count=2, duration="1m"), file="t.toml"), seed=1)
+    assert result.ok and {b.proposer for b in result.records.blocks if b.time > 10} == {"v0"}

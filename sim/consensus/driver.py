@@ -34,6 +34,7 @@ from sim.consensus.planner import HeightPlan, Timeouts, plan_height
 from sim.consensus.planner_scalar import plan_height_scalar
 from sim.engine.floatlog import FloatLog
 from sim.engine.kernel import Kernel, Timer
+from sim.errors import SimulationError
 from sim.net.network import Network
 
 if TYPE_CHECKING:
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 
 INF = math.inf
 REPLAN_PRIORITY = 2  # after every other callback of the instant that asked for it
+# heights decided at one virtual instant before a run is stopped: more than one happens only
+# where they take no time at all, and then it never ends
+STILL_HEIGHTS = 64
 
 
 class ConsensusDriver:
@@ -71,6 +75,11 @@ class ConsensusDriver:
         self.participation = Participation(n)  # who is in each height in progress, from when
         self._commit_timers: dict[int, dict[int, Timer]] = {}
         self._propose_timers: dict[tuple[int, int], Timer] = {}
+        # node -> (height, round) it proposes once its commit of the height before, due at
+        # the same instant, is in (timeout_commit 0)
+        self._propose_after_commit: dict[int, tuple[int, int]] = {}
+        self._decided_at = -INF  # when the last height was decided, and how many in a row then
+        self._decided_then = 0
         self.proposals: dict[tuple[int, int], tuple[int, float, tuple[Tx, ...]]] = {}
         self._accepts: dict[int, dict[int, np.ndarray]] = {}
         self.commit_times: dict[int, np.ndarray] = {}
@@ -226,6 +235,7 @@ class ConsensusDriver:
             if timer is not None:
                 timer.cancel()
         self._forget_node(i)
+        self._propose_after_commit.pop(i, None)
         # A commit from before the crash says nothing of when it enters again: a restarted
         # node enters only once it has caught up (enter_consensus).
         for times in self.commit_times.values():
@@ -275,10 +285,9 @@ class ConsensusDriver:
         node = self.nodes[proposer]
         if self._commits_now(height - 1, proposer):
             # timeout_commit 0: it enters the height at the instant it commits the height
-            # before, and proposes once that commit is in (timers of an instant run proposals
-            # first; this one goes after the commit timer, which is older)
-            self._propose_timers[(height, round_)] = self.kernel.call_at(
-                self.kernel.now, self._on_propose, height, round_, proposer, priority=1)
+            # before (timers of an instant run proposals first), and proposes right after that
+            # commit, before any commit of this height the proposal decides
+            self._propose_after_commit[proposer] = (height, round_)
             return
         if not (node.online and node.phase == IN_CONSENSUS and node.height == height - 1):
             # It has not reached this height after all: it proposes nothing, and is not in it.
@@ -295,7 +304,7 @@ class ConsensusDriver:
         chain has not halted on a failed block. Unless a fault or a catching-up node changes
         something, no height will ever be decided again."""
         return (self._halted is None and self._replan_timer is None and not self._propose_timers
-                and not any(self._commit_timers.values()))
+                and not self._propose_after_commit and not any(self._commit_timers.values()))
 
     def _commits_now(self, height: int, i: int) -> bool:
         """Whether node ``i``'s commit of ``height`` is due at this very instant."""
@@ -308,6 +317,7 @@ class ConsensusDriver:
             timers.pop(i, None)
         node = self.nodes[i]
         if node.phase != IN_CONSENSUS or node.height != height - 1:  # (a node down is not in it)
+            self._propose_waiting(i)  # (it finds the node has not reached its height)
             return
         committed = self.chain.committed.get(height)
         if committed is None:
@@ -328,6 +338,14 @@ class ConsensusDriver:
             self.participation.set_entries(height + 1, self._next_entries(height))
             self._plan(height + 1)
             self._retire(height - 1)
+        self._propose_waiting(i)
+
+    def _propose_waiting(self, i: int) -> None:
+        """The proposal node ``i`` held back for its commit at this instant, if any."""
+        if self._propose_after_commit:
+            waiting = self._propose_after_commit.pop(i, None)
+            if waiting is not None:
+                self._on_propose(waiting[0], waiting[1], i)
 
     def _decide(self, height: int) -> Committed | None:
         """The first commit of ``height``: build the block of the decided round, execute it once
@@ -351,9 +369,26 @@ class ConsensusDriver:
             self._commit_timers.clear()
             self._on_halt(failure)
             return None
+        self._count_decided_at_this_instant(height)
         committed = self.chain.record(block, block_hash, state, result, self.kernel.now)
         self._on_block(committed)
         return committed
+
+    def _count_decided_at_this_instant(self, height: int) -> None:
+        """Stop a run whose heights take no time: a validator that decides alone (its
+        proposal and votes need no message) with no commit timeout decides height after
+        height at one virtual instant, forever."""
+        now = self.kernel.now
+        if now != self._decided_at:
+            self._decided_at, self._decided_then = now, 1
+            return
+        self._decided_then += 1
+        if self._decided_then >= STILL_HEIGHTS:
+            raise SimulationError(
+                f"time stands still at t={now:g}s: heights {height - self._decided_then + 1} to {height} were "
+                "all decided at that instant (a validator holding more than 2/3 of the power alone decides "
+                "the heights it proposes without a message, and consensus.timeout_commit is 0); give "
+                "timeout_commit a duration > 0")
 
     def _retire(self, height: int) -> None:
         """Forget plans two heights behind the frontier; nodes still in them block-sync from a

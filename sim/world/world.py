@@ -247,10 +247,13 @@ class World:
                 trio.run(self._main, clock=self.clock, strict_exception_groups=True)
             except BaseExceptionGroup as group:
                 failed = group.subgroup(BehaviourFailed)
-                if failed is None:
+                if failed is not None:
+                    first = _first_leaf(failed)
+                    raise HookFailed(str(first)) from first
+                impossible = group.subgroup(SimulationError)
+                if impossible is None:
                     raise
-                first = _first_leaf(failed)
-                raise HookFailed(str(first)) from first
+                raise _first_leaf(impossible) from None
         self.wall_seconds = wallclock.perf_counter() - started
 
     def close(self) -> None:
