@@ -11,6 +11,7 @@ from sim.scenario import parse_scenario, scenario_to_toml
 from sim.scenario_model import PROTOCOLS
 from sim.testing import (
     WorldConfig,
+    WorldOptions,
     WorldPlan,
     fault_schedules,
     run_machine,
@@ -154,6 +155,14 @@ def test_bad_machine_options_are_named() -> None:
         world_machine(action_kinds=("explode",))
     with pytest.raises(ValueError, match="advance: expected seconds > 0"):
         _repair_world("kwil-0.7").advance(0)
+
+
+@pytest.mark.parametrize("timeout_commits", [(), (0.0, 1.0), (-1.0,)])
+def test_world_options_refuse_timeout_commits_that_are_not_durations(timeout_commits: tuple[float, ...]) -> None:
+    """A drawn world of one validator with no commit timeout would be refused when read (its
+    heights would take no time), and liveness worlds divide by it: refused up front."""
+    with pytest.raises(ValueError, match=r"timeout_commits: expected at least one value, each > 0 seconds"):
+        WorldOptions(timeout_commits=timeout_commits)
 
 
 @settings(max_examples=60, deadline=None, database=None)

@@ -108,6 +108,10 @@ class WorldOptions:
         low, high = self.validators
         if not 1 <= low <= high:
             raise ValueError(f"validators: expected (low, high) with 1 <= low <= high, got {self.validators!r}")
+        if not self.timeout_commits or any(not t > 0 for t in self.timeout_commits):
+            # (a one-validator world with none decides every height at one instant)
+            raise ValueError(f"timeout_commits: expected at least one value, each > 0 seconds, "
+                             f"got {self.timeout_commits!r}")
         if not 1 <= self.rebroadcast_after[0] <= self.rebroadcast_after[1]:
             raise ValueError(f"rebroadcast_after: expected (low, high) with 1 <= low <= high, "
                              f"got {self.rebroadcast_after!r}")
