@@ -21,6 +21,7 @@ from node.resolutions import DEFAULT_CONFIRMATION, DEFAULT_EXPIRATION, DEFAULT_R
 from sim.consensus.planner import DEFAULT_MAX_BLOCK_BYTES, DEFAULT_TIMEOUTS
 from sim.errors import ScenarioError
 from sim.limits import LimitsConfig
+from sim.load_model import MIN_TX_BYTES
 from sim.network_model import NetworkConfig
 from sim.tables import TableReader
 from sim.units import duration_text as duration_text
@@ -116,6 +117,10 @@ class ConsensusConfig:
             max_block_bytes=reader.integer("max_block_bytes", d.max_block_bytes, min=1),
             vote_expiry=reader.integer("vote_expiry", d.vote_expiry, min=1),
         )
+        if config.max_block_bytes < MIN_TX_BYTES:
+            raise reader.error("max_block_bytes", f"an integer >= {MIN_TX_BYTES} (the smallest signed tx; a "
+                               "smaller block holds none, so no vote or tx is ever included)",
+                               config.max_block_bytes)
         reader.finish()
         return config
 

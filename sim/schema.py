@@ -149,6 +149,7 @@ def _faults() -> dict[str, Any]:
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file."""
     from sim.limits import LimitsConfig
+    from sim.load_model import MIN_TX_BYTES
     from sim.network_model import NetworkConfig
     from sim.scenario_model import (
         BUG_COMPAT,
@@ -166,6 +167,8 @@ def scenario_schema() -> dict[str, Any]:
     network = _of(NetworkConfig().to_table())
     network["properties"]["latency"] = _latency()
     network["properties"]["drop"] = {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.0}
+    consensus = _of(ConsensusConfig().to_table())
+    consensus["properties"]["max_block_bytes"]["minimum"] = MIN_TX_BYTES
     validators = _of(ValidatorsConfig().to_table())
     validators["properties"]["power"] = {"oneOf": [{"type": "integer", "minimum": 1},
                                                    {"type": "array", "items": {"type": "integer", "minimum": 1}}],
@@ -193,7 +196,7 @@ def scenario_schema() -> dict[str, Any]:
                 "bug_compat": {"type": "array", "items": {"enum": list(BUG_COMPAT)}, "default": []},
             }, ("name", "duration")),
             "network": network,
-            "consensus": _of(ConsensusConfig().to_table()),
+            "consensus": consensus,
             "validators": validators,
             "nodes": {"type": "object", "patternProperties": {r"^v\d+$": node}, "additionalProperties": False},
             "resolutions": {"type": "object", "additionalProperties": resolution},

@@ -401,6 +401,9 @@ ERRORS = [
      'quick.toml: consensus.timeout_propose: expected a duration > 0, got "0s"'),
     (BASE + "[consensus]\nmax_block_bytes = 0\n",
      "quick.toml: consensus.max_block_bytes: expected an integer >= 1, got 0"),
+    (BASE + "[consensus]\nmax_block_bytes = 179\n",
+     "quick.toml: consensus.max_block_bytes: expected an integer >= 180 (the smallest signed tx; a smaller "
+     "block holds none, so no vote or tx is ever included), got 179"),
     (BASE + '[consensus]\ntimeout_comit = "1s"\n', "quick.toml: consensus.timeout_comit: unknown key"),
     # [validators]
     (BASE + '[validators]\ncount = "four"\n',
