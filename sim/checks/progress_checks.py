@@ -4,9 +4,10 @@ can keep up does.
 Both run on a tick as well as on blocks, because what they look for is the absence of
 blocks. ``chain-stalled``: no block for longer than ``[checks] stall_after`` (by default
 ``stall_bound``: 10 times the slowest round the timeouts allow, or more with latencies of
-seconds) while validators holding more than 2/3 of the power are online and can reach each
-other (a validator that restarted and has no peer to block-sync from cannot take part,
-CometBFT waits for a peer; a link delayed past the round in progress counts as cut), or an
+seconds) while validators holding more than 2/3 of the power are online, in consensus and
+can reach each other (a validator that restarted cannot vote until it has block-synced what
+it missed, CometBFT waits for a peer to sync from; a link delayed past the round in progress
+counts as cut), or an
 empty validator set, or no validator left running at the end, or a run ending (however
 short) with nothing to come from the consensus engine while such a majority is in consensus.
 ``node-in-sync``: an online node that can reach such a majority gets within two heights of the
@@ -84,7 +85,7 @@ class ChainStalled(Checker):
     def tick(self) -> None:
         now = self.view.now
         majority = self.view.connected_majority(too_late=round_wait(self.view, now - self._last_block))
-        if majority is None:
+        if majority is None or not self._can_vote(majority):
             self._healthy_since = None
             return
         if self._healthy_since is None:
@@ -95,6 +96,14 @@ class ChainStalled(Checker):
             self.report(sorted(majority), f"no block for {now - self._last_block:.1f}s (bound "
                         f"{self.bound:g}s) while {', '.join(sorted(majority))} hold more than 2/3 of "
                         f"the power, are online and reach each other; chain height {self.view.chain.height}")
+
+    def _can_vote(self, majority: set[str]) -> bool:
+        """Whether the members in consensus hold more than 2/3 of the power: a member still
+        block-syncing what it missed cannot vote yet (however slow its sync, the chain waits
+        for it; node-in-sync reports a node that never catches up)."""
+        powers = self.view.consensus_powers()
+        voting = sum(powers.get(name, 0) for name in majority if self.view.node(name).phase == IN_CONSENSUS)
+        return 3 * voting > 2 * sum(powers.values())
 
     def at_end(self) -> None:
         if self._reported:
