@@ -26,15 +26,15 @@ from node.actor import Propose, TxArrivals
 from node.blockresult import BlockFailed
 from node.node import IN_CONSENSUS
 from node.txs import Block, Tx
-from sim.consensus import planner_scalar
+from sim.consensus import catch_up, planner_scalar
 from sim.consensus.blocksync import BlockSync
 from sim.consensus.chain import Chain, Committed
 from sim.consensus.participation import Participation
 from sim.consensus.planner import HeightPlan, Timeouts, plan_height
 from sim.consensus.planner_scalar import plan_height_scalar
+from sim.consensus.still_time import StillTime
 from sim.engine.floatlog import FloatLog
 from sim.engine.kernel import Kernel, Timer
-from sim.errors import SimulationError
 from sim.net.network import Network
 
 if TYPE_CHECKING:
@@ -43,9 +43,6 @@ if TYPE_CHECKING:
 
 INF = math.inf
 REPLAN_PRIORITY = 2  # after every other callback of the instant that asked for it
-# heights decided at one virtual instant before a run is stopped: more than one happens only
-# where they take no time at all, and then it never ends
-STILL_HEIGHTS = 64
 
 
 class ConsensusDriver:
@@ -78,8 +75,7 @@ class ConsensusDriver:
         # node -> (height, round) it proposes once its commit of the height before, due at
         # the same instant, is in (timeout_commit 0)
         self._propose_after_commit: dict[int, tuple[int, int]] = {}
-        self._decided_at = -INF  # when the last height was decided, and how many in a row then
-        self._decided_then = 0
+        self._still_time = StillTime()  # heights that take no time stop the run
         self.proposals: dict[tuple[int, int], tuple[int, float, tuple[Tx, ...]]] = {}
         self._accepts: dict[int, dict[int, np.ndarray]] = {}
         self.commit_times: dict[int, np.ndarray] = {}
@@ -179,19 +175,18 @@ class ConsensusDriver:
         self._wake_catching_up()
 
     def _catch_up_stranded(self) -> None:
-        """Nodes in consensus at a height the chain has decided, with no commit of it coming
-        in the new plan (a node that left the height more than once keeps only its last
-        stay), get that block from a peer: CometBFT's consensus reactor keeps sending a peer
-        at a lower height the block and its commit (gossipDataForCatchup); here the node
-        block-syncs it from a peer it reaches that has it (with none, it waits, as it would
-        in CometBFT)."""
-        for node in self.nodes:
-            waiting_for = node.height + 1
-            if node.online and node.phase == IN_CONSENSUS and waiting_for in self.chain.committed \
-                    and node.index not in self._commit_timers.get(waiting_for, {}) \
-                    and self.blocksync.peer_has(node.index, waiting_for):
-                self._forget_node(node.index)
-                node.fell_behind()
+        """After a re-plan: nodes waiting for a decided height they will not commit in consensus
+        block-sync it (``catch_up.stranded``)."""
+        for node in catch_up.stranded(self.nodes, self.chain.committed, self._commit_coming, self.blocksync.peer_has):
+            self._fall_behind(node)
+
+    def _commit_coming(self, i: int, height: int) -> bool:
+        return i in self._commit_timers.get(height, {})
+
+    def _fall_behind(self, node: Node) -> None:
+        """``node`` takes part in no height and block-syncs what it waits for."""
+        self._forget_node(node.index)
+        node.fell_behind()
 
     def request_replan(self) -> None:
         """Re-plan once at the end of this instant, however many changes ask for it."""
@@ -207,26 +202,10 @@ class ConsensusDriver:
     def enter_consensus(self, i: int, height: int) -> None:
         """Node ``i`` caught up and takes part in ``height`` from now on."""
         self.participation.join(i, height, self.kernel.now)
-        self._catch_up_laggers(i, height)
+        for node in catch_up.laggers(self.nodes, i, height, self._commit_coming, self.blocksync.peer_has):
+            self._fall_behind(node)
         if self.plans:  # at genesis, start() plans height 1 once every node has entered
             self.request_replan()
-
-    def _catch_up_laggers(self, i: int, height: int) -> None:
-        """Nodes still in consensus at a height node ``i`` has already committed, with no
-        commit of it coming (its decision was lost with a peer that crashed right after
-        committing), get that block from a peer they reach (``i`` or another): CometBFT's
-        consensus reactor sends a peer at a lower height the block and its commit
-        (gossipDataForCatchup); here the lagger block-syncs it."""
-        if height <= 1:
-            return  # no node can be a height behind the first (and at genesis all enter it)
-        for node in self.nodes:
-            if node.index == i or not node.online or node.phase != IN_CONSENSUS:
-                continue
-            waiting_for = node.height + 1
-            if waiting_for < height and node.index not in self._commit_timers.get(waiting_for, {}) \
-                    and self.blocksync.peer_has(node.index, waiting_for):
-                self._forget_node(node.index)
-                node.fell_behind()
 
     def node_down(self, i: int) -> None:
         """Node ``i`` crashed: it takes part in no height until it enters one again."""
@@ -369,26 +348,10 @@ class ConsensusDriver:
             self._commit_timers.clear()
             self._on_halt(failure)
             return None
-        self._count_decided_at_this_instant(height)
+        self._still_time.decided(height, self.kernel.now)
         committed = self.chain.record(block, block_hash, state, result, self.kernel.now)
         self._on_block(committed)
         return committed
-
-    def _count_decided_at_this_instant(self, height: int) -> None:
-        """Stop a run whose heights take no time: a validator that decides alone (its
-        proposal and votes need no message) with no commit timeout decides height after
-        height at one virtual instant, forever."""
-        now = self.kernel.now
-        if now != self._decided_at:
-            self._decided_at, self._decided_then = now, 1
-            return
-        self._decided_then += 1
-        if self._decided_then >= STILL_HEIGHTS:
-            raise SimulationError(
-                f"time stands still at t={now:g}s: heights {height - self._decided_then + 1} to {height} were "
-                "all decided at that instant (a validator holding more than 2/3 of the power alone decides "
-                "the heights it proposes without a message, and consensus.timeout_commit is 0); give "
-                "timeout_commit a duration > 0")
 
     def _retire(self, height: int) -> None:
         """Forget plans two heights behind the frontier; nodes still in them block-sync from a
@@ -406,14 +369,12 @@ class ConsensusDriver:
         # dead plan: no node is in it) and rebuild its proposer rotation from genesis.
         for key in [k for k in self._propose_timers if k[0] <= height]:
             self._propose_timers.pop(key).cancel()
+        for i in [i for i, (h, _round) in self._propose_after_commit.items() if h <= height]:
+            del self._propose_after_commit[i]
         heights = [node.height for node in self.nodes]  # read once (falling behind keeps them)
-        for node, at in zip(self.nodes, heights, strict=True):
-            # A node that reaches no peer with the block it waits for (a partitioned minority)
-            # cannot know the chain moved on: it stays in consensus, as in CometBFT, until a
-            # re-plan finds it a peer (_catch_up_stranded).
-            if node.phase == IN_CONSENSUS and at < height and self.blocksync.peer_has(node.index, at + 1):
-                self._forget_node(node.index)
-                node.fell_behind()
+        # (one that reaches no peer ahead stays in consensus until a re-plan finds it one)
+        for node in catch_up.left_behind(self.nodes, heights, height, self.blocksync.peer_has):
+            self._fall_behind(node)
         self.chain.release_blocks(min(heights))
         # No message of a retired height will be sent again: older network epochs can go.
         entries = [planner_scalar.first_entry(p.entry) for p in self.plans.values()]
