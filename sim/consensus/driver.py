@@ -317,14 +317,14 @@ class ConsensusDriver:
             self.participation.set_entries(height + 1, self._next_entries(height))
             self._plan(height + 1)
             self._retire(height - 1)
-        self._propose_waiting(i)
+        if self._propose_after_commit:  # (a call per node commit saved: most have none)
+            self._propose_waiting(i)
 
     def _propose_waiting(self, i: int) -> None:
         """The proposal node ``i`` held back for its commit at this instant, if any."""
-        if self._propose_after_commit:
-            waiting = self._propose_after_commit.pop(i, None)
-            if waiting is not None:
-                self._on_propose(waiting[0], waiting[1], i)
+        waiting = self._propose_after_commit.pop(i, None)
+        if waiting is not None:
+            self._on_propose(waiting[0], waiting[1], i)
 
     def _decide(self, height: int) -> Committed | None:
         """The first commit of ``height``: build the block of the decided round, execute it once
@@ -372,10 +372,12 @@ class ConsensusDriver:
         for i in [i for i, (h, _round) in self._propose_after_commit.items() if h <= height]:
             del self._propose_after_commit[i]
         heights = [node.height for node in self.nodes]  # read once (falling behind keeps them)
-        # (one that reaches no peer ahead stays in consensus until a re-plan finds it one)
-        for node in catch_up.left_behind(self.nodes, heights, height, self.blocksync.peer_has):
-            self._fall_behind(node)
-        self.chain.release_blocks(min(heights))
+        lowest = min(heights)
+        if lowest < height:  # (most heights: no node is behind)
+            # (one that reaches no peer ahead stays in consensus until a re-plan finds it one)
+            for node in catch_up.left_behind(self.nodes, heights, height, self.blocksync.peer_has):
+                self._fall_behind(node)
+        self.chain.release_blocks(lowest)
         # No message of a retired height will be sent again: older network epochs can go.
         entries = [planner_scalar.first_entry(p.entry) for p in self.plans.values()]
         pending = self.gossip.oldest_submission()
