@@ -95,7 +95,7 @@ class KwilApp:
         on every node that has them)."""
         if not recheck and mempool.seen(tx):
             return CheckResult(False, "duplicate", "tx already in the mempool cache")
-        if self.rules.gas and self._unfunded(tx.sender):
+        if self.rules.gas and self.unfunded(tx.sender):
             return CheckResult(False, "balance", "an account with no balance and no nonce")
         expected = mempool.pending_nonce(tx.sender, self.state.nonce_of(tx.sender)) + 1
         if tx.nonce != expected:
@@ -125,15 +125,15 @@ class KwilApp:
             return []
         committed = self.state.nonce_of(self.name)
         own = admissible_run(committed, mempool.of_sender(self.name))
-        bodies = None if self.rules.gas and self._unfunded(self.name) else self._vote_bodies(committed + len(own) + 1)
+        bodies = None if self.rules.gas and self.unfunded(self.name) else self._vote_bodies(committed + len(own) + 1)
         others = [tx for tx in mempool if tx.sender != self.name
-                  and not (self.rules.gas and self._unfunded(tx.sender))]
+                  and not (self.rules.gas and self.unfunded(tx.sender))]
         txs = assemble_block(self.name, own, bodies, others, self.max_block_bytes)
         if self.behaviour.overrides("prepare_proposal"):
             txs = self.behaviour.prepare_proposal(self._context(), txs)
         return txs
 
-    def _unfunded(self, account: str) -> bool:
+    def unfunded(self, account: str) -> bool:
         """With gas on, kwil refuses txs of an account with no balance and no nonce yet (its
         mempool and PrepareProposal), and such a proposer adds no vote bodies."""
         return self.state.balance_of(account) == 0 and self.state.nonce_of(account) == 0

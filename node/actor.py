@@ -124,6 +124,7 @@ class BlockActor:
         self._drain_deferred = False
         self._failure: Exception | None = None
         self.open = False
+        self._said_unfunded = False  # (``votes.skipped`` for a proposer that cannot pay, once)
 
     # -- the mailbox (called from world callbacks) ---------------------------------------
     def post(self, message: Message) -> None:
@@ -210,7 +211,14 @@ class BlockActor:
                 self.node.stats.duplicates_rejected += 1
 
     def _propose(self, message: Propose) -> None:
-        txs = self.node.app.prepare_proposal(message.height, self.mempool)
+        app = self.node.app
+        txs = app.prepare_proposal(message.height, self.mempool)
+        if self.node.settings.gas and not self._said_unfunded and app.unfunded(self.node.name):
+            # kwil says nothing, and the oracle of a world where every validator is so never
+            # resolves anything: said once a node's run
+            self._said_unfunded = True
+            self.node.trace("votes.skipped", reason="unfunded",
+                            why="with gas on, a proposer with no balance and no nonce adds no vote bodies")
         self.node.host.proposal_ready(message.height, message.round, txs)
 
     def _submit(self, message: Submit) -> None:

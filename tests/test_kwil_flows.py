@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from tests.worlds import run_text, trace_events, violations
+from tests.worlds import one_note, run_text, scenario_text, trace_events, violations
 
 NOTE = """
 [resolutions.note]
@@ -185,3 +185,15 @@ def test_0_8_a_validator_that_proposes_every_block_never_votes_on_anothers_resol
     later = [b for b in result.records.blocks if created.height < b.height and b.time <= expired["t"]]
     assert later and {b.proposer for b in later} == {"v0"}
     assert not [s for s in result.records.sends if s[:2] == ("v0", rid)]  # no vote-ids tx of v0 named it
+
+
+def test_with_gas_and_no_balance_a_proposer_says_once_that_it_adds_no_vote_bodies() -> None:
+    """Gas on and every balance 0: kwil refuses the txs of an account with no balance and no
+    nonce, and such a proposer adds no vote bodies, so the event is never resolved. kwil says
+    nothing; the run traces ``votes.skipped`` (reason ``unfunded``) once per proposer, where
+    it used to end "ok" with nothing to say why nothing resolved."""
+    text = scenario_text(one_note(), duration="1m").replace("[validators]\n", "[validators]\ngas = true\n")
+    result = sim.run(sim.parse_scenario(text, file="t.toml"), seed=1)
+    assert result.summary["resolutions_passed"] == 0
+    skipped = trace_events(result, "votes.skipped", reason="unfunded")
+    assert sorted(r["node"] for r in skipped) == ["v0", "v1", "v2", "v3"]
