@@ -116,3 +116,51 @@ def test_deposits_exact_reports_a_final_deposit_enough_power_saw_and_nobody_cred
     DepositsExact(view, found.append).at_end()
     assert [v.explanation.split()[2] for v in found] == [deposits[0].tx_hash]
     assert len(found[0].nodes) == len(NODES)
+
+
+def test_a_network_fault_without_a_duration_lasts_until_a_heal() -> None:
+    """A partition or delay with no ``duration`` lasts until a ``heal`` (it was taken to end
+    at its own instant, so an event its votes could not cross was reported): liveness judges
+    from the heal, and judges nothing when no heal comes."""
+    records = RunRecords()
+    for node in NODES:
+        records.observations.append((node, "late", 10.0))
+    record = records.resolution("late", "note")
+    record.first_seen, record.status, record.time = 10.0, "passed", 500.0
+    records.resolutions.settle("late")
+    delay = {"time": 20.0, "kind": "delay", "duration": None}
+
+    def reported(faults: list[dict[str, object]]) -> list[str]:
+        found: list[Violation] = []
+        Liveness(_view(records, faults), found.append).at_end()  # type: ignore[arg-type]
+        return [v.explanation.split()[1] for v in found]
+
+    assert reported([delay]) == []  # never healed: the faults are never over
+    assert reported([delay, {"time": 450.0, "kind": "heal", "duration": None}]) == []  # passed 50 s after
+    assert reported([delay, {"time": 300.0, "kind": "heal", "duration": None}]) == ["late"]  # 200 s after
+
+
+def test_deposits_exact_waits_for_a_network_fault_to_be_healed() -> None:
+    """A final deposit every validator saw and nobody credited is not reported while a
+    partition without a duration was never healed (the chain could not decide it); it is
+    once a heal came long enough before the end."""
+    deposit = SimpleNamespace(account=f"0x{1:040x}", amount=10, tx_hash=f"0x{1:064x}", block_time=100.0,
+                              block_number=7)
+    records = RunRecords()
+    for node in NODES:
+        records.observations.append((node, _deposit_id(deposit), 200.0))
+    records.resolution(_deposit_id(deposit), "credit_account")
+    source = SimpleNamespace(config=SimpleNamespace(reorg_max_depth=3, block_time=12.0),
+                             final_deposits=lambda _conf: [deposit])
+    partition = {"time": 150.0, "kind": "partition", "duration": None}
+
+    def reported(faults: list[dict[str, object]]) -> int:
+        view = _view(records, faults)
+        view.sources = SimpleNamespace(get=lambda _name: source, require=lambda _name: source)
+        view.nodes = [SimpleNamespace(name=n, byzantine=False, extension_configs={}) for n in NODES]
+        found: list[Violation] = []
+        DepositsExact(view, found.append).at_end()
+        return len(found)
+
+    assert reported([partition]) == 0
+    assert reported([partition, {"time": 5_000.0, "kind": "heal", "duration": None}]) == 1

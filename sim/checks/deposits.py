@@ -14,6 +14,7 @@ from node.extensions.credit import decode_credit
 from node.resolutions import required_power
 from node.txs import event_id
 from sim.checks.base import Checker
+from sim.checks.quiet import quiet_since
 from sim.stats import percentile
 
 if TYPE_CHECKING:
@@ -104,11 +105,13 @@ class DepositsExact(Checker):
 
     def at_end(self) -> None:
         """Every final deposit that validators holding the confirmation threshold saw, and
-        that did not expire, was credited (what they never saw is liveness's business)."""
+        that did not expire, was credited within the grace after it was final and the faults
+        were over (``quiet_since``; what they never saw is liveness's business)."""
         if not self.active:
             return
         within = self.view.scenario.checks.liveness_within or DEFAULT_GRACE
         end = self.view.now
+        quiet = quiet_since(self.view.records.faults)  # (a fault still going on may hold it back)
         source = self.view.sources.require("evm")
         conf = confirmations(self.view)
         state = self.view.chain_state()
@@ -116,7 +119,7 @@ class DepositsExact(Checker):
         uncredited = []
         for deposit in source.final_deposits(conf):
             final_at = deposit.block_time + conf * source.config.block_time
-            if deposit.tx_hash in self._credited or final_at + within > end:
+            if deposit.tx_hash in self._credited or max(final_at, quiet) + within > end:
                 continue
             rid = _deposit_id(deposit)
             record = self.view.records.resolutions.get(rid)

@@ -1,7 +1,8 @@
 """Liveness, checked at the end of a run: after the last fault, every event observed by
 honest validators holding at least the confirmation threshold resolves within the bound.
 
-It judges the quiet time after the faults: an event whose resolution expired while faults
+It judges the quiet time after the faults (``sim.checks.quiet``: a network fault without a
+duration lasts until a heal): an event whose resolution expired while faults
 were still going on (a partition kept its votes apart, a crash or a removal took votes away)
 is not reported, since nothing after the heal could bring it back."""
 
@@ -11,6 +12,7 @@ import math
 
 from node.resolutions import required_power
 from sim.checks.base import Checker
+from sim.checks.quiet import quiet_since
 from sim.world.resolutions import ResolutionRecord
 
 
@@ -27,9 +29,7 @@ class Liveness(Checker):
         if within is None:
             return
         end = self.view.now
-        faults = self.view.records.faults
-        quiet_since = max((float(f["time"]) + float(f.get("duration") or 0.0)  # type: ignore[arg-type]
-                           for f in faults), default=0.0)
+        quiet = quiet_since(self.view.records.faults)
         honest = {n.name for n in self.view.nodes if not n.byzantine}
         observations = self.view.records.observations
         # one time per event (its observers are gathered below only for the events that
@@ -43,9 +43,9 @@ class Liveness(Checker):
             seen = first.get(record.id)
             if seen is None or record.type is None:
                 continue
-            if record.status == "expired" and record.time is not None and record.time <= quiet_since:
+            if record.status == "expired" and record.time is not None and record.time <= quiet:
                 continue  # the faults let it expire: the quiet time after them cannot be judged by it
-            deadline = max(seen, quiet_since) + within
+            deadline = max(seen, quiet) + within
             passed = record.time if record.status == "passed" else math.inf
             if deadline <= end and passed is not None and passed > deadline:
                 late[record.id] = record

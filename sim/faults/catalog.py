@@ -56,6 +56,7 @@ class FaultKind:
     targets_node: bool = False  # takes ``node``
     source: str | None = None  # the [sources.<kind>] it acts on
     generate: Generator | None = None  # None: property tests never draw it
+    until_heal: bool = False  # without a ``duration`` it lasts until a ``heal`` (a network fault)
 
 
 REGISTERED: dict[str, FaultKind] = {}

@@ -185,19 +185,19 @@ def gen_chance(draw: DrawFn, ctx: GenContext) -> dict[str, Any]:
 
 register_fault_kind(FaultKind(
     "partition", "cut links between groups of nodes (or one way, from -> to) until healed",
-    "groups | from + to, duration", apply_partition, read_partition, generate=gen_partition))
+    "groups | from + to, duration", apply_partition, read_partition, generate=gen_partition, until_heal=True))
 register_fault_kind(FaultKind(
     "heal", "end every network fault: partitions, delays, drops, duplication, reordering",
     "", apply_heal, generate=gen_heal))
 register_fault_kind(FaultKind(
     "delay", "add extra latency on a node's links (nodes) or one link (link)",
-    "nodes | link, extra, duration", apply_delay, read_delay, generate=gen_delay))
+    "nodes | link, extra, duration", apply_delay, read_delay, generate=gen_delay, until_heal=True))
 register_fault_kind(FaultKind(
     "drop", "lose messages with a probability; a lost message is re-sent 100 ms later",
-    "probability, duration, nodes", apply_drop, read_link_chance, generate=gen_chance))
+    "probability, duration, nodes", apply_drop, read_link_chance, generate=gen_chance, until_heal=True))
 register_fault_kind(FaultKind(
     "duplicate", "deliver txs twice with a probability (the receiving mempool rejects the copy)",
-    "probability, duration, nodes", apply_duplicate, read_link_chance, generate=gen_chance))
+    "probability, duration, nodes", apply_duplicate, read_link_chance, generate=gen_chance, until_heal=True))
 register_fault_kind(FaultKind(
     "reorder", "hold messages back with a probability, so later ones overtake them",
-    "probability, duration, nodes", apply_reorder, read_link_chance, generate=gen_chance))
+    "probability, duration, nodes", apply_reorder, read_link_chance, generate=gen_chance, until_heal=True))
