@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from sim.tables import TableReader
+from sim.units import rate_text
 
 SIZE_DISTS = ("fixed", "uniform", "lognormal")
 MIN_TX_BYTES = 180  # a signed tx's fixed part (node.txs.TX_BASE_BYTES)
@@ -97,8 +98,6 @@ class LoadConfig:
         return cls(rate, accounts, size, fee)
 
     def to_table(self) -> dict[str, Any]:
-        from sim.scenario_model import rate_text
-
         accounts: Any = list(self.accounts)
         if self.accounts == tuple(f"u{i}" for i in range(len(self.accounts))):
             accounts = len(self.accounts)
