@@ -7,9 +7,9 @@ blocks. ``chain-stalled``: no block for longer than ``[checks] stall_after`` (by
 seconds) while validators holding more than 2/3 of the power are online, in consensus and
 can reach each other (a validator that restarted cannot vote until it has block-synced what
 it missed, CometBFT waits for a peer to sync from; a link delayed past the round in progress
-counts as cut), or an
-empty validator set, or no validator left running at the end, or a run ending (however
-short) with nothing to come from the consensus engine while such a majority is in consensus.
+counts as cut); or an empty validator set; or no validator left running at the end; or a run
+ending, however short, with nothing to come from the consensus engine while such a majority
+is in consensus.
 ``node-in-sync``: an online node that can reach such a majority gets within two heights of the
 chain, is marked synced and (when it is a validator) runs its listeners, within that bound plus
 the time block sync needs for what it missed.

@@ -3,7 +3,7 @@
 A fault with a ``duration`` is over at its end. A network fault without one (a partition,
 extra delay, loss, duplication, reordering) lasts until the next ``heal``: when none comes,
 the faults are never over, and nothing after them can be judged. Any other fault (a crash,
-a validator change, a reorg burst) counts as over at its instant, as before.
+a validator change, a reorg burst) counts as over at its instant.
 """
 
 from __future__ import annotations

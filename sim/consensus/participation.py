@@ -1,7 +1,7 @@
 """Who takes part in each height in progress, and from when: the entry times a plan starts from.
 
-A node enters a height ``timeout_commit`` after committing the height before (``entries``,
-set by the driver), or at the instant it catches up during the height (a join). It leaves a
+A node enters a height ``timeout_commit`` after committing the height before (``set_entries``,
+by the driver), or at the instant it catches up during the height (a join). It leaves a
 height when it crashes or falls behind; the proposal and votes it sent while it was in the
 height still arrive, so a plan of that height needs when it entered and when it left
 (``Absences``). A restart during a stall enters the height again: CometBFT's WAL gives the
@@ -24,7 +24,7 @@ class Participation:
 
     def __init__(self, n: int) -> None:
         # per height, when each node enters it after committing the height before (inf: not)
-        self.entries: dict[int, np.ndarray] = {}
+        self._entries: dict[int, np.ndarray] = {}
         # per height, nodes that entered it by catching up: node -> when
         self._joins: dict[int, dict[int, float]] = {}
         # per height, nodes that left it (crashed or fell behind): node -> (entered, left)
@@ -33,11 +33,11 @@ class Participation:
 
     def set_entries(self, height: int, times: np.ndarray) -> None:
         """Each node's entry time into ``height`` after committing the height before."""
-        self.entries[height] = times
+        self._entries[height] = times
 
     def entry(self, height: int) -> np.ndarray:
         """A new array of each node's entry time into ``height``, joins included."""
-        planned = self.entries.get(height)
+        planned = self._entries.get(height)
         entry = (self._never if planned is None else planned).copy()
         for i, t in self._joins.get(height, {}).items():
             entry[i] = min(entry[i], t)
@@ -66,18 +66,18 @@ class Participation:
     def leave(self, i: int, height: int, now: float, *, planned: bool) -> None:
         """Node ``i`` takes part in no height from ``now`` (until it enters one again); what it
         sent in ``height`` (the one it is in; ``planned``: the driver still plans it) counts."""
-        entries = self.entries.get(height)
+        entries = self._entries.get(height)
         entered = min(INF if entries is None else float(entries[i]), self._joins.get(height, {}).get(i, INF))
         if entered < now and planned:
             self._left.setdefault(height, {})[i] = (entered, now)
-        for entry in self.entries.values():
+        for entry in self._entries.values():
             entry[i] = INF
         for joins in self._joins.values():
             joins.pop(i, None)
 
     def never_entered(self, i: int, height: int) -> None:
         """Node ``i`` did not reach ``height`` after all: it is not in it, and was not."""
-        entry = self.entries.get(height)
+        entry = self._entries.get(height)
         if entry is not None:
             entry[i] = INF
         self._joins.get(height, {}).pop(i, None)
@@ -85,7 +85,7 @@ class Participation:
 
     def forget(self, height: int) -> None:
         """``height`` is planned no more."""
-        self.entries.pop(height, None)
+        self._entries.pop(height, None)
         self._joins.pop(height, None)
         self._left.pop(height, None)
 
