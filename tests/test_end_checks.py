@@ -164,3 +164,29 @@ def test_deposits_exact_waits_for_a_network_fault_to_be_healed() -> None:
 
     assert reported([partition]) == 0
     assert reported([partition, {"time": 5_000.0, "kind": "heal", "duration": None}]) == 1
+
+
+def test_deposits_exact_counts_only_honest_observers() -> None:
+    """A byzantine validator may see a deposit and never vote (``silent``): a final deposit
+    seen by every validator, most of the power byzantine, is not reported uncredited (it was,
+    with three silent validators of four); seen by the same validators all honest, it is."""
+    deposit = SimpleNamespace(account=f"0x{1:040x}", amount=10, tx_hash=f"0x{1:064x}", block_time=100.0,
+                              block_number=7)
+    records = RunRecords()
+    for node in NODES:
+        records.observations.append((node, _deposit_id(deposit), 200.0))
+    records.resolution(_deposit_id(deposit), "credit_account")
+    source = SimpleNamespace(config=SimpleNamespace(reorg_max_depth=3, block_time=12.0),
+                             final_deposits=lambda _conf: [deposit])
+
+    def reported(byzantine: set[str]) -> int:
+        view = _view(records)
+        view.sources = SimpleNamespace(get=lambda _name: source, require=lambda _name: source)
+        view.nodes = [SimpleNamespace(name=n, byzantine=n in byzantine, extension_configs={}) for n in NODES]
+        found: list[Violation] = []
+        DepositsExact(view, found.append).at_end()
+        return len(found)
+
+    assert reported(set(NODES[34:])) == 0  # 34 honest of 100: below 2/3
+    assert reported(set(NODES[90:])) == 1  # 90 honest
+    assert reported(set()) == 1

@@ -104,7 +104,7 @@ class DepositsExact(Checker):
                 self.report(outcome.voters, f"credited deposit {tx_hash} is not on the canonical chain")
 
     def at_end(self) -> None:
-        """Every final deposit that validators holding the confirmation threshold saw, and
+        """Every final deposit that honest validators holding the confirmation threshold saw, and
         that did not expire, was credited within the grace after it was final and the faults
         were over (``quiet_since``; what they never saw is liveness's business)."""
         if not self.active:
@@ -128,9 +128,10 @@ class DepositsExact(Checker):
         if not uncredited:
             return
         wanted = {rid for _deposit, rid in uncredited}  # (not every event's observers: a long run's)
+        honest = {n.name for n in self.view.nodes if not n.byzantine}  # (a byzantine one may never vote)
         observers: dict[str, set[str]] = {}
         for node, rid in self.view.records.observations.rows_of(0, 1):
-            if rid in wanted:
+            if rid in wanted and node in honest:
                 observers.setdefault(rid, set()).add(node)
         for deposit, rid in uncredited:
             if sum(state.power_of(n) for n in observers.get(rid, ())) < needed:
