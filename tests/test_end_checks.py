@@ -140,10 +140,10 @@ def test_a_network_fault_without_a_duration_lasts_until_a_heal() -> None:
     assert reported([delay, {"time": 300.0, "kind": "heal", "duration": None}]) == ["late"]  # 200 s after
 
 
-def test_deposits_exact_waits_for_a_network_fault_to_be_healed() -> None:
-    """A final deposit every validator saw and nobody credited is not reported while a
-    partition without a duration was never healed (the chain could not decide it); it is
-    once a heal came long enough before the end."""
+def _uncredited_deposits_reported(faults: list[dict[str, object]] | None = None,
+                                  byzantine: frozenset[str] = frozenset()) -> int:
+    """How many violations ``deposits-exact`` reports for one final deposit (block 7, final
+    at 244 s) that every validator saw at 200 s and nobody credited, by the end at 10,000 s."""
     deposit = SimpleNamespace(account=f"0x{1:040x}", amount=10, tx_hash=f"0x{1:064x}", block_time=100.0,
                               block_number=7)
     records = RunRecords()
@@ -152,41 +152,27 @@ def test_deposits_exact_waits_for_a_network_fault_to_be_healed() -> None:
     records.resolution(_deposit_id(deposit), "credit_account")
     source = SimpleNamespace(config=SimpleNamespace(reorg_max_depth=3, block_time=12.0),
                              final_deposits=lambda _conf: [deposit])
+    view = _view(records, faults)
+    view.sources = SimpleNamespace(get=lambda _name: source, require=lambda _name: source)
+    view.nodes = [SimpleNamespace(name=n, byzantine=n in byzantine, extension_configs={}) for n in NODES]
+    found: list[Violation] = []
+    DepositsExact(view, found.append).at_end()
+    return len(found)
+
+
+def test_deposits_exact_waits_for_a_network_fault_to_be_healed() -> None:
+    """A final deposit every validator saw and nobody credited is not reported while a
+    partition without a duration was never healed (the chain could not decide it); it is
+    once a heal came long enough before the end."""
     partition = {"time": 150.0, "kind": "partition", "duration": None}
-
-    def reported(faults: list[dict[str, object]]) -> int:
-        view = _view(records, faults)
-        view.sources = SimpleNamespace(get=lambda _name: source, require=lambda _name: source)
-        view.nodes = [SimpleNamespace(name=n, byzantine=False, extension_configs={}) for n in NODES]
-        found: list[Violation] = []
-        DepositsExact(view, found.append).at_end()
-        return len(found)
-
-    assert reported([partition]) == 0
-    assert reported([partition, {"time": 5_000.0, "kind": "heal", "duration": None}]) == 1
+    assert _uncredited_deposits_reported([partition]) == 0
+    assert _uncredited_deposits_reported([partition, {"time": 5_000.0, "kind": "heal", "duration": None}]) == 1
 
 
 def test_deposits_exact_counts_only_honest_observers() -> None:
     """A byzantine validator may see a deposit and never vote (``silent``): a final deposit
     seen by every validator, most of the power byzantine, is not reported uncredited (it was,
     with three silent validators of four); seen by the same validators all honest, it is."""
-    deposit = SimpleNamespace(account=f"0x{1:040x}", amount=10, tx_hash=f"0x{1:064x}", block_time=100.0,
-                              block_number=7)
-    records = RunRecords()
-    for node in NODES:
-        records.observations.append((node, _deposit_id(deposit), 200.0))
-    records.resolution(_deposit_id(deposit), "credit_account")
-    source = SimpleNamespace(config=SimpleNamespace(reorg_max_depth=3, block_time=12.0),
-                             final_deposits=lambda _conf: [deposit])
-
-    def reported(byzantine: set[str]) -> int:
-        view = _view(records)
-        view.sources = SimpleNamespace(get=lambda _name: source, require=lambda _name: source)
-        view.nodes = [SimpleNamespace(name=n, byzantine=n in byzantine, extension_configs={}) for n in NODES]
-        found: list[Violation] = []
-        DepositsExact(view, found.append).at_end()
-        return len(found)
-
-    assert reported(set(NODES[34:])) == 0  # 34 honest of 100: below 2/3
-    assert reported(set(NODES[90:])) == 1  # 90 honest
-    assert reported(set()) == 1
+    assert _uncredited_deposits_reported(byzantine=frozenset(NODES[34:])) == 0  # 34 honest of 100: below 2/3
+    assert _uncredited_deposits_reported(byzantine=frozenset(NODES[90:])) == 1  # 90 honest
+    assert _uncredited_deposits_reported() == 1
