@@ -201,6 +201,19 @@ def test_removing_honest_validators_never_hands_the_byzantine_a_third() -> None:
     assert plan.byzantine_candidates(limit=3) == ["v1"]  # 2 + 4 (v6) or 2 + 1 are a third of 9
 
 
+def test_a_plan_keeps_a_node_that_was_down_when_it_joined_outside_the_validator_set() -> None:
+    """A join of a node that is down has no effect (``fault.no_effect``): a campaign world
+    crashed v2 (outside), joined it, then let v0 and v3, the only validators, leave, and the
+    validator set was empty. The plan keeps v2 outside, so the last validator cannot leave."""
+    plan = WorldPlan(WorldConfig(powers=(1, 1, 1, 3)), outside=["v1", "v2"])
+    plan.crash("v2")
+    plan.promote("v2")
+    assert plan.outside == ["v1", "v2"]
+    plan.restart("v2")
+    plan.promote("v2")
+    assert plan.outside == ["v1"]
+
+
 def test_the_machine_turns_byzantine_only_while_they_stay_a_minority() -> None:
     """Of powers 4, 1, 1, 1, 2 (9 in all) a node may turn byzantine while the byzantine hold
     less than 3: v0 never; after v4 (2), nobody else."""

@@ -189,8 +189,8 @@ class WorldPlan:
         elif kind in REMOVALS and node not in self.outside:
             self.outside.append(node)
             self.demotions += kind != "leave"
-        elif kind in ADDITIONS and node in self.outside:
-            self.outside.remove(node)
+        elif kind in ADDITIONS and node in self.outside and node not in self.crashed:
+            self.outside.remove(node)  # (a node that is down sends no join: it stays out)
         elif kind == "partition":
             self.partitioned = self.partitioned or "duration" not in keys
         elif kind == "heal":
