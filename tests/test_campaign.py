@@ -52,28 +52,16 @@ def test_a_default_campaign_draws_wide_worlds_without_a_liveness_bound(
     assert all(s.checks.liveness_within is None for s in scenarios)
 
 
-def test_an_evm_campaign_draws_worlds_with_the_deposit_chain_and_liveness_combines(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    seen = _drawn(monkeypatch, tmp_path, 45.0, examples=2, evm=True)
+LISTENER_OF = {"evm": "eth_deposits", "pubsub": "pubsub_events", "watcher": "watcher_events"}
+
+
+@pytest.mark.parametrize("sources", [("evm",), ("evm", "pubsub"), ("pubsub", "watcher")])
+def test_a_source_campaign_draws_worlds_with_its_sources_and_combines_with_liveness(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sources: tuple[str, ...]) -> None:
+    """--evm, --pubsub and --watcher give every world their source, and every node that
+    source's listener, alone or together, and with --liveness."""
+    seen = _drawn(monkeypatch, tmp_path, 45.0, examples=2, **dict.fromkeys(sources, True))
     assert len(seen) == 2
     for scenario in seen:
-        assert "evm" in scenario.sources and scenario.checks.liveness_within == 45.0
-        assert all("eth_deposits" in node.extensions for node in scenario.nodes)
-
-
-def test_a_pubsub_campaign_draws_worlds_with_the_hub_and_combines_with_the_chain_and_liveness(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    seen = _drawn(monkeypatch, tmp_path, 45.0, examples=2, evm=True, pubsub=True)
-    assert len(seen) == 2
-    for scenario in seen:
-        assert {"evm", "pubsub"} <= set(scenario.sources) and scenario.checks.liveness_within == 45.0
-        assert all({"eth_deposits", "pubsub_events"} <= set(node.extensions) for node in scenario.nodes)
-
-
-def test_a_watcher_campaign_draws_worlds_with_the_job_log_and_combines_with_the_hub_and_liveness(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    seen = _drawn(monkeypatch, tmp_path, 45.0, examples=2, pubsub=True, watcher=True)
-    assert len(seen) == 2
-    for scenario in seen:
-        assert {"pubsub", "watcher"} <= set(scenario.sources) and scenario.checks.liveness_within == 45.0
-        assert all({"pubsub_events", "watcher_events"} <= set(node.extensions) for node in scenario.nodes)
+        assert set(sources) <= set(scenario.sources) and scenario.checks.liveness_within == 45.0
+        assert all({LISTENER_OF[k] for k in sources} <= set(node.extensions) for node in scenario.nodes)

@@ -46,12 +46,18 @@ def apply_hub_outage(world: FaultWorld, spec: FaultSpec) -> None:
 
 
 # -- how property tests draw them ---------------------------------------------------------------
+def _windows_over_by_end(ctx: GenContext) -> list[float]:
+    """The options' windows that a timed fault starting now would be over within, by the
+    schedule's end (if it has one): heal does not end an outage."""
+    return [w for w in ctx.options.windows if ctx.end is None or ctx.at + w <= ctx.end]
+
+
 def gen_rpc_outage(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
     """One target node's RPC down for one of the options' windows, over by the schedule's
     end: ``heal`` does not end an outage, and the restart at the end would otherwise come
     while it lasts (a listener that keeps failing shuts its node down again)."""
     from hypothesis import strategies as st  # only property tests draw faults
-    windows = [w for w in ctx.options.windows if ctx.end is None or ctx.at + w <= ctx.end]
+    windows = _windows_over_by_end(ctx)
     if not windows:
         return None
     return {"node": draw(st.sampled_from(ctx.targets)), "duration": draw(st.sampled_from(windows))}
@@ -80,7 +86,7 @@ def gen_hub_outage(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
     only 15 minutes later, past a generated world, so an event whose pushes it dropped is
     observed only by a node that restarts and asks for what it missed.)"""
     from hypothesis import strategies as st  # only property tests draw faults
-    windows = [w for w in ctx.options.windows if ctx.end is None or ctx.at + w <= ctx.end]
+    windows = _windows_over_by_end(ctx)
     if not windows:
         return None
     return {"duration": draw(st.sampled_from(windows))}

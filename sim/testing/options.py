@@ -43,6 +43,17 @@ def _source_faults() -> tuple[str, ...]:
                  if kind.generate is not None and kind.source is not None)
 
 
+def _check_rates(name: str, rates: tuple[str, ...]) -> None:
+    """Refuse a rate the source would refuse (``"6/min"`` and the like)."""
+    from sim.units import parse_rate
+
+    for rate in rates:
+        try:
+            parse_rate(rate)
+        except ValueError as exc:
+            raise ValueError(f"{name}: expected {exc}, got {rate!r}") from exc
+
+
 @attrs.frozen(kw_only=True)
 class WorldOptions:
     """Limits of generated worlds; every field has the wide default."""
@@ -141,15 +152,10 @@ class WorldOptions:
         """Refuse pub/sub fields the hub would refuse mid-run (a bad filter shuts a node down)."""
         from sim.sources.pubsub.errors import FilterSyntaxError
         from sim.sources.pubsub.filter import parse_filter
-        from sim.units import parse_rate
 
         if not self.publish_rates or not self.hub_latencies or not self.hub_filters:
             raise ValueError("publish_rates, hub_latencies, hub_filters: expected at least one value each")
-        for rate in self.publish_rates:
-            try:
-                parse_rate(rate)
-            except ValueError as exc:
-                raise ValueError(f"publish_rates: expected {exc}, got {rate!r}") from exc
+        _check_rates("publish_rates", self.publish_rates)
         if not 1 <= self.publishers[0] <= self.publishers[1]:
             raise ValueError(f"publishers: expected (low, high) with 1 <= low <= high, got {self.publishers!r}")
         if any(latency < 0 for latency in self.hub_latencies):
@@ -167,16 +173,12 @@ class WorldOptions:
         """Refuse watcher fields its source or listener would refuse (a bad listener table
         shuts a node down mid-run)."""
         from sim.sources.watcher.types import Operation
-        from sim.units import parse_duration, parse_rate
+        from sim.units import parse_duration
 
         if not self.job_rates or not self.gc_ages or not self.gc_cadences or not self.long_polling_timeouts:
             raise ValueError("job_rates, gc_ages, gc_cadences, long_polling_timeouts: "
                              "expected at least one value each")
-        for rate in self.job_rates:
-            try:
-                parse_rate(rate)
-            except ValueError as exc:
-                raise ValueError(f"job_rates: expected {exc}, got {rate!r}") from exc
+        _check_rates("job_rates", self.job_rates)
         types = self.job_object_types
         if not types or any(not t or "," in t or t != t.strip() for t in types) or len(set(types)) != len(types):
             raise ValueError(f"job_object_types: expected distinct names without commas, got {types!r}")

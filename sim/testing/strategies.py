@@ -88,13 +88,18 @@ def pubsub_worlds(draw: st.DrawFn, options: WorldOptions = DEFAULT_OPTIONS,
     publishers = draw(st.integers(*options.publishers))
     latency = draw(st.sampled_from(options.hub_latencies))
     common = draw(st.sampled_from(options.hub_filters))
-    own: list[str] = []
-    if nodes and options.own_filters:
-        own = draw(st.lists(st.sampled_from(tuple(nodes)), max_size=min(options.own_filters, len(nodes)),
-                            unique=True))
     filters = tuple((node, draw(st.sampled_from(options.hub_filters)) or "")
-                    for node in sorted(own, key=lambda n: int(n[1:])))
+                    for node in _misconfigured(draw, nodes, options.own_filters))
     return PubSubWorld(rate=rate, publishers=publishers, latency=latency, filter=common, own_filters=filters)
+
+
+def _misconfigured(draw: st.DrawFn, nodes: Sequence[str], limit: int) -> list[str]:
+    """Up to ``limit`` of ``nodes``, in address order: those given a listener config of their
+    own (a misconfigured node)."""
+    if not nodes or not limit:
+        return []
+    chosen = draw(st.lists(st.sampled_from(tuple(nodes)), max_size=min(limit, len(nodes)), unique=True))
+    return sorted(chosen, key=lambda n: int(n[1:]))
 
 
 def _subsets(values: Sequence[str], min_size: int = 0) -> st.SearchStrategy[tuple[str, ...]]:
@@ -123,12 +128,8 @@ def watcher_worlds(draw: st.DrawFn, options: WorldOptions = DEFAULT_OPTIONS,
     watch_types = draw(_subsets(written))
     operations = draw(_subsets(options.watch_operations))
     batch_size = draw(st.sampled_from(options.batch_sizes))
-    chosen: list[str] = []
-    if nodes and options.own_watchers:
-        chosen = draw(st.lists(st.sampled_from(tuple(nodes)), max_size=min(options.own_watchers, len(nodes)),
-                               unique=True))
     own = []
-    for node in sorted(chosen, key=lambda n: int(n[1:])):
+    for node in _misconfigured(draw, nodes, options.own_watchers):
         size = draw(st.sampled_from(options.batch_sizes))
         keys = (("object_types", ",".join(draw(_subsets(options.job_object_types)))),
                 ("operations", ",".join(draw(_subsets(options.watch_operations)))),
