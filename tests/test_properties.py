@@ -214,6 +214,21 @@ def test_a_plan_keeps_a_node_that_was_down_when_it_joined_outside_the_validator_
     assert plan.outside == ["v1"]
 
 
+def test_a_node_a_fault_brought_in_is_no_sure_validator_for_a_leave() -> None:
+    """A promote's join needs the validators' approval, blocks later: a machine world of v0
+    and v1 (outside) promoted v1 and let v0 leave at the same instant, and the validator set
+    was empty after height 1. The last sure validator may not leave or be removed; the node
+    brought in may."""
+    from sim.faults.catalog import GenContext
+    from sim.faults.validators import _removable
+
+    plan = WorldPlan(WorldConfig(powers=(1, 1)), outside=["v1"])
+    plan.promote("v1")
+    ctx = GenContext(("v0", "v1"), ("v0", "v1"), WorldOptions(), tuple(plan.crashed), tuple(plan.outside),
+                     added=tuple(plan.added))
+    assert _removable(ctx) == ["v1"]
+
+
 def test_the_machine_turns_byzantine_only_while_they_stay_a_minority() -> None:
     """Of powers 4, 1, 1, 1, 2 (9 in all) a node may turn byzantine while the byzantine hold
     less than 3: v0 never; after v4 (2), nobody else."""

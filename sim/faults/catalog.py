@@ -37,6 +37,9 @@ class GenContext:
     crashed: tuple[str, ...] = ()  # nodes crashed and not restarted so far
     outside: tuple[str, ...] = ()  # nodes outside the validator set so far (demoted, left, never in)
     demotions: int = 0  # demotions drawn so far
+    # nodes a fault brought in (promote, join): in the set only once the validators approve
+    # their join, perhaps blocks later, so none counts as a sure validator
+    added: tuple[str, ...] = ()
     at: float = 0.0  # when the fault happens (virtual seconds)
     # when the schedule's faults must be over (everything is healed and restarted then), if
     # it has such an end: a timed fault that heal does not end is drawn to fit before it

@@ -63,10 +63,12 @@ def gen_promote(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:
 
 
 def _removable(ctx: GenContext) -> list[str]:
-    """Validators that may leave or be removed: never the last one (a chain with no
-    validators halts by design, which chain-stalled reports)."""
+    """Validators that may leave or be removed: never the last sure one (a chain with no
+    validators halts by design, which chain-stalled reports; a node a fault brought in may
+    not be approved yet)."""
     inside = [n for n in ctx.nodes if n not in ctx.outside]
-    return [n for n in ctx.targets if n in inside] if len(inside) > 1 else []
+    sure = [n for n in inside if n not in ctx.added]
+    return [n for n in ctx.targets if n in inside and any(s != n for s in sure)] if len(inside) > 1 else []
 
 
 def gen_demote(draw: DrawFn, ctx: GenContext) -> dict[str, Any] | None:

@@ -94,7 +94,8 @@ class WorldMachine(RuleBasedStateMachine):
         kind = data.draw(st.sampled_from(kinds))
         plan = self.world
         nodes = plan.config.nodes
-        ctx = GenContext(nodes, nodes, self.options, tuple(plan.crashed), tuple(plan.outside), plan.demotions)
+        ctx = GenContext(nodes, nodes, self.options, tuple(plan.crashed), tuple(plan.outside), plan.demotions,
+                         added=tuple(plan.added))
         keys = draw_fault(data.draw, kind, ctx)  # type: ignore[arg-type]  # DataObject.draw draws alike
         # a removal or an addition that would hand the byzantine a third of the power is not planned
         if keys is not None and plan.keeps_byzantine_minority(kind, str(keys.get("node"))):

@@ -244,7 +244,7 @@ def fault_schedules(draw: st.DrawFn, nodes: Sequence[str], duration: str | float
     for at in times:
         kind = draw(st.sampled_from(menu))
         ctx = GenContext(tuple(nodes), targets, options, tuple(plan.crashed), tuple(plan.outside),
-                         plan.demotions, at=float(at), end=horizon, evm=evm)
+                         plan.demotions, added=tuple(plan.added), at=float(at), end=horizon, evm=evm)
         keys = draw_fault(draw, kind, ctx)
         if keys is None:
             continue
