@@ -131,8 +131,10 @@ class OneVotePerValidator(Checker):
 
     def __init__(self, view: Any, report: Any) -> None:
         super().__init__(view, report)
-        self._seen: set[tuple[str, str]] = set()
-        self._bodies: set[tuple[str, str]] = set()
+        # per resolution id in flight, the validators whose vote-ids / vote body on it executed:
+        # indexed by id, so a block's resolved ids are dropped without a pass over every vote
+        self._seen: dict[str, set[str]] = {}
+        self._bodies: dict[str, set[str]] = {}
 
     def on_block(self, committed: Committed) -> None:
         for outcome in committed.result.txs:
@@ -140,29 +142,30 @@ class OneVotePerValidator(Checker):
             if (outcome.error or "").startswith("nonce"):
                 continue
             if isinstance(tx, VoteBodies):
-                self._bodies.update((tx.sender, event_id(t, b)) for t, b in tx.events)
+                for t, b in tx.events:
+                    self._bodies.setdefault(event_id(t, b), set()).add(tx.sender)
                 continue
             if not isinstance(tx, VoteIDs):
                 continue
             for rid in tx.ids:
-                key = (tx.sender, rid)
-                if key in self._seen or key in self._bodies:
-                    first = "vote-ids" if key in self._seen else "vote body"
+                voters = self._seen.setdefault(rid, set())
+                if tx.sender in voters or tx.sender in self._bodies.get(rid, ()):
+                    first = "vote-ids" if tx.sender in voters else "vote body"
                     self.report((tx.sender,), f"{tx.sender}'s vote on {rid} executed twice (its "
                                 f"{first} first, vote-ids again at height {committed.block.height})")
-                self._seen.add(key)
+                voters.add(tx.sender)
         # Removing a validator deletes its votes (kwil): voting again after it rejoins is a
         # first vote, not a second one.
         removed = {validator for validator, power in committed.result.validator_updates if power <= 0}
         if removed:
-            self._seen = {key for key in self._seen if key[0] not in removed}
-            self._bodies = {key for key in self._bodies if key[0] not in removed}
+            for votes in (self._seen, self._bodies):
+                for voters in votes.values():
+                    voters -= removed
         # A resolution that left the chain takes its votes along: a vote on its id later is
         # dropped (processed) or starts a new resolution (0.7 after an expiry).
-        gone = {outcome.id for outcome in committed.result.outcomes}
-        if gone:
-            self._seen = {key for key in self._seen if key[1] not in gone}
-            self._bodies = {key for key in self._bodies if key[1] not in gone}
+        for resolved in committed.result.outcomes:
+            self._seen.pop(resolved.id, None)
+            self._bodies.pop(resolved.id, None)
 
 
 class NoFakeResolution(Checker):
