@@ -28,6 +28,13 @@ def add_campaign_parser(sub: Any) -> None:
     campaign.add_argument("--watcher", action="store_true",
                           help="give every world the watcher source (an orchestrator's job-event log) watched by "
                                "each validator's watcher_events listener (it brings no fault kind of its own)")
+    campaign.add_argument("--gas", action="store_true",
+                          help="switch gas on in every world: validators and users pay kwil's fees from a drawn "
+                               "balance")
+    campaign.add_argument("--load", action="store_true",
+                          help="give every world users sending txs (now and then from a node's own account), "
+                               "competing with the votes for mempool room, nonces and block bytes, in blocks "
+                               "of a drawn size (the default size in liveness worlds)")
 
 
 def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
@@ -43,7 +50,7 @@ def run_campaign_command(args: argparse.Namespace, console: Any) -> int:
 
     report = run_campaign(args.examples, out=args.out, seed=args.seed, workers=args.workers,
                           liveness_within=args.liveness, evm=args.evm, pubsub=args.pubsub,
-                          watcher=args.watcher, progress=progress)
+                          watcher=args.watcher, gas=args.gas, load=args.load, progress=progress)
     console.print(f"{report.examples} worlds, {len(report.findings)} failing")
     for invariant, count in sorted(report.by_invariant.items()):
         console.print(f"  {invariant}: {count}")

@@ -13,7 +13,7 @@ from sim.testing.options import WorldOptions
 
 
 def _drawn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, liveness_within: float | None, *,
-           examples: int = 3, evm: bool = False, pubsub: bool = False, watcher: bool = False) -> list[Any]:
+           examples: int = 3, **kinds: bool) -> list[Any]:
     """The scenarios a chunk of ``examples`` small worlds runs (each holding every invariant)."""
     seen: list[Any] = []
     real_run = sim.run
@@ -23,8 +23,8 @@ def _drawn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, liveness_within: flo
         return real_run(scenario, **kwargs)
 
     monkeypatch.setattr(sim, "run", recording_run)
-    findings = _chunk(7, examples, str(tmp_path), WorldOptions(validators=(4, 4)), liveness_within, evm, pubsub,
-                      watcher)
+    switches = dict.fromkeys(("evm", "pubsub", "watcher", "gas", "load"), False) | kinds
+    findings = _chunk(7, examples, str(tmp_path), WorldOptions(validators=(4, 4)), liveness_within, switches)
     assert findings == [], findings
     return seen
 
@@ -65,3 +65,17 @@ def test_a_source_campaign_draws_worlds_with_its_sources_and_combines_with_liven
     for scenario in seen:
         assert set(sources) <= set(scenario.sources) and scenario.checks.liveness_within == 45.0
         assert all({LISTENER_OF[k] for k in sources} <= set(node.extensions) for node in scenario.nodes)
+
+
+def test_a_gas_and_load_campaign_draws_paying_worlds_with_users_and_combines_with_liveness(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """--gas and --load switch gas on with a balance and bring users sending txs into every
+    world; with --liveness the blocks keep their default size (small ones would keep votes
+    out for good)."""
+    options = WorldOptions()
+    seen = _drawn(monkeypatch, tmp_path, 45.0, examples=2, gas=True, load=True)
+    assert len(seen) == 2
+    for scenario in seen:
+        assert scenario.validators.gas and scenario.validators.balance in options.balances
+        assert scenario.load is not None and scenario.checks.liveness_within == 45.0
+        assert scenario.consensus.max_block_bytes == 6 * 2**20

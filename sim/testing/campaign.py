@@ -14,7 +14,9 @@ the run, and every event enough power observed must resolve within that bound. W
 ``pubsub`` they also have the pub/sub hub and every validator's pubsub_events listener
 (``scenarios(pubsub=True)``), and hub outages among their faults. With ``watcher`` they also
 have the watcher source and every validator's watcher_events listener
-(``scenarios(watcher=True)``; no fault kind of its own). The four combine.
+(``scenarios(watcher=True)``; no fault kind of its own). With ``gas`` validators and users pay
+fees from a drawn balance; with ``load`` users send txs that compete with the votes
+(``scenarios(gas=True, load=True)``). They all combine.
 """
 
 from __future__ import annotations
@@ -53,9 +55,9 @@ class CampaignReport:
 
 
 def _chunk(seed: int, examples: int, out: str, options: WorldOptions,
-           liveness_within: float | None, evm: bool = False, pubsub: bool = False,
-           watcher: bool = False) -> list[Finding]:
-    """Run ``examples`` worlds drawn from ``seed``; write and return the failing ones."""
+           liveness_within: float | None, kinds: dict[str, bool]) -> list[Finding]:
+    """Run ``examples`` worlds drawn from ``seed`` (``kinds``: ``scenario_dicts``' switches of
+    what the worlds have, ``evm`` to ``load``); write and return the failing ones."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
 
@@ -72,8 +74,8 @@ def _chunk(seed: int, examples: int, out: str, options: WorldOptions,
     @hypothesis_seed(seed)
     @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(scenario_dicts(options=options, liveness_within=liveness_within, evm=evm,
-                          pubsub=pubsub, watcher=watcher))
+    @given(scenario_dicts(options=options, liveness_within=liveness_within, evm=kinds["evm"],
+                          pubsub=kinds["pubsub"], watcher=kinds["watcher"], gas=kinds["gas"], load=kinds["load"]))
     def one(data: dict[str, Any]) -> None:
         scenario = scenario_from_dict(data, file="<campaign>")
         result = sim.run(scenario)
@@ -90,10 +92,12 @@ def _chunk(seed: int, examples: int, out: str, options: WorldOptions,
 def run_campaign(examples: int, *, out: str | Path, seed: int = 0, workers: int | None = None,
                  options: WorldOptions | None = None, liveness_within: float | None = None,
                  evm: bool = False, pubsub: bool = False, watcher: bool = False,
-                 progress: Any = None) -> CampaignReport:
+                 gas: bool = False, load: bool = False, progress: Any = None) -> CampaignReport:
     """Draw and run ``examples`` worlds (wide ones by default; liveness worlds with
     ``liveness_within`` seconds; with an EVM deposit chain with ``evm``; with the pub/sub hub
-    with ``pubsub``; with the watcher source with ``watcher``) on ``workers`` processes."""
+    with ``pubsub``; with the watcher source with ``watcher``; with fees with ``gas``; with
+    users sending txs with ``load``) on ``workers`` processes."""
+    kinds = {"evm": evm, "pubsub": pubsub, "watcher": watcher, "gas": gas, "load": load}
     options = options or WorldOptions()
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -104,8 +108,8 @@ def run_campaign(examples: int, *, out: str | Path, seed: int = 0, workers: int 
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts)
     try:
         with interrupts_after_workers_start():  # (the pool starts its workers at the first submit)
-            futures = [pool.submit(_chunk, s, n, str(folder), options, liveness_within, evm, pubsub,
-                                   watcher) for s, n in chunks]
+            futures = [pool.submit(_chunk, s, n, str(folder), options, liveness_within, kinds)
+                       for s, n in chunks]
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             findings += future.result()
             if progress is not None:

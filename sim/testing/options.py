@@ -14,7 +14,9 @@ shape the EVM deposit chain of ``scenarios(evm=True)`` and the source faults dra
 from ``publish_rates`` to ``own_filters`` the pub/sub hub of ``scenarios(pubsub=True)``; those
 from ``job_rates`` to ``own_watchers`` the watcher source and listeners of
 ``scenarios(watcher=True)`` (the watcher has no fault kind of its own: its worlds draw the node
-faults, and a crashed listener resumes from its checkpoint).
+faults, and a crashed listener resumes from its checkpoint); ``balances`` the accounts of
+``scenarios(gas=True)``; those from ``load_rates`` to ``block_bytes`` the users and blocks of
+``scenarios(load=True)``.
 """
 
 from __future__ import annotations
@@ -114,6 +116,18 @@ class WorldOptions:
     # at most this many nodes run a listener table of their own (other filters, another batch
     # size), so they broadcast another subset of the events: a misconfigured node
     own_watchers: int = 2
+    # Gas worlds (scenarios(gas=True)): every account's starting balance. kwil charges 16,000
+    # a vote id, 1,000 a body byte, and 10**13 a join, approve or leave.
+    balances: tuple[int, ...] = (10**15, 10**18)
+    # Users of load worlds (scenarios(load=True)): their [load] rate, accounts (a node's own
+    # account among them at times: its user txs then share nonces with its votes), tx sizes
+    # (bytes) and fees (with gas on), and the blocks' max_block_bytes: small blocks crowd
+    # votes out, so liveness worlds keep the default (6 MiB)
+    load_rates: tuple[str, ...] = ("1/s", "5/s", "20/s")
+    load_accounts: tuple[int, int] = (1, 10)
+    load_sizes: tuple[int, ...] = (2 * 10**2, 3 * 10**2, 2 * 10**3)
+    load_fees: tuple[int, ...] = (0, 10**3)
+    block_bytes: tuple[int, ...] = (4 * 10**3, 4 * 10**4, 6 * 2**20)
 
     def __attrs_post_init__(self) -> None:
         low, high = self.validators
@@ -147,6 +161,7 @@ class WorldOptions:
             raise ValueError(f"max_reorg_count: expected an integer >= 1, got {self.max_reorg_count!r}")
         self._check_hub()
         self._check_watcher()
+        self._check_load()
 
     def _check_hub(self) -> None:
         """Refuse pub/sub fields the hub would refuse mid-run (a bad filter shuts a node down)."""
@@ -199,6 +214,22 @@ class WorldOptions:
             raise ValueError(f"batch_sizes: expected integers >= 1 or None, got {self.batch_sizes!r}")
         if self.own_watchers < 0:
             raise ValueError(f"own_watchers: expected an integer >= 0, got {self.own_watchers!r}")
+
+    def _check_load(self) -> None:
+        """Refuse gas and load fields the scenario reader would refuse."""
+        from sim.load_model import MIN_TX_BYTES
+
+        if not self.balances or any(b < 0 for b in self.balances):
+            raise ValueError(f"balances: expected integers >= 0, got {self.balances!r}")
+        if not self.load_rates:
+            raise ValueError("load_rates: expected at least one value")
+        _check_rates("load_rates", self.load_rates)
+        if not 1 <= self.load_accounts[0] <= self.load_accounts[1]:
+            raise ValueError(f"load_accounts: expected (low, high) with 1 <= low <= high, got {self.load_accounts!r}")
+        for name, values, least in (("load_sizes", self.load_sizes, MIN_TX_BYTES), ("load_fees", self.load_fees, 0),
+                                    ("block_bytes", self.block_bytes, MIN_TX_BYTES)):
+            if not values or any(v < least for v in values):
+                raise ValueError(f"{name}: expected integers >= {least}, got {values!r}")
 
     def fault_menu(self, sources: Collection[str] = ()) -> tuple[str, ...]:
         """The fault kinds a world with these ``[sources]`` may draw: ``fault_kinds``, then

@@ -20,7 +20,7 @@ import attrs
 from node.extensions.pubsub_events import EVENT_TYPE as PUBSUB_EVENT_TYPE  # what its listener broadcasts
 from node.extensions.watcher_events import EVENT_TYPE as WATCHER_EVENT_TYPE  # what its listener broadcasts
 from sim.scenario_model import duration_text
-from sim.testing.source_worlds import EvmWorld, PubSubWorld, WatcherWorld
+from sim.testing.source_worlds import EvmWorld, LoadWorld, PubSubWorld, WatcherWorld
 from sim.units import format_fraction, parse_duration
 
 EVENT_TYPE = "note"  # the resolution type every scripted event of a property test has
@@ -54,6 +54,8 @@ class WorldConfig:
     evm: EvmWorld | None = None  # an EVM deposit chain besides the script source
     pubsub: PubSubWorld | None = None  # the pub/sub hub besides the script source
     watcher: WatcherWorld | None = None  # the watcher source besides the script source
+    balance: int | None = None  # gas on, and every account's starting balance (None: gas off)
+    load: LoadWorld | None = None  # users sending txs
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -99,6 +101,11 @@ class WorldConfig:
             _add_listened_source(data, "pubsub", "pubsub_events", PUBSUB_EVENT_TYPE, self.pubsub.tables())
         if self.watcher is not None:
             _add_listened_source(data, "watcher", "watcher_events", WATCHER_EVENT_TYPE, self.watcher.tables())
+        if self.balance is not None:
+            data["validators"].update(gas=True, balance=self.balance)
+        if self.load is not None:
+            data["load"], consensus = self.load.tables()
+            data["consensus"].update(consensus)
         return data
 
 

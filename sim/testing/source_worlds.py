@@ -1,6 +1,7 @@
 """The external systems a generated world may have besides its scripted source: an EVM
 deposit chain (``scenarios(evm=True)``), the pub/sub hub (``pubsub=True``) and the watcher
-source (``watcher=True``), each with every validator's listener of it, as scenario tables.
+source (``watcher=True``), each with every validator's listener of it, and users sending txs
+(``load=True``), as scenario tables.
 """
 
 from __future__ import annotations
@@ -104,3 +105,24 @@ class WatcherWorld:
                   "gc_cadence": self.gc_cadence, "address": WATCHER_ADDRESS,
                   "long_polling_timeout": self.long_polling_timeout}
         return extension, source, {node: dict(keys) for node, keys in self.own}
+
+
+@attrs.frozen(kw_only=True)
+class LoadWorld:
+    """Users sending txs (``[load]``) that compete with the validators' votes for mempool room,
+    nonces and block bytes.
+
+    ``accounts`` may name a node: its user txs then take nonces from the same account as its
+    vote txs. ``max_block_bytes`` None keeps the default block size.
+    """
+
+    rate: str = "5/s"
+    accounts: tuple[str, ...] = ("u0",)
+    size: int = 300  # bytes a tx
+    fee: int = 0  # what each tx costs with gas on
+    max_block_bytes: int | None = None
+
+    def tables(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``[load]`` and the ``[consensus]`` keys it sets."""
+        load = {"rate": self.rate, "accounts": list(self.accounts), "size": self.size, "fee": self.fee}
+        return load, ({} if self.max_block_bytes is None else {"max_block_bytes": self.max_block_bytes})

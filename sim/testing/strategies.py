@@ -12,9 +12,11 @@ from each kind's own generator in the fault catalog (``sim.faults.catalog``).
 and with it the source fault kinds (``rpc_outage``, ``reorg_burst``); ``pubsub=True`` adds
 the pub/sub hub every validator's pubsub_events listener subscribes to, and with it
 ``hub_outage``; ``watcher=True`` adds the watcher source (an orchestrator's job-event log)
-every validator's watcher_events listener watches (it has no fault kind of its own). A world
-without a source never draws its faults, and draws exactly what it drew before they could be
-drawn (a source is drawn after everything else of the world, the watcher last).
+every validator's watcher_events listener watches (it has no fault kind of its own).
+``gas=True`` switches gas on, with a drawn balance for every account; ``load=True`` adds users
+sending txs (``[load]``) and, outside liveness worlds, a drawn block size. A world without a
+source, gas or load never draws them, and draws exactly what it drew before they could be drawn
+(each is drawn after everything else of the world, in that order).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from sim.scenario_model import Scenario, duration_text
 from sim.testing.local_modules import import_every_module
 from sim.testing.options import WorldOptions
 from sim.testing.plan import ADDITIONS, EVENT_TYPE, REMOVALS, WorldConfig, byzantine_minority
-from sim.testing.source_worlds import EvmWorld, PubSubWorld, WatcherWorld
+from sim.testing.source_worlds import EvmWorld, LoadWorld, PubSubWorld, WatcherWorld
 from sim.units import parse_duration
 
 DEFAULT_OPTIONS = WorldOptions()
@@ -93,6 +95,20 @@ def pubsub_worlds(draw: st.DrawFn, options: WorldOptions = DEFAULT_OPTIONS,
     return PubSubWorld(rate=rate, publishers=publishers, latency=latency, filter=common, own_filters=filters)
 
 
+@st.composite
+def load_worlds(draw: st.DrawFn, options: WorldOptions = DEFAULT_OPTIONS, nodes: Sequence[str] = (),
+                *, gas: bool = False, small_blocks: bool = True) -> LoadWorld:
+    """Users sending txs: rate, accounts (now and then one a node's own), tx size, a fee with
+    ``gas`` and, with ``small_blocks``, the block size, from ``options``."""
+    users = [f"u{i}" for i in range(draw(st.integers(*options.load_accounts)))]
+    shared = draw(st.one_of(st.none(), st.sampled_from(tuple(nodes)))) if nodes else None
+    return LoadWorld(rate=draw(st.sampled_from(options.load_rates)),
+                     accounts=(*users, *((shared,) if shared is not None else ())),
+                     size=draw(st.sampled_from(options.load_sizes)),
+                     fee=draw(st.sampled_from(options.load_fees)) if gas else 0,
+                     max_block_bytes=draw(st.sampled_from(options.block_bytes)) if small_blocks else None)
+
+
 def _misconfigured(draw: st.DrawFn, nodes: Sequence[str], limit: int) -> list[str]:
     """Up to ``limit`` of ``nodes``, in address order: those given a listener config of their
     own (a misconfigured node)."""
@@ -147,11 +163,13 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                   rebroadcast_after: int | st.SearchStrategy[int] | None = None,
                   protocols: Sequence[str] | None = None, bug_compat: Sequence[str] | None = None,
                   evm: bool = False, pubsub: bool = False, watcher: bool = False,
-                  spare_core: bool = False) -> WorldConfig:
+                  gas: bool = False, load: bool = False, spare_core: bool = False) -> WorldConfig:
     """The fixed part of a world: unequal powers, a protocol, short expirations, and some
     nodes that start outside the validator set (so joins have someone to join); with
     ``evm``, an EVM deposit chain (``evm_worlds``); with ``pubsub``, the pub/sub hub
-    (``pubsub_worlds``); with ``watcher``, the watcher source (``watcher_worlds``).
+    (``pubsub_worlds``); with ``watcher``, the watcher source (``watcher_worlds``); with
+    ``gas``, gas on and a balance from ``options.balances``; with ``load``, users sending txs
+    (``load_worlds``, in a ``spare_core`` world with blocks of the default size).
 
     A node with a filter or a listener table of its own is a misconfigured node; with
     ``spare_core`` (a liveness world) the core that faults spare (``_core``) gets none: a core
@@ -198,6 +216,11 @@ def world_configs(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
         config = attrs.evolve(config, pubsub=draw(pubsub_worlds(options, misconfigurable)))
     if watcher:
         config = attrs.evolve(config, watcher=draw(watcher_worlds(options, misconfigurable)))
+    if gas:
+        config = attrs.evolve(config, balance=draw(st.sampled_from(options.balances)))
+    if load:
+        config = attrs.evolve(config, load=draw(load_worlds(options, config.nodes, gas=gas,
+                                                            small_blocks=not spare_core)))
     return config
 
 
@@ -297,12 +320,13 @@ def scenario_dicts(draw: st.DrawFn, *, options: WorldOptions = DEFAULT_OPTIONS,
                    liveness_within: str | float | None = None,
                    timeout_commit: float | st.SearchStrategy[float] | None = None,
                    byzantine: bool = True, evm: bool = False, pubsub: bool = False,
-                   watcher: bool = False) -> dict[str, Any]:
+                   watcher: bool = False, gas: bool = False, load: bool = False) -> dict[str, Any]:
     """A raw scenario dict (what ``tomllib`` would read); see ``scenarios()``."""
     import_every_module()  # the same draws whatever was imported before (see local_modules)
     config = draw(world_configs(options=options, validators=validators, protocols=protocols,
                                 bug_compat=bug_compat, timeout_commit=timeout_commit, evm=evm,
-                                pubsub=pubsub, watcher=watcher, spare_core=liveness_within is not None))
+                                pubsub=pubsub, watcher=watcher, gas=gas, load=load,
+                                spare_core=liveness_within is not None))
     nodes = list(config.nodes)
     length = _seconds(duration) if duration is not None else float(draw(st.sampled_from((120, 180, 300))))
     horizon = length * 0.6
@@ -368,6 +392,10 @@ def scenarios(**kwargs: Any) -> st.SearchStrategy[Scenario]:
     ``hub_outage`` fault among those drawn), ``watcher`` (True: the watcher source, an
     orchestrator's job-event log with drawn rate, object types, GC and long polling, and every
     validator's watcher_events listener with drawn filters and batch size, a node or two with
-    a table of its own, outside the spared core in a liveness world; it brings no fault kind).
+    a table of its own, outside the spared core in a liveness world; it brings no fault kind),
+    ``gas`` (True: gas on, every account starting with a balance from ``options.balances``),
+    ``load`` (True: users sending txs at a drawn rate from drawn accounts, now and then a
+    node's own, in blocks of a drawn size outside liveness worlds, where small blocks would
+    keep votes out for good).
     """
     return scenario_dicts(**kwargs).map(lambda data: scenario_from_dict(data, file="<hypothesis>"))
