@@ -39,7 +39,7 @@ class ActorNode(Protocol):
     host: NodeHost
     app: KwilApp
     store: EventStore
-    settings: Any  # NodeSettings: bugs, gas, rebroadcast_after
+    settings: Any  # NodeSettings: bugs, gas, rebroadcast_after, max_block_bytes
     stats: Any  # NodeStats
 
     @property
@@ -114,7 +114,7 @@ class BlockActor:
 
     def __init__(self, node: ActorNode) -> None:
         self.node = node
-        self.mempool = Mempool()
+        self.mempool = Mempool(max_tx_bytes=node.settings.max_block_bytes)
         # The votes this node sent and has not seen executed. Like the event store, this
         # record survives a crash (the corrected repair of lost votes relies on it).
         self.outstanding: list[OutstandingVote] = []
@@ -201,6 +201,7 @@ class BlockActor:
     def _arrivals(self, message: TxArrivals) -> None:
         app = self.node.app
         for at, tx in message.txs:
+            # (a tx too large for a block never got past its first mempool: only "full" is asked)
             if tx.sender == self.node.name or self.mempool.full:
                 continue
             result = app.check_tx(tx, self.mempool)
@@ -227,7 +228,7 @@ class BlockActor:
         tx = message.make(nonce)
         if message.sender is None:
             self.submit(tx)
-        elif not self.mempool.full and self.node.app.check_tx(tx, self.mempool).ok:
+        elif self.mempool.refusal(tx) is None and self.node.app.check_tx(tx, self.mempool).ok:
             self.mempool.admit(tx, self.node.host.now())
             self.mempool.remember(tx)
             self.node.host.gossip(tx)
@@ -236,7 +237,8 @@ class BlockActor:
 
     def submit(self, tx: Tx) -> bool:
         """CheckTx an own tx and, when admitted, gossip it to every other node."""
-        result = CheckResult(False, "full") if self.mempool.full else self.node.app.check_tx(tx, self.mempool)
+        refusal = self.mempool.refusal(tx)
+        result = CheckResult(False, refusal) if refusal else self.node.app.check_tx(tx, self.mempool)
         if not result.ok:
             self.node.trace("tx.rejected", nonce=tx.nonce, kind=type(tx).__name__, why=result.why)
             return False

@@ -1,9 +1,11 @@
 """One node's mempool: the txs it holds until a block includes them (CometBFT's mempool with
 kwil's per-account nonce tracking), and block assembly (kwil's PrepareProposal order).
 
-The mempool keeps txs in the order they were admitted. Admission itself is the app's
-``check_tx`` (``node.abci``); the mempool only remembers, per sender, the nonce of the last
-admitted tx (kwil's "mempool accounts"), so that exactly ``pending + 1`` is admitted next.
+The mempool keeps txs in the order they were admitted. Before the app sees a tx, CometBFT's
+own checks refuse it when the mempool is full or the tx could never fit in a block
+(``refusal``). Admission itself is the app's ``check_tx`` (``node.abci``); the mempool only
+remembers, per sender, the nonce of the last admitted tx (kwil's "mempool accounts"), so that
+exactly ``pending + 1`` is admitted next.
 After a commit, ``update`` drops what the block included and hands the rest back, in order,
 for a recheck against the new state.
 """
@@ -22,8 +24,10 @@ MEMPOOL_SIZE = 5_000  # CometBFT's default [mempool] size: txs a node holds at m
 class Mempool:
     """The txs one node holds, in admission order, and each sender's pending nonce."""
 
-    def __init__(self, size: int = MEMPOOL_SIZE) -> None:
+    def __init__(self, size: int = MEMPOOL_SIZE, max_tx_bytes: int | None = None) -> None:
         self.size = size
+        # CometBFT's TxPreCheck: a tx larger than a block's data could never be included
+        self.max_tx_bytes = max_tx_bytes
         self._txs: dict[Tx, float] = {}  # tx -> when it was admitted (insertion ordered)
         self._pending: dict[str, int] = {}  # sender -> nonce of its last admitted tx
         self._cache: OrderedDict[Tx, None] = OrderedDict()
@@ -75,6 +79,15 @@ class Mempool:
     @property
     def full(self) -> bool:
         return len(self._txs) >= self.size
+
+    def refusal(self, tx: Tx) -> str | None:
+        """Why CometBFT refuses ``tx`` before the app's CheckTx: "full", or "too large" for
+        a tx bigger than a block's data (its mempool's pre-check); None when it does not."""
+        if self.full:
+            return "full"
+        if self.max_tx_bytes is not None and tx.size() > self.max_tx_bytes:
+            return "too large"
+        return None
 
     def recheck(self, senders: Collection[str] | None, committed_nonce: Mapping[str, int],
                 check: Callable[[Tx], bool]) -> list[Tx]:

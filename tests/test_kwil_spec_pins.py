@@ -60,7 +60,7 @@ def votes_sent_after_commit(name: str, genesis: AppState, events: int, *, gas: b
     sent: list[Tx] = []
     node = SimpleNamespace(
         name=name, app=app, store=app.store, synced=True,
-        settings=SimpleNamespace(bugs=(), gas=gas, rebroadcast_after=10),
+        settings=SimpleNamespace(bugs=(), gas=gas, rebroadcast_after=10, max_block_bytes=6 * 2**20),
         host=SimpleNamespace(votes_sent=lambda ids: None, now=lambda: 0.0, gossip=sent.append),
         trace=lambda event, **fields: None, behaviour_context=lambda: None)
     actor = BlockActor(node)  # type: ignore[arg-type]

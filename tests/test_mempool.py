@@ -85,7 +85,7 @@ def test_a_lost_vote_is_withdrawn_with_the_senders_later_txs_leaving_no_gap() ->
     node = SimpleNamespace(
         name="v0", app=SimpleNamespace(state=state),
         host=SimpleNamespace(withdraw=withdrawn.append),
-        settings=SimpleNamespace(bugs=(), rebroadcast_after=10),
+        settings=SimpleNamespace(bugs=(), rebroadcast_after=10, max_block_bytes=6 * 2**20),
         mark_rebroadcast=marked.append, trace=lambda event, **fields: traced.append(fields))
     actor = BlockActor(node)  # type: ignore[arg-type]
     first, second = vote("v0", 1), vote("v0", 2)

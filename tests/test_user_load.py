@@ -10,7 +10,7 @@ import pytest
 import sim
 from node.txs import TX_BASE_BYTES, VOTE_ID_BYTES, VoteBodies, VoteIDs
 from sim.scenario import ScenarioError
-from tests.worlds import run_text, scenario_text, violations
+from tests.worlds import run_text, scenario_text, trace_events, violations
 
 NOTES = """
 [resolutions.note]
@@ -120,3 +120,35 @@ def test_a_bad_load_table_is_one_line_naming_the_key(table: str, where: str, tmp
         sim.parse_scenario(scenario_text(table), file="busy.toml")
     message = str(caught.value)
     assert "\n" not in message and message.startswith("busy.toml: ") and where in message
+
+
+BIG_USER_TXS = """
+[load]
+rate = "1/s"
+accounts = 2
+size = 2000
+"""
+
+
+def test_a_user_tx_larger_than_a_block_is_refused_by_the_mempool() -> None:
+    """CometBFT's mempool pre-check (TxPreCheck) refuses a tx bigger than a block's data: it
+    could never be included. 2 kB txs against 1 kB blocks are all rejected, none left
+    pending for good; the votes still pass."""
+    result = run_text(NOTES + BIG_USER_TXS, duration="3m", consensus="max_block_bytes = 1000", seed=2)
+    summary = result.summary
+    assert summary["user_txs_sent"] > 100
+    assert summary["user_txs_rejected"] == summary["user_txs_sent"]
+    assert summary["user_txs_pending"] == 0 and summary["user_txs_committed"] == 0
+    assert violations(result) == [] and summary["resolutions_passed"] > 0
+
+
+def test_an_own_vote_too_large_for_a_block_is_refused_and_traced() -> None:
+    """A vote-ids tx bigger than a block (12 ids against room for 7) is refused at once, as
+    CometBFT refuses it before kwil's CheckTx; the node says so in its trace."""
+    events = "".join(f'\n[[sources.script.events]]\nat = "10s"\ntype = "note"\ndata = "e{i}"\n' for i in range(12))
+    room = TX_BASE_BYTES + 7 * VOTE_ID_BYTES
+    result = run_text(NOTES.replace('rate = "6/min"\n', "") + events, duration="1m",
+                      consensus=f"max_block_bytes = {room}", seed=2)
+    refused = trace_events(result, "tx.rejected", why="too large", kind="VoteIDs")
+    assert refused, "a vote-ids tx of 12 ids does not fit a block of room for 7"
+    assert len({r["node"] for r in refused}) >= 3  # every validator but the one proposing bodies
