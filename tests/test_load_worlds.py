@@ -7,33 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings
 
 import sim
 from sim.testing.options import WorldOptions
 from sim.testing.strategies import scenario_dicts, scenarios
-
-DRAWS = settings(max_examples=40, derandomize=True, database=None, deadline=None,
-                 phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-
-
-def _draws(strategy: st.SearchStrategy[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What ``strategy`` draws in one derandomized search (generation only)."""
-    seen: list[dict[str, Any]] = []
-
-    @DRAWS
-    @given(strategy)
-    def draw(data: dict[str, Any]) -> None:
-        seen.append(data)
-
-    draw()
-    return seen
+from tests.worlds import drawn
 
 
 def test_gas_and_load_worlds_carry_balances_users_fees_and_block_sizes() -> None:
     options = WorldOptions()
-    worlds = _draws(scenario_dicts(gas=True, load=True))
+    worlds = drawn(scenario_dicts(gas=True, load=True))
     for data in worlds:
         assert data["validators"]["gas"] is True and data["validators"]["balance"] in options.balances
         load = data["load"]
@@ -50,13 +34,13 @@ def test_gas_and_load_worlds_carry_balances_users_fees_and_block_sizes() -> None
 
 
 def test_load_without_gas_charges_no_fee_and_liveness_worlds_keep_the_default_block_size() -> None:
-    for data in _draws(scenario_dicts(load=True, liveness_within="60s")):
+    for data in drawn(scenario_dicts(load=True, liveness_within="60s")):
         assert "gas" not in data["validators"] and data["load"]["fee"] == 0
         assert "max_block_bytes" not in data["consensus"]
 
 
 def test_worlds_without_gas_or_load_never_carry_them() -> None:
-    for data in _draws(scenario_dicts(evm=True)):
+    for data in drawn(scenario_dicts(evm=True)):
         assert "gas" not in data["validators"] and "load" not in data
         assert "max_block_bytes" not in data["consensus"]
 

@@ -9,36 +9,19 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings
 
 import sim
 from sim.scenario import scenario_from_dict
 from sim.testing.options import WorldOptions
 from sim.testing.strategies import fault_schedules, scenario_dicts, scenarios
 from sim.units import parse_duration
+from tests.worlds import DRAWS, drawn
 
 EVM_FAULTS = ("rpc_outage", "reorg_burst")
 SOURCE_FAULTS = (*EVM_FAULTS, "hub_outage")
-DRAWS = settings(max_examples=60, derandomize=True, database=None, deadline=None,
-                 phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-
-
-def _draws(strategy: st.SearchStrategy[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What ``strategy`` draws in one derandomized search (generation only)."""
-    seen: list[dict[str, Any]] = []
-
-    @DRAWS
-    @given(strategy)
-    def draw(data: dict[str, Any]) -> None:
-        seen.append(data)
-
-    draw()
-    return seen
-
-
 def test_evm_worlds_carry_the_chain_the_listener_and_source_faults() -> None:
-    worlds = _draws(scenario_dicts(evm=True))
+    worlds = drawn(scenario_dicts(evm=True))
     kinds: Counter[str] = Counter()
     for data in worlds:
         extension = data["app"]["extensions"]["eth_deposits"]
@@ -73,11 +56,11 @@ def _restart_at(data: dict[str, Any]) -> str:
 
 
 def test_script_only_worlds_never_draw_source_faults() -> None:
-    worlds = _draws(scenario_dicts())
-    worlds += _draws(scenario_dicts(liveness_within="90s"))
+    worlds = drawn(scenario_dicts())
+    worlds += drawn(scenario_dicts(liveness_within="90s"))
     # even a menu naming them, or options listing them as ordinary kinds
-    worlds += _draws(scenario_dicts(fault_menu=("crash", "rpc_outage", "reorg_burst", "hub_outage")))
-    worlds += _draws(scenario_dicts(options=WorldOptions(fault_kinds=("crash", "rpc_outage"))))
+    worlds += drawn(scenario_dicts(fault_menu=("crash", "rpc_outage", "reorg_burst", "hub_outage")))
+    worlds += drawn(scenario_dicts(options=WorldOptions(fault_kinds=("crash", "rpc_outage"))))
     for data in worlds:
         assert "evm" not in data["sources"] and "pubsub" not in data["sources"] and "app" not in data
         assert not {f["kind"] for f in data.get("faults", [])} & set(SOURCE_FAULTS)
@@ -131,7 +114,7 @@ HUB_MENU = ("hub_outage", "crash", "restart", "partition")
 def test_pubsub_worlds_carry_the_hub_the_listeners_and_hub_outages() -> None:
     from sim.sources.pubsub.filter import parse_filter
 
-    worlds = _draws(scenario_dicts(pubsub=True)) + _draws(scenario_dicts(pubsub=True, fault_menu=HUB_MENU))
+    worlds = drawn(scenario_dicts(pubsub=True)) + drawn(scenario_dicts(pubsub=True, fault_menu=HUB_MENU))
     outages = 0
     for data in worlds:
         hub = data["sources"]["pubsub"]
@@ -158,8 +141,8 @@ def test_pubsub_worlds_carry_the_hub_the_listeners_and_hub_outages() -> None:
 
 
 def test_worlds_without_the_hub_never_draw_hub_outage() -> None:
-    worlds = _draws(scenario_dicts(evm=True, fault_menu=("crash", *SOURCE_FAULTS)))
-    worlds += _draws(scenario_dicts(evm=True, liveness_within="90s"))
+    worlds = drawn(scenario_dicts(evm=True, fault_menu=("crash", *SOURCE_FAULTS)))
+    worlds += drawn(scenario_dicts(evm=True, liveness_within="90s"))
     for data in worlds:
         assert "pubsub" not in data["sources"] and "pubsub_events" not in data["app"]["extensions"]
         assert "hub_outage" not in {f["kind"] for f in data.get("faults", [])}
@@ -205,7 +188,7 @@ def test_watcher_worlds_carry_the_source_and_every_validators_listener() -> None
     from node.extensions.watcher_events import WatcherEventsConfig
     from sim.faults.kinds import fault_kind
 
-    worlds = _draws(scenario_dicts(watcher=True))
+    worlds = drawn(scenario_dicts(watcher=True))
     for data in worlds:
         source = data["sources"]["watcher"]
         extension = data["app"]["extensions"]["watcher_events"]
@@ -227,7 +210,7 @@ def test_watcher_worlds_carry_the_source_and_every_validators_listener() -> None
 
 
 def test_a_node_keeps_its_own_pubsub_and_watcher_tables_side_by_side() -> None:
-    worlds = _draws(scenario_dicts(pubsub=True, watcher=True))
+    worlds = drawn(scenario_dicts(pubsub=True, watcher=True))
     both = [node["extensions"] for data in worlds for node in data.get("nodes", {}).values()
             if {"pubsub_events", "watcher_events"} <= set(node.get("extensions", {}))]
     assert both
@@ -240,7 +223,7 @@ def test_liveness_worlds_keep_their_core_configured_as_the_rest(source: str, ext
     from sim.testing.strategies import _core
 
     own = 0
-    for data in _draws(scenario_dicts(liveness_within="90s", **{source: True})):
+    for data in drawn(scenario_dicts(liveness_within="90s", **{source: True})):
         scenario = scenario_from_dict(data, file="<test>")
         core = _core([node.power for node in scenario.nodes],
                      [node.name for node in scenario.nodes if node.start != "validator"])
@@ -252,8 +235,8 @@ def test_liveness_worlds_keep_their_core_configured_as_the_rest(source: str, ext
 
 
 def test_worlds_without_the_watcher_never_carry_it() -> None:
-    worlds = _draws(scenario_dicts(evm=True, pubsub=True))
-    worlds += _draws(scenario_dicts(pubsub=True, liveness_within="90s"))
+    worlds = drawn(scenario_dicts(evm=True, pubsub=True))
+    worlds += drawn(scenario_dicts(pubsub=True, liveness_within="90s"))
     for data in worlds:
         assert "watcher" not in data["sources"] and "watcher_events" not in data["app"]["extensions"]
         assert "watcher_event" not in data["resolutions"]

@@ -4,8 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
 import sim
 from sim.results import Result
+
+# one derandomized search of generated worlds, generation only: what a strategy draws
+DRAWS = settings(max_examples=60, derandomize=True, database=None, deadline=None,
+                 phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+
+
+def drawn(strategy: st.SearchStrategy[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What ``strategy`` draws in one ``DRAWS`` search."""
+    seen: list[dict[str, Any]] = []
+
+    @DRAWS
+    @given(strategy)
+    def draw(data: dict[str, Any]) -> None:
+        seen.append(data)
+
+    draw()
+    return seen
 
 BASE = """
 [scenario]
