@@ -1,6 +1,6 @@
 """Generated worlds with gas on (``scenarios(gas=True)``) and with users sending txs
 (``scenarios(load=True)``): what they carry, that the options refuse what the scenario reader
-would, that they hold every invariant, and that worlds without them draw as before."""
+would, that they hold every invariant, and that worlds without them never carry them."""
 
 from __future__ import annotations
 
