@@ -250,6 +250,9 @@ class WorldOptions:
         return third if self.max_byzantine is None else min(self.max_byzantine, nodes)
 
 
+DEFAULT_OPTIONS = WorldOptions()
+"""The wide worlds every strategy draws unless told otherwise."""
+
 NARROW = WorldOptions(validators=(3, 7), rebroadcast_after=(12, 20), max_byzantine=1,
                       one_way_partitions=False, unhealed_partitions=False, skews=(-2.0, -0.5, 0.5, 2.0),
                       drop_probabilities=(0.1, 0.3, 0.6), windows=(5.0, 20.0, 60.0),
