@@ -375,6 +375,14 @@ class BlockActor:
         if node.settings.gas and node.app.state.balance_of(node.name) < tx.fee():
             node.trace("votes.skipped", reason="balance", fee=tx.fee())
             return
+        refusal = self.mempool.refusal(tx)
+        if refusal:
+            # BroadcastTxAsync returns CometBFT's own refusals (a full mempool, a tx larger
+            # than a block) as errors, and kwil's broadcaster returns before MarkBroadcasted.
+            # FinalizeBlock then fails with it and CometBFT panics (kwil 0.7.6 and 0.8.4);
+            # corrected, the ids stay unbroadcasted and go out with the next block's vote.
+            node.trace("tx.rejected", nonce=tx.nonce, kind="VoteIDs", why=refusal)
+            return
         node.host.votes_sent(tx.ids)
         # kwil submits with BroadcastTxAsync: CheckTx runs at once and a rejection is not
         # reported, so the MarkRebroadcast its bad-nonce check did is overwritten by the

@@ -24,7 +24,21 @@ from node.execute import BlockResult, Rules, execute_block
 from node.mempool import Mempool, assemble_block
 from node.protocols import protocol_flow
 from node.resolutions import ResolutionConfig, ResolutionTypes
-from node.txs import Approve, Block, Join, Leave, Remove, Tx, UserTx, VoteBodies, VoteIDs, event_id, tx_fee
+from node.txs import (
+    TX_BASE_BYTES,
+    VOTE_ID_BYTES,
+    Approve,
+    Block,
+    Join,
+    Leave,
+    Remove,
+    Tx,
+    UserTx,
+    VoteBodies,
+    VoteIDs,
+    event_id,
+    tx_fee,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTE = ResolutionConfig(expiration_period=10, refund_threshold=Fraction(1, 3))
@@ -51,19 +65,23 @@ def app_of(name: str, genesis: AppState, *, gas: bool = False, protocol: str = "
                    max_block_bytes=1 << 20)
 
 
-def votes_sent_after_commit(name: str, genesis: AppState, events: int, *, gas: bool = False) -> list[Tx]:
+def votes_sent_after_commit(name: str, genesis: AppState, events: int, *, gas: bool = False,
+                            max_block_bytes: int = 6 * 2**20, mempool_size: int | None = None,
+                            app: KwilApp | None = None) -> list[Tx]:
     """What node ``name``'s broadcaster sends after committing a block v0 proposed, with
     ``events`` unreceived events in its store: the real actor, app and store, a stub host."""
-    app = app_of(name, genesis, gas=gas)
+    app = app or app_of(name, genesis, gas=gas)
     for i in range(events):
         app.store.store(f"e{i}".encode(), "note")
     sent: list[Tx] = []
     node = SimpleNamespace(
         name=name, app=app, store=app.store, synced=True,
-        settings=SimpleNamespace(bugs=(), gas=gas, rebroadcast_after=10, max_block_bytes=6 * 2**20),
+        settings=SimpleNamespace(bugs=(), gas=gas, rebroadcast_after=10, max_block_bytes=max_block_bytes),
         host=SimpleNamespace(votes_sent=lambda ids: None, now=lambda: 0.0, gossip=sent.append),
         trace=lambda event, **fields: None, behaviour_context=lambda: None)
     actor = BlockActor(node)  # type: ignore[arg-type]
+    if mempool_size is not None:
+        actor.mempool.size = mempool_size
     block = Block(genesis.height + 1, 0, "v0", 0.0, ())
     actor._after_commit(AfterCommit(Finalized(block, genesis, genesis, BlockResult(), block.hash)))
     return sent
@@ -84,6 +102,20 @@ def test_broadcaster_sends_one_vote_ids_tx_per_block_only_from_a_validator_with_
     assert len(sent) == 1 and isinstance(sent[0], VoteIDs)
     assert sent[0].nonce == 5  # committed nonce 4, nothing pending
     assert sorted(sent[0].ids) == sorted(event_id("note", f"e{i}".encode()) for i in range(3))
+
+
+@pytest.mark.parametrize("refused", ["too large", "full"])
+def test_a_vote_the_mempool_itself_refuses_is_not_marked_broadcasted(refused: str) -> None:
+    """CometBFT's BroadcastTxAsync returns its mempool's own refusals (full, or a tx larger
+    than a block) as errors, and kwil's broadcaster returns before MarkBroadcasted (both
+    versions; FinalizeBlock then fails and CometBFT panics, which the simulator corrects):
+    the ids stay unbroadcasted, for the next block's vote to carry."""
+    genesis = AppState(validators={f"v{i}": 1 for i in range(4)})
+    app = app_of("v1", genesis)
+    room = {"max_block_bytes": TX_BASE_BYTES + 2 * VOTE_ID_BYTES} if refused == "too large" else {"mempool_size": 0}
+    assert votes_sent_after_commit("v1", genesis, events=3, app=app, **room) == []  # type: ignore[arg-type]
+    assert len(app.store.get_unreceived_events()) == 3
+    assert len(votes_sent_after_commit("v1", genesis, events=0, app=app)) == 1  # a roomy mempool takes them
 
 
 # -- §7 Corrections: votes -----------------------------------------------------------------------

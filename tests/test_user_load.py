@@ -144,7 +144,8 @@ def test_a_user_tx_larger_than_a_block_is_refused_by_the_mempool() -> None:
 
 def test_an_own_vote_too_large_for_a_block_is_refused_and_traced() -> None:
     """A vote-ids tx bigger than a block (12 ids against room for 7) is refused at once, as
-    CometBFT refuses it before kwil's CheckTx; the node says so in its trace."""
+    CometBFT refuses it before kwil's CheckTx; the node says so in its trace. Its ids stay
+    unbroadcasted, so the next block's vote carries them again, with the same nonce."""
     events = "".join(f'\n[[sources.script.events]]\nat = "10s"\ntype = "note"\ndata = "e{i}"\n' for i in range(12))
     room = TX_BASE_BYTES + 7 * VOTE_ID_BYTES
     result = run_text(NOTES.replace('rate = "6/min"\n', "") + events, duration="1m",
@@ -152,3 +153,5 @@ def test_an_own_vote_too_large_for_a_block_is_refused_and_traced() -> None:
     refused = trace_events(result, "tx.rejected", why="too large", kind="VoteIDs")
     assert refused, "a vote-ids tx of 12 ids does not fit a block of room for 7"
     assert len({r["node"] for r in refused}) >= 3  # every validator but the one proposing bodies
+    again = [(r["node"], r["nonce"]) for r in refused]
+    assert max(again.count(pair) for pair in set(again)) > 1
