@@ -97,12 +97,25 @@ def summarize(world: World) -> dict[str, Any]:
         "faults_without_effect": world.faults_without_effect,
         "shutdown_errors": [f"{n}: {reason}" for n, reason in records.node_shutdowns],
     }
+    summary["halted_at"] = halted_at(world)
     summary["fabricated_passed"] = fabricated_passed(world.views)
     if world.load is not None:
         summary.update(user_load_summary(world))
     summary.update(world.sources.summary(world.views))
     summary["violations"] = [v.to_dict() for v in world.violations]
     return summary
+
+
+def halted_at(world: World) -> float | None:
+    """When the last block came, if the run ended with none for longer than the
+    ``chain-stalled`` bound; else None. The chain halted, whatever the cause: ``chain-stalled``
+    reports only a halt that should not be (a connected +2/3 majority up and in consensus),
+    while validators that crashed or shut themselves down with a third of the power or more
+    halt it by design. Either way the run says so."""
+    from sim.checks.progress_checks import stall_bound
+
+    last = world.records.blocks[-1].time if world.records.blocks else 0.0
+    return last if world.clock.now - last > stall_bound(world.views) else None
 
 
 @attrs.define

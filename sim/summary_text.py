@@ -13,9 +13,9 @@ import math
 from typing import Any
 
 MISSING = "–"
-SECONDS = ("virtual_seconds", "wall_seconds")
+SECONDS = ("virtual_seconds", "wall_seconds", "halted_at")
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("consensus", ("blocks", "block_time_p50", "block_time_p99", "rounds_above_zero")),
+    ("consensus", ("blocks", "block_time_p50", "block_time_p99", "rounds_above_zero", "halted_at")),
     ("resolutions", ("events_observed", "resolutions_passed", "resolutions_expired",
                      "resolutions_refunded", "resolve_errors", "resolution_latency_p50",
                      "resolution_latency_p99", "votes_per_resolution_mean", "rebroadcasts",
@@ -73,8 +73,14 @@ def verdict(summary: dict[str, Any], name: str = "") -> str:
     stopped = summary.get("stopped")
     if stopped:
         problems.append(f"stopped ({stopped}) at {duration(summary.get('virtual_seconds', 0.0))} virtual")
+    halted = summary.get("halted_at")
+    if halted is not None:
+        problems.append(f"the chain halted: no block after t={duration(halted)}, "
+                        f"{duration(summary.get('virtual_seconds', 0.0) - halted)} before the end")
     state = "FAILED" if violations or summary.get("resolve_errors") else ("STOPPED" if stopped else "ok")
     detail = "; ".join(problems) if problems else "every invariant held"
+    if not violations and not summary.get("resolve_errors") and halted is not None:
+        detail = "every invariant held, but " + detail
     return (f"{head}{state} ({detail}); {summary.get('resolutions_passed', 0):,} resolutions passed in "
             f"{value_text('blocks', summary.get('blocks', 0))} blocks")
 

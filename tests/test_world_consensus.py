@@ -228,6 +228,34 @@ def test_a_short_healthy_run_reports_no_halt() -> None:
             assert violations(result) == [], (count, duration)
 
 
+def test_a_chain_halted_by_design_is_said_in_the_summary_and_the_verdict() -> None:
+    """Two of four validators shut themselves down (their listener fails) 30 s in: the chain
+    halts for good, as BFT must with half the power gone, so no invariant is broken, yet the
+    run used to end "ok (every invariant held)" with a healthy block time and nothing else.
+    The summary now says when the last block came and the verdict that the chain halted; a
+    healthy run says neither."""
+    from sim.summary_text import verdict
+
+    faults = "".join(f'\n[[faults]]\nat = "30s"\nkind = "listener_error"\nnode = "{n}"\n' for n in ("v1", "v2"))
+    halted = run_text(ONE_SCRIPT + faults, duration="5m", timeout_commit="1s")
+    assert violations(halted) == [] and halted.summary["node_shutdowns"] == 2
+    last = halted.records.blocks[-1].time
+    assert halted.summary["halted_at"] == last and 25 < last < 32  # (the last block before the shutdowns)
+    assert "ok (every invariant held, but the chain halted: no block after t=" in verdict(halted.summary)
+    healthy = run_text(ONE_SCRIPT, duration="5m", timeout_commit="1s")
+    assert healthy.summary["halted_at"] is None and "halted" not in verdict(healthy.summary)
+
+
+ONE_SCRIPT = """
+[resolutions.note]
+expiration_period = 100
+
+[sources.script]
+rate = "6/min"
+type = "note"
+"""
+
+
 def _with_latency(latency: str, **kwargs: Any) -> sim.Result:
     text = scenario_text(**kwargs).replace('latency = { dist = "fixed", value = "50ms" }', f"latency = {latency}")
     return sim.run(sim.parse_scenario(text, file="t.toml"), seed=1)
