@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import sim
+from node import txs as tx_sizes
 from node.abci import Finalized, KwilApp
 from node.actor import AfterCommit, BlockActor
 from node.app import AppState
@@ -24,21 +25,7 @@ from node.execute import BlockResult, Rules, execute_block
 from node.mempool import Mempool, assemble_block
 from node.protocols import protocol_flow
 from node.resolutions import ResolutionConfig, ResolutionTypes
-from node.txs import (
-    TX_BASE_BYTES,
-    VOTE_ID_BYTES,
-    Approve,
-    Block,
-    Join,
-    Leave,
-    Remove,
-    Tx,
-    UserTx,
-    VoteBodies,
-    VoteIDs,
-    event_id,
-    tx_fee,
-)
+from node.txs import Approve, Block, Join, Leave, Remove, Tx, UserTx, VoteBodies, VoteIDs, event_id, tx_fee
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTE = ResolutionConfig(expiration_period=10, refund_threshold=Fraction(1, 3))
@@ -112,7 +99,8 @@ def test_a_vote_the_mempool_itself_refuses_is_not_marked_broadcasted(refused: st
     the ids stay unbroadcasted, for the next block's vote to carry."""
     genesis = AppState(validators={f"v{i}": 1 for i in range(4)})
     app = app_of("v1", genesis)
-    room = {"max_block_bytes": TX_BASE_BYTES + 2 * VOTE_ID_BYTES} if refused == "too large" else {"mempool_size": 0}
+    two_ids = tx_sizes.TX_BASE_BYTES + 2 * tx_sizes.VOTE_ID_BYTES
+    room = {"max_block_bytes": two_ids} if refused == "too large" else {"mempool_size": 0}
     assert votes_sent_after_commit("v1", genesis, events=3, app=app, **room) == []  # type: ignore[arg-type]
     assert len(app.store.get_unreceived_events()) == 3
     assert len(votes_sent_after_commit("v1", genesis, events=0, app=app)) == 1  # a roomy mempool takes them
