@@ -47,6 +47,7 @@ class ActorNode(Protocol):
     def trace(self, event: str, **fields: Any) -> None: ...
     def mark_rebroadcast(self, ids: list[str]) -> None: ...
     def behaviour_context(self) -> BehaviourContext: ...
+    def panic(self, error: str) -> None: ...
 
 
 # -- messages --------------------------------------------------------------------------------
@@ -379,9 +380,12 @@ class BlockActor:
         if refusal:
             # BroadcastTxAsync returns CometBFT's own refusals (a full mempool, a tx larger
             # than a block) as errors, and kwil's broadcaster returns before MarkBroadcasted.
-            # FinalizeBlock then fails with it and CometBFT panics (kwil 0.7.6 and 0.8.4);
-            # corrected, the ids stay unbroadcasted and go out with the next block's vote.
+            # FinalizeBlock then fails with it and CometBFT panics (kwil 0.7.6 and 0.8.4,
+            # ``broadcast-error-panics``: here the node has committed the block when it goes
+            # down); corrected, the ids stay unbroadcasted for the next block's vote.
             node.trace("tx.rejected", nonce=tx.nonce, kind="VoteIDs", why=refusal)
+            if "broadcast-error-panics" in node.settings.bugs:
+                node.panic(f"failed to apply block {height}: failed to broadcast events: {refusal}")
             return
         node.host.votes_sent(tx.ids)
         # kwil submits with BroadcastTxAsync: CheckTx runs at once and a rejection is not

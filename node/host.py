@@ -67,5 +67,5 @@ class NodeHost(Protocol):
         """The node sent a vote-ids tx for ``ids`` (the events became broadcasted there)."""
     def observed(self, resolution_id: str, event_type: str) -> None:
         """A listener on the node stored a new event."""
-    def node_failed(self, reason: str) -> None:
-        """The node shut itself down (a listener raised)."""
+    def node_failed(self, reason: str, *, panic: bool = False) -> None:
+        """The node shut itself down: a listener raised, or (``panic``) its software failed."""

@@ -302,10 +302,18 @@ class Node:
         if isinstance(failure, BaseExceptionGroup):
             found = [e for e in failure.exceptions if isinstance(e, ListenerFailed)]
             cause = found[0] if found else failure
-        reason = str(cause)
+        self._shut_down(str(cause))
+
+    def panic(self, error: str) -> None:
+        """The node's software failed (CometBFT panics on an error from the app): the process
+        dies, its committed storage survives, and the operator sees why."""
+        if self.phase != DOWN:
+            self._shut_down(error, panic=True)
+
+    def _shut_down(self, reason: str, *, panic: bool = False) -> None:
         self.shut_down = reason
-        self.trace("node.shutdown", error=reason)
-        self.host.node_failed(reason)
+        self.trace("node.shutdown", error=reason, **({"panic": True} if panic else {}))
+        self.host.node_failed(reason, panic=panic)
         self.crash("shutdown")
 
     def listener_service(self) -> ListenerService:

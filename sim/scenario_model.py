@@ -31,14 +31,14 @@ from sim.units import rate_text as rate_text
 PROTOCOLS = ("kwil-0.7", "kwil-0.8")
 BUG_COMPAT = ("placeholder-never-expires", "refund-first-expired", "rebroadcast-any-sender",
               "lost-vote-stays-broadcasted", "revote-restored-event", "resolve-error-halts",
-              "pass-at-expiry-halts")
+              "pass-at-expiry-halts", "broadcast-error-panics")
 STORAGE = ("memory", "file")
 NODE_STARTS = ("validator", "non-validator", "offline")
 BYZANTINE = builtin_behaviours()  # or "module:Class", a subclass of node.behaviours.Behaviour
 INVARIANTS = ("resolution-once", "same-state", "threshold-respected", "expiry-exact",
               "no-lost-events", "listener-lifecycle", "nonce-order", "votes-sent", "refunds-exact",
               "one-vote-per-validator", "no-fake-resolution", "deposits-exact", "watcher-order",
-              "pubsub-stats", "chain-stalled", "node-in-sync")
+              "pubsub-stats", "chain-stalled", "node-in-sync", "no-node-panic")
 # Voting power is an int64 in CometBFT and kwil; seeds are 64-bit unsigned.
 INT64_MAX = 2**63 - 1
 # CometBFT's MaxTotalVotingPower (types/validator_set.go): a validator set whose total is

@@ -3,7 +3,9 @@ world machine finds a violation, and the shrunk scenario file replays it exactly
 
 ``rebroadcast-any-sender`` needs txs of one sender that overtake each other in gossip, which
 the machine's narrow uniform latency never produces; its own property below draws gossip-heavy
-worlds (lognormal latency, fast blocks, many events).
+worlds (lognormal latency, fast blocks, many events). ``broadcast-error-panics`` needs a vote
+CometBFT's mempool refuses, which the machine's worlds (default blocks, no users) never send;
+its property draws worlds of blocks too small for a burst's vote.
 """
 
 from __future__ import annotations
@@ -179,6 +181,48 @@ def test_gossip_heavy_worlds_hold_without_the_switch() -> None:
 
     for seed in range(3):
         run_world(gossip_heavy(seed, []), write=False)
+
+
+def small_blocks(seed: int, bugs: list[str]) -> dict:  # type: ignore[type-arg]
+    """A world whose blocks hold a burst's 12 vote bodies but not a vote on all 12 ids."""
+    return {
+        "scenario": {"name": "small-blocks", "seed": seed, "duration": "1m", "bug_compat": bugs},
+        "consensus": {"timeout_commit": "1s", "max_block_bytes": 350},
+        "validators": {"count": 4},
+        "resolutions": {"note": {"expiration_period": 100}},
+        "sources": {"script": {"type": "note", "events": [
+            {"at": "10s", "type": "note", "data": f"e{i}"} for i in range(12)]}},
+    }
+
+
+def test_broadcast_error_panics_is_caught_and_replays(tmp_path: Path) -> None:
+    """Property: in any small-block world, no node's software fails (no-node-panic). With
+    ``broadcast-error-panics`` on, hypothesis must find a world that breaks it, and its file
+    replays to the same trace."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from sim.testing.failures import run_world
+
+    @settings(max_examples=10, deadline=None, database=None, derandomize=True, phases=SHRINKING_PHASES)
+    @given(st.integers(0, 10_000))
+    def prop(seed: int) -> None:
+        run_world(small_blocks(seed, ["broadcast-error-panics"]), directory=tmp_path, write=True)
+
+    with pytest.raises(WorldFailure) as caught:
+        prop()
+    failure = caught.value
+    assert {v["invariant"] for v in failure.violations} == {"no-node-panic"}
+    assert failure.path is not None
+    replayed = sim.run(sim.load_scenario(failure.path))
+    assert replayed.summary["trace_hash"] == failure.trace_hash
+
+
+def test_small_block_worlds_hold_without_the_switch() -> None:
+    from sim.testing.failures import run_world
+
+    for seed in range(3):
+        run_world(small_blocks(seed, []), write=False)
 
 
 if __name__ == "__main__":

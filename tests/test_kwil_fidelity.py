@@ -246,6 +246,31 @@ def test_pass_at_expiry_halts_the_chain_under_the_switch() -> None:
     assert "passed in its expiry block" in halted.summary["violations"][0]["explanation"]
 
 
+def burst_of_notes(count: int, at: str = "10s") -> str:
+    """A note type and ``count`` scripted events every validator sees at ``at``."""
+    events = "".join(f'\n[[sources.script.events]]\nat = "{at}"\ntype = "note"\ndata = "e{i}"\n'
+                     for i in range(count))
+    return '[resolutions.note]\nexpiration_period = 100\n\n[sources.script]\ntype = "note"\n' + events
+
+
+@pytest.mark.parametrize("protocol", ["kwil-0.7", "kwil-0.8"])
+def test_broadcast_error_panics_the_voters_under_the_switch(protocol: str) -> None:
+    """kwil's broadcaster returns CometBFT's refusal of its vote (here: 12 ids, larger than a
+    block of 350 bytes, which holds the 12 bodies) as an error; FinalizeBlock fails with it and CometBFT panics, in both
+    versions (``broadcast-error-panics``): every validator that votes in that block shuts
+    down, and no-node-panic says so. Corrected, they carry on, refused block after block."""
+    body = burst_of_notes(12)
+    corrected = run_text(body, duration="1m", protocol=protocol, consensus="max_block_bytes = 350")
+    assert violations(corrected) == [] and corrected.summary["node_shutdowns"] == 0
+    assert len(trace_events(corrected, "tx.rejected", why="too large")) > 10
+    panicked = run_text(body, duration="1m", protocol=protocol, consensus="max_block_bytes = 350",
+                        bugs=("broadcast-error-panics",))
+    found = panicked.summary["violations"]
+    assert {v["invariant"] for v in found} == {"no-node-panic"} and len(found) >= 2  # half the power or more
+    assert all("failed to broadcast events: too large" in v["explanation"] for v in found)
+    assert panicked.summary["node_shutdowns"] == len(found)
+
+
 class _FakeListenerNode:
     """Just enough of a node for a ListenerManager: it records traces and failures."""
 

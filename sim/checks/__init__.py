@@ -15,7 +15,7 @@ from sim.checks.base import Checker, Violation
 from sim.checks.chain_checks import NonceOrder, SameState
 from sim.checks.deposits import DepositsExact
 from sim.checks.liveness import Liveness
-from sim.checks.node_checks import ListenerLifecycle, NoLostEvents, VotesSent
+from sim.checks.node_checks import ListenerLifecycle, NoLostEvents, NoNodePanic, VotesSent
 from sim.checks.progress_checks import ChainStalled, NodeInSync, tick_interval
 from sim.checks.resolution_checks import (
     ExpiryExact,
@@ -38,7 +38,7 @@ ALL_CHECKERS: dict[str, type[Checker]] = {
     for checker in (SameState, NonceOrder, ResolutionOnce, ThresholdRespected, ExpiryExact,
                     RefundsExact, OneVotePerValidator, NoFakeResolution, NoLostEvents,
                     ListenerLifecycle, VotesSent, DepositsExact, WatcherOrder, PubSubStats, ChainStalled,
-                    NodeInSync)
+                    NodeInSync, NoNodePanic)
 }
 
 

@@ -192,3 +192,20 @@ class VotesSent(Checker):
                                 f"for {height - current[key]} blocks with no vote pending or committed")
                     current[key] = height
         self._since = current
+
+
+class NoNodePanic(Checker):
+    """No node's software fails: a node shuts down only when a listener fails, as kwil means
+    it to. A panic (FinalizeBlock failing under ``broadcast-error-panics``) is a defect."""
+
+    name = "no-node-panic"
+
+    def __init__(self, view: Any, report: Any) -> None:
+        super().__init__(view, report)
+        self._seen = 0
+
+    def tick(self) -> None:
+        panics = self.view.records.node_panics
+        for node, error, time in panics[self._seen:]:
+            self.report((node,), f"{node} panicked at t={time:g}s and shut down: {error}")
+        self._seen = len(panics)

@@ -124,5 +124,5 @@ class NodeHostAdapter:
         node = self._world.nodes[self._index]
         self._world.recorder.observed(self._name, node.is_validator, resolution_id, event_type)
 
-    def node_failed(self, reason: str) -> None:
-        self._world.recorder.node_shutdown(self._name, reason)
+    def node_failed(self, reason: str, *, panic: bool = False) -> None:
+        self._world.recorder.node_shutdown(self._name, reason, panic=panic)

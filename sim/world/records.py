@@ -91,6 +91,7 @@ class RunRecords:
     faults: list[dict[str, object]] = attrs.Factory(list)
     validator_changes: list[tuple[float, int, str, int]] = attrs.Factory(list)  # (t, h, node, power)
     node_shutdowns: list[tuple[str, str]] = attrs.Factory(list)
+    node_panics: list[tuple[str, str, float]] = attrs.Factory(list)  # (node, error, time): software failures
     bodies: dict[str, bytes] = attrs.Factory(dict)  # resolution id -> body, from vote-bodies txs
     # every vote-ids tx a node sent, one row per id: (node, id, time); a rebroadcast adds rows
     sends: ColumnLog = attrs.Factory(lambda self: _sharing_votes_books(self.votes), takes_self=True)
@@ -144,8 +145,10 @@ class Recorder:
         for rid in ids:
             sends.append((node, rid, now))
 
-    def node_shutdown(self, node: str, reason: str) -> None:
+    def node_shutdown(self, node: str, reason: str, *, panic: bool = False) -> None:
         self.records.node_shutdowns.append((node, reason))
+        if panic:
+            self.records.node_panics.append((node, reason, self._now()))
 
     def block(self, committed: Committed) -> None:
         """A block was committed on the chain (by its first node)."""
