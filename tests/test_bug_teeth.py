@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,7 @@ def pin_examples() -> None:
             print(f"{switch}: {', '.join(v['invariant'] for v in failure.violations)}")
 
 
-def gossip_heavy(seed: int, bugs: list[str]) -> dict:  # type: ignore[type-arg]
+def gossip_heavy(seed: int, bugs: list[str]) -> dict[str, Any]:
     """A world where a validator's consecutive vote txs can reach others out of order."""
     return {
         "scenario": {"name": "gossip-heavy", "seed": seed, "duration": "3m", "bug_compat": bugs},
@@ -153,27 +154,35 @@ def gossip_heavy(seed: int, bugs: list[str]) -> dict:  # type: ignore[type-arg]
     }
 
 
-@pytest.mark.slow
-def test_rebroadcast_any_sender_is_caught_and_replays(tmp_path: Path) -> None:
-    """Property: in any gossip-heavy world, no validator's vote on an id executes twice.
-    With ``rebroadcast-any-sender`` on, hypothesis must find a seed that breaks it."""
+def caught_over_seeds(world: Callable[[int, list[str]], dict[str, Any]], switch: str, examples: int,
+                      directory: Path) -> WorldFailure:
+    """The failure hypothesis finds (and shrinks) over the seeds of ``world`` with ``switch``
+    on; its file replays to the same trace."""
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
     from sim.testing.failures import run_world
 
-    @settings(max_examples=30, deadline=None, database=None, derandomize=True, phases=SHRINKING_PHASES)
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=True, phases=SHRINKING_PHASES)
     @given(st.integers(0, 10_000))
     def prop(seed: int) -> None:
-        run_world(gossip_heavy(seed, ["rebroadcast-any-sender"]), directory=tmp_path, write=True)
+        run_world(world(seed, [switch]), directory=directory, write=True)
 
     with pytest.raises(WorldFailure) as caught:
         prop()
     failure = caught.value
-    assert "one-vote-per-validator" in {v["invariant"] for v in failure.violations}
     assert failure.path is not None
     replayed = sim.run(sim.load_scenario(failure.path))
     assert replayed.summary["trace_hash"] == failure.trace_hash
+    return failure
+
+
+@pytest.mark.slow
+def test_rebroadcast_any_sender_is_caught_and_replays(tmp_path: Path) -> None:
+    """Property: in any gossip-heavy world, no validator's vote on an id executes twice.
+    With ``rebroadcast-any-sender`` on, hypothesis must find a seed that breaks it."""
+    failure = caught_over_seeds(gossip_heavy, "rebroadcast-any-sender", 30, tmp_path)
+    assert "one-vote-per-validator" in {v["invariant"] for v in failure.violations}
 
 
 def test_gossip_heavy_worlds_hold_without_the_switch() -> None:
@@ -183,7 +192,7 @@ def test_gossip_heavy_worlds_hold_without_the_switch() -> None:
         run_world(gossip_heavy(seed, []), write=False)
 
 
-def small_blocks(seed: int, bugs: list[str]) -> dict:  # type: ignore[type-arg]
+def small_blocks(seed: int, bugs: list[str]) -> dict[str, Any]:
     """A world whose blocks hold a burst's 12 vote bodies but not a vote on all 12 ids."""
     return {
         "scenario": {"name": "small-blocks", "seed": seed, "duration": "1m", "bug_compat": bugs},
@@ -199,23 +208,8 @@ def test_broadcast_error_panics_is_caught_and_replays(tmp_path: Path) -> None:
     """Property: in any small-block world, no node's software fails (no-node-panic). With
     ``broadcast-error-panics`` on, hypothesis must find a world that breaks it, and its file
     replays to the same trace."""
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
-    from sim.testing.failures import run_world
-
-    @settings(max_examples=10, deadline=None, database=None, derandomize=True, phases=SHRINKING_PHASES)
-    @given(st.integers(0, 10_000))
-    def prop(seed: int) -> None:
-        run_world(small_blocks(seed, ["broadcast-error-panics"]), directory=tmp_path, write=True)
-
-    with pytest.raises(WorldFailure) as caught:
-        prop()
-    failure = caught.value
+    failure = caught_over_seeds(small_blocks, "broadcast-error-panics", 10, tmp_path)
     assert {v["invariant"] for v in failure.violations} == {"no-node-panic"}
-    assert failure.path is not None
-    replayed = sim.run(sim.load_scenario(failure.path))
-    assert replayed.summary["trace_hash"] == failure.trace_hash
 
 
 def test_small_block_worlds_hold_without_the_switch() -> None:
