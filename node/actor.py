@@ -295,6 +295,9 @@ class BlockActor:
         finalized = message.finalized
         node = self.node
         height = finalized.block.height
+        # kwil's broadcaster runs inside FinalizeBlock, before Commit, where CometBFT's mempool
+        # Update frees the room the block's txs took: a mempool full now refuses the vote
+        full_at_finalize = self.mempool.full
         if self.outstanding:
             # Matched by the tx itself: a later tx may reuse an evicted one's nonce.
             executed = finalized.result.executed_by(node.name)
@@ -302,7 +305,7 @@ class BlockActor:
         self._recheck(finalized)
         self._repair_lost_votes(height)
         if node.synced and node.app.is_validator and finalized.block.proposer != node.name:
-            self._broadcast_votes(height, finalized)
+            self._broadcast_votes(height, finalized, full_at_finalize)
 
     def _recheck(self, finalized: Finalized) -> None:
         """CometBFT's mempool Update and recheck: included and stale txs leave, the rest of the
@@ -349,7 +352,7 @@ class BlockActor:
             withdrawn.update(self._withdraw(entry.tx))
             self._vote_again(entry.tx)
 
-    def _broadcast_votes(self, height: int, finalized: Finalized) -> None:
+    def _broadcast_votes(self, height: int, finalized: Finalized, full_at_finalize: bool = False) -> None:
         """kwil's event broadcaster: one vote-ids tx for the events this validator has not
         voted on, with the next nonce (skipped when the fee exceeds the balance).
 
@@ -376,7 +379,7 @@ class BlockActor:
         if node.settings.gas and node.app.state.balance_of(node.name) < tx.fee():
             node.trace("votes.skipped", reason="balance", fee=tx.fee())
             return
-        refusal = self.mempool.refusal(tx)
+        refusal = "full" if full_at_finalize else self.mempool.refusal(tx)
         if refusal:
             # BroadcastTxAsync returns CometBFT's own refusals (a full mempool, a tx larger
             # than a block) as errors, and kwil's broadcaster returns before MarkBroadcasted.

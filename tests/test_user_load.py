@@ -155,3 +155,19 @@ def test_an_own_vote_too_large_for_a_block_is_refused_and_traced() -> None:
     assert len({r["node"] for r in refused}) >= 3  # every validator but the one proposing bodies
     again = [(r["node"], r["nonce"]) for r in refused]
     assert max(again.count(pair) for pair in set(again)) > 1
+
+
+def test_a_mempool_full_when_the_block_is_finalized_refuses_the_vote() -> None:
+    """kwil's broadcaster runs inside FinalizeBlock, before CometBFT's mempool Update frees the
+    room the block's txs took. At 300 users' txs a second the mempools stay full (5,000 txs),
+    so the votes are refused there, block after block, and no event seen after that passes:
+    the oracle starves. (The vote used to go in after the Update, into the room the block had freed.)"""
+    result = run_text(NOTES + LOAD.format(rate="300/s"), duration="2m", protocol="kwil-0.8",
+                      consensus=SMALL_BLOCKS, seed=3)
+    assert violations(result) == []
+    refused = trace_events(result, "tx.rejected", why="full", kind="VoteIDs")
+    assert len({r["node"] for r in refused}) >= 3 and len(refused) > 50
+    starved_from = min(r["t"] for r in refused)
+    later = [r for r in result.records.resolutions.values()
+             if r.first_seen is not None and r.first_seen > starved_from]
+    assert later and all(r.status != "passed" for r in later)
