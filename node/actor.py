@@ -29,6 +29,7 @@ from node.blockresult import PROTOCOL_08
 from node.eventstore import EventStore
 from node.host import NO_EFFECT, NodeHost
 from node.mempool import Mempool
+from node.messages import AfterCommit, DropVote, ForgetTx, Message, Propose, SkipNonce, Submit, TxArrivals
 from node.txs import Tx, VoteIDs
 
 
@@ -50,56 +51,6 @@ class ActorNode(Protocol):
     def panic(self, error: str) -> None: ...
 
 
-# -- messages --------------------------------------------------------------------------------
-@attrs.frozen
-class TxArrivals:
-    """Other nodes' txs that reached this node over gossip, each with its arrival time."""
-
-    txs: tuple[tuple[float, Tx], ...]
-
-
-@attrs.frozen
-class Propose:
-    """This node proposes round ``round`` of ``height``: answer with the block's txs."""
-
-    height: int
-    round: int
-
-
-@attrs.frozen
-class AfterCommit:
-    """This node committed ``finalized.block``: update the mempool, vote, follow the set."""
-
-    finalized: Finalized
-
-
-@attrs.frozen
-class Submit:
-    """Send a tx built with the sender's next nonce as this mempool knows it: the node's own
-    validator-set tx, or a user's tx arriving at this node (``sender`` is then the user)."""
-
-    make: Callable[[int], Tx]
-    sender: str | None = None  # None: the node itself
-
-
-@attrs.frozen
-class DropVote:
-    """Fault: this node's newest pending vote-ids tx vanishes from its mempool."""
-
-
-@attrs.frozen
-class SkipNonce:
-    """Fault: this node's next vote-ids tx skips a nonce."""
-
-
-@attrs.frozen
-class ForgetTx:
-    """Another node gave ``tx`` up (it voted again instead): drop it from the mempool."""
-
-    tx: Tx
-
-
-Message = TxArrivals | Propose | AfterCommit | Submit | DropVote | SkipNonce | ForgetTx
 
 
 @attrs.define

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from node.actor import DropVote, SkipNonce
 from node.host import NO_EFFECT
+from node.messages import DropVote, SkipNonce
 from node.node import Node
 from node.txs import Approve, Join, Leave, Remove
 

@@ -20,7 +20,7 @@ import attrs
 import trio
 
 from node.abci import Finalized, KwilApp
-from node.actor import AfterCommit, BlockActor, Message, Submit
+from node.actor import BlockActor
 from node.behaviours import Behaviour, BehaviourContext
 from node.eventstore import EventStore
 from node.execute import PROTOCOL_08
@@ -33,6 +33,7 @@ from node.listeners import (
     ListenerService,
     TxOutcomeInfo,
 )
+from node.messages import AfterCommit, Message, Submit
 from node.proposer import address_key
 from node.txs import Block, Tx
 

@@ -16,13 +16,14 @@ import pytest
 import sim
 from node import txs as tx_sizes
 from node.abci import Finalized, KwilApp
-from node.actor import AfterCommit, BlockActor
+from node.actor import BlockActor
 from node.app import AppState
 from node.behaviours import Behaviour
 from node.blockresult import Rules as BlockRules
 from node.eventstore import EventStore
 from node.execute import BlockResult, Rules, execute_block
 from node.mempool import Mempool, assemble_block
+from node.messages import AfterCommit
 from node.protocols import protocol_flow
 from node.resolutions import ResolutionConfig, ResolutionTypes
 from node.txs import Approve, Block, Join, Leave, Remove, Tx, UserTx, VoteBodies, VoteIDs, event_id, tx_fee

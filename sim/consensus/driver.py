@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from node.actor import Propose, TxArrivals
 from node.blockresult import BlockFailed
+from node.messages import Propose, TxArrivals
 from node.node import IN_CONSENSUS
 from node.txs import Block, Tx
 from sim.consensus import catch_up, planner_scalar

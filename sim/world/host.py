@@ -11,10 +11,10 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from node.actor import ForgetTx
 from node.app import AppState
 from node.execute import BlockResult
 from node.host import NO_EFFECT
+from node.messages import ForgetTx
 from node.txs import Block, Tx
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from node.actor import Submit
+from node.messages import Submit
 from node.txs import Tx, UserTx
 from sim.engine.kernel import Kernel
 from sim.engine.rng import RngStreams

@@ -143,7 +143,7 @@ class World:
 
     # -- what the parts tell the world -------------------------------------------------------
     def _deliver_txs(self, i: int, txs: tuple[tuple[float, Any], ...]) -> None:
-        from node.actor import TxArrivals
+        from node.messages import TxArrivals
 
         self.nodes[i].post(TxArrivals(txs))
 
