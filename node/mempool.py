@@ -19,6 +19,7 @@ from node.txs import Tx, VoteBodies
 
 CACHE_SIZE = 10_000  # CometBFT's default mempool cache: txs it has seen recently
 MEMPOOL_SIZE = 5_000  # CometBFT's default [mempool] size: txs a node holds at most
+MAX_TX_BYTES = 4 * 2**20  # kwil's [chain.mempool] max_tx_bytes: the largest tx a mempool takes
 
 
 class Mempool:
@@ -82,10 +83,12 @@ class Mempool:
 
     def refusal(self, tx: Tx) -> str | None:
         """Why CometBFT refuses ``tx`` before the app's CheckTx: "full", or "too large" for
-        a tx bigger than a block's data (its mempool's pre-check); None when it does not."""
+        a tx over the mempool's ``MAX_TX_BYTES`` or bigger than a block's data (its
+        pre-check); None when it does not."""
         if self.full:
             return "full"
-        if self.max_tx_bytes is not None and tx.size() > self.max_tx_bytes:
+        size = tx.size()
+        if size > MAX_TX_BYTES or (self.max_tx_bytes is not None and size > self.max_tx_bytes):
             return "too large"
         return None
 

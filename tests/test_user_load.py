@@ -171,3 +171,12 @@ def test_a_mempool_full_when_the_block_is_finalized_refuses_the_vote() -> None:
     later = [r for r in result.records.resolutions.values()
              if r.first_seen is not None and r.first_seen > starved_from]
     assert later and all(r.status != "passed" for r in later)
+
+
+def test_a_user_tx_over_the_mempools_4_mib_is_refused_though_a_block_would_hold_it() -> None:
+    """kwil sets CometBFT's [mempool] max_tx_bytes to 4 MiB (both versions' default config):
+    a 5 MB tx is refused though the 6 MiB default block would hold it."""
+    big = '[load]\nrate = "1/s"\naccounts = 1\nsize = 5000000\n'
+    result = run_text(NOTES + big, duration="30s", seed=2)
+    summary = result.summary
+    assert summary["user_txs_sent"] > 10 and summary["user_txs_rejected"] == summary["user_txs_sent"]
