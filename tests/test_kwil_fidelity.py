@@ -19,7 +19,7 @@ from node.mempool import Mempool, assemble_block
 from node.protocols import Flow07, protocol_flow
 from node.resolutions import ResolutionConfig, ResolutionTypes
 from node.txs import VALIDATOR_TX_FEE, VOTE_ID_FEE, Block, Join, Leave, Remove, VoteBodies, VoteIDs, event_id
-from tests.worlds import one_note, run_text, trace_events, violations
+from tests.worlds import burst_of_notes, one_note, run_text, trace_events, violations
 
 NOTE = ResolutionConfig(expiration_period=10, refund_threshold=Fraction(1, 3))
 TYPES = ResolutionTypes({"note": NOTE, "validator_join": ResolutionConfig(), "validator_remove": ResolutionConfig()})
@@ -244,13 +244,6 @@ def test_pass_at_expiry_halts_the_chain_under_the_switch() -> None:
     halted = run_text(body, duration="40s", protocol="kwil-0.8", bugs=("pass-at-expiry-halts",))
     assert violations(halted) == ["chain-halted"]
     assert "passed in its expiry block" in halted.summary["violations"][0]["explanation"]
-
-
-def burst_of_notes(count: int, at: str = "10s") -> str:
-    """A note type and ``count`` scripted events every validator sees at ``at``."""
-    events = "".join(f'\n[[sources.script.events]]\nat = "{at}"\ntype = "note"\ndata = "e{i}"\n'
-                     for i in range(count))
-    return '[resolutions.note]\nexpiration_period = 100\n\n[sources.script]\ntype = "note"\n' + events
 
 
 @pytest.mark.parametrize("protocol", ["kwil-0.7", "kwil-0.8"])

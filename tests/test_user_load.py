@@ -10,7 +10,7 @@ import pytest
 import sim
 from node.txs import TX_BASE_BYTES, VOTE_ID_BYTES, VoteBodies, VoteIDs
 from sim.scenario import ScenarioError
-from tests.worlds import run_text, scenario_text, trace_events, violations
+from tests.worlds import burst_of_notes, run_text, scenario_text, trace_events, violations
 
 NOTES = """
 [resolutions.note]
@@ -146,9 +146,8 @@ def test_an_own_vote_too_large_for_a_block_is_refused_and_traced() -> None:
     """A vote-ids tx bigger than a block (12 ids against room for 7) is refused at once, as
     CometBFT refuses it before kwil's CheckTx; the node says so in its trace. Its ids stay
     unbroadcasted, so the next block's vote carries them again, with the same nonce."""
-    events = "".join(f'\n[[sources.script.events]]\nat = "10s"\ntype = "note"\ndata = "e{i}"\n' for i in range(12))
     room = TX_BASE_BYTES + 7 * VOTE_ID_BYTES
-    result = run_text(NOTES.replace('rate = "6/min"\n', "") + events, duration="1m",
+    result = run_text(burst_of_notes(12), duration="1m",
                       consensus=f"max_block_bytes = {room}", seed=2)
     refused = trace_events(result, "tx.rejected", why="too large", kind="VoteIDs")
     assert refused, "a vote-ids tx of 12 ids does not fit a block of room for 7"

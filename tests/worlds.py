@@ -87,3 +87,10 @@ def violations(result: Result) -> list[str]:
 def trace_events(result: Result, event: str, **match: Any) -> list[dict[str, Any]]:
     return [r for r in result.trace if r["event"] == event
             and all(r.get(k) == v for k, v in match.items())]
+
+
+def burst_of_notes(count: int, at: str = "10s") -> str:
+    """A note type and ``count`` scripted events every validator sees at ``at``."""
+    events = "".join(f'\n[[sources.script.events]]\nat = "{at}"\ntype = "note"\ndata = "e{i}"\n'
+                     for i in range(count))
+    return '[resolutions.note]\nexpiration_period = 100\n\n[sources.script]\ntype = "note"\n' + events
