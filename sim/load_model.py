@@ -23,6 +23,7 @@ from sim.units import rate_text
 
 SIZE_DISTS = ("fixed", "uniform", "lognormal")
 MIN_TX_BYTES = 180  # a signed tx's fixed part (node.txs.TX_BASE_BYTES)
+MAX_ACCOUNTS = 10**6  # each is a name and a nonce kept all run (a count of 10**12 never finished reading)
 
 
 @attrs.frozen
@@ -51,7 +52,7 @@ class SizeModel:
             model = cls(dist, value=0, low=low, high=high)
         else:
             model = cls(dist, value=0, median=table.integer("median", min=MIN_TX_BYTES),
-                        sigma=table.number("sigma", min=0.0))
+                        sigma=table.sigma("sigma"))
         table.finish()
         return model
 
@@ -61,6 +62,14 @@ class SizeModel:
         if self.dist == "uniform":
             return {"dist": "uniform", "low": self.low, "high": self.high}
         return {"dist": "lognormal", "median": self.median, "sigma": self.sigma}
+
+    def mean(self) -> float:
+        """The mean size in bytes (a lognormal's is its median times e^(sigma^2 / 2))."""
+        if self.dist == "fixed":
+            return float(self.value)
+        if self.dist == "uniform":
+            return (self.low + self.high) / 2
+        return self.median * math.exp(self.sigma**2 / 2)
 
     def sample(self, rng: random.Random) -> int:
         if self.dist == "fixed":
@@ -91,7 +100,7 @@ class LoadConfig:
                 raise reader.error("accounts", "an integer >= 1 or a list of distinct account names", raw)
             accounts = tuple(raw)
         else:
-            accounts = tuple(f"u{i}" for i in range(reader.integer("accounts", 10, min=1)))
+            accounts = tuple(f"u{i}" for i in range(reader.integer("accounts", 10, min=1, max=MAX_ACCOUNTS)))
         size = SizeModel.from_raw(reader, "size")
         fee = reader.integer("fee", 0, min=0)
         reader.finish()

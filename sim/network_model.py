@@ -51,7 +51,7 @@ class LatencyModel:
             model = cls(dist, value=0.0, low=low, high=high)
         else:
             model = cls(dist, value=0.0, median=reader.duration("median", positive=True),
-                        sigma=reader.number("sigma", min=0.0))
+                        sigma=reader.sigma("sigma"))
         reader.finish()
         return model
 

@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from sim.scenario_model import SEED_MAX
+from sim.tables import MAX_SIGMA
 
 DURATION = {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|min|h|d)\s*$",
             "description": 'a duration with a unit, like "250ms", "6s", "10m" or "64h"'}
@@ -83,7 +84,7 @@ def _latency() -> dict[str, Any]:
                 LatencyModel("lognormal", 0.0, median=0.08, sigma=0.6)]
     keys = _merge(*(_of(m.to_table())["properties"] for m in examples))
     keys["dist"] = {"enum": list(LATENCY_DISTS), "default": "fixed"}
-    keys["sigma"] = {"type": "number", "minimum": 0}
+    keys["sigma"] = {"type": "number", "minimum": 0, "maximum": MAX_SIGMA}
     return _table(keys)
 
 
@@ -117,17 +118,17 @@ def _sources() -> dict[str, Any]:
 
 
 def _load() -> dict[str, Any]:
-    from sim.load_model import MIN_TX_BYTES, SIZE_DISTS
+    from sim.load_model import MAX_ACCOUNTS, MIN_TX_BYTES, SIZE_DISTS
 
     size = {"type": "integer", "minimum": MIN_TX_BYTES}
     return _table({
         "rate": RATE,
-        "accounts": {"oneOf": [{"type": "integer", "minimum": 1},
+        "accounts": {"oneOf": [{"type": "integer", "minimum": 1, "maximum": MAX_ACCOUNTS},
                                {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}],
                      "default": 10},
         "size": {"oneOf": [{**size, "default": 300},
                            _table({"dist": {"enum": list(SIZE_DISTS)}, "value": size, "low": size, "high": size,
-                                   "median": size, "sigma": {"type": "number", "minimum": 0}})]},
+                                   "median": size, "sigma": {"type": "number", "minimum": 0, "maximum": MAX_SIGMA}})]},
         "fee": {"type": "integer", "minimum": 0, "default": 0},
     }, ("rate",))
 

@@ -18,6 +18,10 @@ from sim.units import parse_duration, parse_fraction, parse_rate
 
 T = TypeVar("T")
 
+# A lognormal's sigma at most this: its largest draws are e^(4.2 sigma) = 1.7e18 times its median,
+# past anything a latency or a tx size means (a sigma of a few hundred overflows a float).
+MAX_SIGMA = 10.0
+
 
 class _Missing:
     def __repr__(self) -> str:
@@ -107,6 +111,10 @@ class TableReader:
         if (min is not None and value < min) or (max is not None and value > max):
             raise self.error(key, expected, value)
         return float(value)
+
+    def sigma(self, key: str) -> float:
+        """A lognormal's shape, 0 to ``MAX_SIGMA``."""
+        return self.number(key, min=0.0, max=MAX_SIGMA)
 
     def probability(self, key: str, default: Any = MISSING) -> float:
         return self.number(key, default, min=0.0, max=1.0)

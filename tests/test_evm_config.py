@@ -72,6 +72,9 @@ def test_deposits_with_only_scripted_times_generate_none() -> None:
      '"lognormal", got "gauss"'),
     ({"reorg": {"max_depth": 0}},
      "s.toml: sources.evm.reorg.max_depth: expected an integer >= 1, got 0"),
+    ({"start_height": 2**64},  # (past kwil's int64 block numbers: it ran, nothing was ever credited)
+     "s.toml: sources.evm.start_height: expected an integer between 0 and 9223372036854775807, "
+     "got 18446744073709551616"),
     ({"rpc_errors": 1.5}, "s.toml: sources.evm.rpc_errors: expected a number between 0.0 "
                           "and 1.0, got 1.5"),
 ])

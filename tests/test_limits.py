@@ -61,6 +61,35 @@ def test_a_huge_event_rate_is_refused_naming_the_rate(table: str, key: str) -> N
     assert peak < 2_000_000
 
 
+def test_a_huge_user_tx_rate_is_refused_naming_the_rate() -> None:
+    """[load] was left out of the estimate: a million txs a second passed as a 1-second run."""
+    message, peak = refused(BASE + '[load]\nrate = "1000000/s"\n')
+    assert message.startswith("big.toml: load.rate: an estimated ")
+    assert "user txs" in message and "(limits.work)" in message
+    assert peak < 2_000_000
+
+
+def test_a_huge_account_count_is_refused_before_any_name_is_made() -> None:
+    """A count of 10**12 accounts was read into 10**12 names: it never finished."""
+    message, peak = refused(BASE + '[load]\nrate = "1/s"\naccounts = 1000000000000\n')
+    assert message == "big.toml: load.accounts: expected an integer between 1 and 1000000, got 1000000000000"
+    assert peak < 2_000_000
+
+
+def test_users_outsending_the_blocks_are_estimated_with_full_mempools_rechecked() -> None:
+    """When users send more bytes than blocks carry, every node rechecks a full mempool after
+    each commit (CometBFT's recheck): scenarios/busy-chain.toml measured 6 s of CPU on a 2-core
+    machine for 20 minutes, 0.3 s without its users; blocks 200 times larger took 1.6 s."""
+    root = Path(__file__).resolve().parent.parent
+    busy = sim.load_scenario(root / "scenarios" / "busy-chain.toml")
+    roomy = sim.load_scenario(root / "scenarios" / "busy-chain.toml",
+                              overrides={"consensus.max_block_bytes": 200 * 32768})
+    busy_terms = {term.what: term for term in estimate(busy).terms}
+    roomy_terms = {term.what: term for term in estimate(roomy).terms}
+    assert busy_terms["mempool rechecks"].steps > 10 * roomy_terms["mempool rechecks"].steps
+    assert 3 < estimate(busy).wall_seconds < 30 and 1 < estimate(roomy).wall_seconds < 6
+
+
 def test_memory_over_its_limit_is_refused() -> None:
     text = BASE + '[limits]\nmemory_mb = 62\n[sources.script]\ntype = "credit_account"\nrate = "1/s"\n'
     message, _ = refused(text)

@@ -386,7 +386,12 @@ ERRORS = [
     (BASE + '[network]\nlatency = { dist = "lognormal", median = "0s", sigma = 1 }\n',
      'quick.toml: network.latency.median: expected a duration > 0, got "0s"'),
     (BASE + '[network]\nlatency = { dist = "lognormal", median = "1s", sigma = -1 }\n',
-     "quick.toml: network.latency.sigma: expected a number >= 0.0, got -1"),
+     "quick.toml: network.latency.sigma: expected a number between 0.0 and 10.0, got -1"),
+    # (a sigma of 1e9 overflowed the cost estimate: a traceback)
+    (BASE + '[network]\nlatency = { dist = "lognormal", median = "1s", sigma = 1e9 }\n',
+     "quick.toml: network.latency.sigma: expected a number between 0.0 and 10.0, got 1000000000.0"),
+    (BASE + '[load]\nrate = "1/s"\nsize = { dist = "lognormal", median = 300, sigma = 1e9 }\n',
+     "quick.toml: load.size.sigma: expected a number between 0.0 and 10.0, got 1000000000.0"),
     (BASE + '[network]\nlatency = "50ms"\n', 'quick.toml: network.latency: expected a table, got "50ms"'),
     (BASE + "[network]\ndrop = 1.5\n",
      "quick.toml: network.drop: expected a number between 0.0 and 1.0, got 1.5"),

@@ -25,7 +25,7 @@ def error_of(text: str) -> str:
 
 @pytest.mark.parametrize(("text", "message"), [
     (BASE + '[network]\nlatency = { dist = "lognormal", median = "80ms", sigma = nan }\n',
-     "q.toml: network.latency.sigma: expected a finite number >= 0.0, got nan"),
+     "q.toml: network.latency.sigma: expected a finite number between 0.0 and 10.0, got nan"),
     (BASE + "[network]\ndrop = nan\n",
      "q.toml: network.drop: expected a finite number between 0.0 and 1.0, got nan"),
     (BASE + "[network]\nblock_sync_rate = inf\n",
