@@ -73,16 +73,27 @@ def verdict(summary: dict[str, Any], name: str = "") -> str:
     stopped = summary.get("stopped")
     if stopped:
         problems.append(f"stopped ({stopped}) at {duration(summary.get('virtual_seconds', 0.0))} virtual")
-    halted = summary.get("halted_at")
-    if halted is not None:
-        problems.append(f"the chain halted: no block after t={duration(halted)}, "
-                        f"{duration(summary.get('virtual_seconds', 0.0) - halted)} before the end")
+    notes = _notes(summary)  # (what went wrong without breaking an invariant)
     state = "FAILED" if violations or summary.get("resolve_errors") else ("STOPPED" if stopped else "ok")
-    detail = "; ".join(problems) if problems else "every invariant held"
-    if not violations and not summary.get("resolve_errors") and halted is not None:
+    detail = "; ".join(problems + notes) if problems or notes else "every invariant held"
+    if not violations and not summary.get("resolve_errors") and notes:
         detail = "every invariant held, but " + detail
     return (f"{head}{state} ({detail}); {summary.get('resolutions_passed', 0):,} resolutions passed in "
             f"{value_text('blocks', summary.get('blocks', 0))} blocks")
+
+
+def _notes(summary: dict[str, Any]) -> list[str]:
+    """What a run that kept every invariant may still have to say: the chain halted, or final
+    deposits were never seen by enough validators to be credited."""
+    notes = []
+    halted = summary.get("halted_at")
+    if halted is not None:
+        notes.append(f"the chain halted: no block after t={duration(halted)}, "
+                     f"{duration(summary.get('virtual_seconds', 0.0) - halted)} before the end")
+    unobserved = summary.get("deposits_unobserved")
+    if unobserved:
+        notes.append(f"{unobserved:,} final deposit(s) never observed by enough validators to be credited")
+    return notes
 
 
 def summary_lines(summary: dict[str, Any], name: str = "") -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sim.summary_text import verdict
 from tests.worlds import run_text, trace_events, violations
 
 EXT = """
@@ -36,6 +37,7 @@ def test_confirmations_at_least_the_reorg_depth_credit_every_final_deposit_once(
     assert s["deposits_final"] > 20
     assert s["credits_wrong"] == 0
     assert s["deposits_credited"] >= s["deposits_final"] - 2  # the newest may still be in flight
+    assert s["deposits_unobserved"] == 0
 
 
 def test_confirmations_below_the_reorg_depth_vote_on_reorged_deposits() -> None:
@@ -138,3 +140,29 @@ def test_absent_section_runs_the_node_without_the_listener() -> None:
     assert result.summary["node_shutdowns"] == 0
     returned = {record["node"] for record in trace_events(result, "listener.return")}
     assert returned == {"v1", "v2", "v3"}
+
+
+def test_a_required_confirmations_kwil_cannot_read_shuts_every_node_down_naming_the_key() -> None:
+    """The listener refuses "1e9" as kwil's config does; the deposit checks read the same value
+    (they raised ValueError, a traceback, before the run began)."""
+    result = run_text(eth().replace('required_confirmations = "3"', 'required_confirmations = "1e9"'),
+                      duration="5m")
+    assert result.summary["node_shutdowns"] == 4
+    for error in result.summary["shutdown_errors"]:
+        assert "required_confirmations must be an integer >= 0, got '1e9'" in error
+
+
+def test_final_deposits_no_validator_ever_reached_are_said_in_the_summary_and_the_verdict() -> None:
+    """A listener still backfilling a chain of 10^15 blocks never reaches the deposits the run
+    mines: no invariant breaks, as no validator saw them (liveness judges what was seen), and
+    the verdict said "ok" alone with every final deposit uncredited. Now the summary counts
+    them and the verdict says so."""
+    body = eth(reorg=0.0, rate="6/min", evm_extra="start_height = 1000000000000000")
+    body += '\n[checks]\nliveness = { within = "1m" }\n'
+    result = run_text(body, duration="6m")
+    s = result.summary
+    assert violations(result) == []
+    assert s["events_observed"] == 0 and s["deposits_credited"] == 0
+    assert s["deposits_unobserved"] > 5
+    assert s["deposits_unobserved"] <= s["deposits_final"]  # (the newest are within the grace)
+    assert "but " + f"{s['deposits_unobserved']} final deposit(s) never observed by enough validators" in verdict(s)

@@ -135,6 +135,15 @@ class EthDepositsConfig:
         )
 
 
+def required_confirmations(values: Mapping[str, str]) -> int | None:
+    """The confirmation depth a listener with these config strings waits for; None when the
+    value is not one kwil reads (that listener refuses to start)."""
+    try:
+        return _integer(values, "required_confirmations", 12, 0)
+    except EthDepositsConfigError:
+        return None
+
+
 def _integer(values: Mapping[str, str], key: str, default: int, low: int) -> int:
     if key not in values:
         return default

@@ -8,9 +8,11 @@ apply (the spec expects reorged-out deposits to get votes); the summary still re
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
 from node.extensions.credit import decode_credit
+from node.extensions.eth_deposits import required_confirmations
 from node.resolutions import required_power
 from node.txs import event_id
 from sim.checks.base import Checker
@@ -26,9 +28,11 @@ DEFAULT_GRACE = 900.0  # seconds a final deposit may take to be credited before 
 
 
 def confirmations(view: WorldView) -> int:
-    values = [int(node.extension_configs.get("eth_deposits", {}).get("required_confirmations", "12"))
-              for node in view.nodes]
-    return min(values) if values else 12
+    """The least confirmation depth a validator's listener waits for (a listener whose value
+    kwil cannot read never starts, and waits for nothing)."""
+    values = [required_confirmations(node.extension_configs.get("eth_deposits", {})) for node in view.nodes]
+    readable = [v for v in values if v is not None]
+    return min(readable) if readable else 12
 
 
 def credited(view: WorldView) -> dict[str, tuple[float, str]]:
@@ -61,6 +65,7 @@ def deposit_summary(view: WorldView) -> dict[str, Any]:
     return {
         "deposits_final": len(final),
         "deposits_credited": sum(1 for d in final if d.tx_hash in credits),
+        "deposits_unobserved": sum(1 for _d, _o, seen_enough in overdue_deposits(view, credits) if not seen_enough),
         "credits_wrong": sum(1 for tx in credits if tx not in canonical),
         "deposits_voted_reorged": reorged_voted,
         "credit_latency_p50": percentile(latencies, 50),
@@ -106,35 +111,45 @@ class DepositsExact(Checker):
     def at_end(self) -> None:
         """Every final deposit that honest validators holding the confirmation threshold saw, and
         that did not expire, was credited within the grace after it was final and the faults
-        were over (``quiet_since``; what they never saw is liveness's business)."""
+        were over (``quiet_since``). What too few saw is no violation: the summary counts it
+        (``deposits_unobserved``) and the verdict line says so."""
         if not self.active:
             return
-        within = self.view.scenario.checks.liveness_within or DEFAULT_GRACE
-        end = self.view.now
-        quiet = quiet_since(self.view.records.faults)  # (a fault still going on may hold it back)
-        source = self.view.sources.require("evm")
-        conf = confirmations(self.view)
-        state = self.view.chain_state()
-        needed = required_power(state.total_power, self.view.types.get(CREDIT).confirmation_threshold)
-        uncredited = []
-        for deposit in source.final_deposits(conf):
-            final_at = deposit.block_time + conf * source.config.block_time
-            if deposit.tx_hash in self._credited or max(final_at, quiet) + within > end:
-                continue
-            rid = _deposit_id(deposit)
-            record = self.view.records.resolutions.get(rid)
-            if record is None or record.status != "expired":
-                uncredited.append((deposit, rid))
-        if not uncredited:
-            return
-        wanted = {rid for _deposit, rid in uncredited}  # (not every event's observers: a long run's)
-        honest = {n.name for n in self.view.nodes if not n.byzantine}  # (a byzantine one may never vote)
-        observers: dict[str, set[str]] = {}
-        for node, rid in self.view.records.observations.rows_of(0, 1):
-            if rid in wanted and node in honest:
-                observers.setdefault(rid, set()).add(node)
-        for deposit, rid in uncredited:
-            if sum(state.power_of(n) for n in observers.get(rid, ())) < needed:
-                continue
-            self.report(sorted(observers.get(rid, ())), f"final deposit {deposit.tx_hash} (block "
-                        f"{deposit.block_number}) was seen by enough power but never credited")
+        for deposit, observers, seen_enough in overdue_deposits(self.view, self._credited):
+            if seen_enough:
+                self.report(observers, f"final deposit {deposit.tx_hash} (block "
+                            f"{deposit.block_number}) was seen by enough power but never credited")
+
+
+def overdue_deposits(view: WorldView, credited: Container[str]) -> list[tuple[Any, list[str], bool]]:
+    """Final deposits not in ``credited`` (tx hashes) and not expired, although the grace (the
+    liveness bound, else 15 minutes) after they were final and the faults were over has passed;
+    each with the honest validators that observed it, and whether they hold the credit's
+    confirmation threshold."""
+    within = view.scenario.checks.liveness_within or DEFAULT_GRACE
+    end = view.now
+    quiet = quiet_since(view.records.faults)  # (a fault still going on may hold it back)
+    source = view.sources.require("evm")
+    conf = confirmations(view)
+    uncredited = []
+    for deposit in source.final_deposits(conf):
+        final_at = deposit.block_time + conf * source.config.block_time
+        if deposit.tx_hash in credited or max(final_at, quiet) + within > end:
+            continue
+        rid = _deposit_id(deposit)
+        record = view.records.resolutions.get(rid)
+        if record is None or record.status != "expired":
+            uncredited.append((deposit, rid))
+    if not uncredited:
+        return []
+    wanted = {rid for _deposit, rid in uncredited}  # (not every event's observers: a long run's)
+    honest = {n.name for n in view.nodes if not n.byzantine}  # (a byzantine one may never vote)
+    observers: dict[str, set[str]] = {}
+    for node, rid in view.records.observations.rows_of(0, 1):
+        if rid in wanted and node in honest:
+            observers.setdefault(rid, set()).add(node)
+    state = view.chain_state()
+    needed = required_power(state.total_power, view.types.get(CREDIT).confirmation_threshold)
+    return [(deposit, sorted(observers.get(rid, ())),
+             sum(state.power_of(n) for n in observers.get(rid, ())) >= needed)
+            for deposit, rid in uncredited]
