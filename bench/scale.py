@@ -21,6 +21,9 @@ where users feel it"):
                               node's event store in SQLite under a run folder (written too)
     1000-validators-unequal   1,000 validators of powers 1, 2, 3, 4, 1, ... for 2 min (quorums
                               are weighted sums, not the k-th arrival)
+    busy-chain-saturated      scenarios/busy-chain.toml with 40 validators and users sending
+                              600 txs/s into 32 kB blocks, 5 min: full mempools, and tens of
+                              thousands of txs in flight that never fit a block
 
     .venv/bin/python bench/scale.py [ROW ...]
 """
@@ -53,6 +56,8 @@ ROWS: dict[str, tuple[str, dict[str, object], tuple[float, float] | None]] = {
                                                          "scenario.duration": "10m"}, None),
     "1000-validators-unequal": ("bench-100", {"validators.count": 1000, "scenario.duration": "2m",
                                               "validators.power": str([1 + i % 4 for i in range(1000)])}, None),
+    "busy-chain-saturated": ("busy-chain", {"validators.count": 40, "load.rate": "600/s",
+                                            "scenario.duration": "5m"}, None),
 }
 
 
