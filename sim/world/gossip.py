@@ -34,14 +34,16 @@ DUPLICATE_LAG = 0.2  # a duplicate arrives up to this long after the first copy
 @attrs.define(eq=False, slots=True)
 class InFlight:
     """One tx on its way: who sent it, when, its draw key, its place in the order of sending,
-    and which nodes already got it."""
+    and, when every arrival is delivered at its own instant, which nodes already got it (else
+    ``Gossip`` knows that by what it handed each node: a set per tx held every node's number
+    for the whole time a saturated chain kept the tx in flight)."""
 
     tx: Tx
     sender: int
     submitted: float
     key: int
     seq: int
-    delivered: set[int] = attrs.Factory(set)
+    delivered: set[int] | None = None
 
 
 Deliver = Callable[[int, tuple[tuple[float, Tx], ...]], None]
@@ -76,7 +78,8 @@ class Gossip:
     def submit(self, sender: int, tx: Tx) -> None:
         """Node ``sender`` admitted its own ``tx``: send it to everyone else."""
         self._seq += 1
-        flight = InFlight(tx, sender, self._kernel.now, self._rng.counter_key("tx", self._seq), self._seq)
+        flight = InFlight(tx, sender, self._kernel.now, self._rng.counter_key("tx", self._seq), self._seq,
+                          set() if self._eager else None)
         self._flights[self._seq] = flight
         self._by_nonce.setdefault((tx.sender, tx.nonce), []).append(self._seq)
         heapq.heappush(self._lowest_nonce.setdefault(tx.sender, []), (tx.nonce, self._seq))
@@ -89,7 +92,7 @@ class Gossip:
 
     def _deliver_one(self, node: int, seq: int) -> None:
         flight = self._flights.get(seq)
-        if flight is None or node in flight.delivered:
+        if flight is None or flight.delivered is None or node in flight.delivered:
             return
         flight.delivered.add(node)
         self._deliver(node, ((self._kernel.now, flight.tx),))
@@ -109,8 +112,11 @@ class Gossip:
         arrived = np.flatnonzero(reached)
         # in arrival order, ties in flight order (a stable sort of the flights' order)
         arrived = arrived[np.argsort(arrival[arrived], kind="stable")]
-        for n in arrived.tolist():
-            flights[n].delivered.add(node)
+        if self._eager:
+            for n in arrived.tolist():
+                delivered = flights[n].delivered
+                assert delivered is not None
+                delivered.add(node)
         got = [(at, flights[n].tx) for at, n in zip(arrival[arrived].tolist(), arrived.tolist(), strict=True)]
         copies = self._duplicates(flights, senders, sent, keys, arrival, node, until)
         if copies:  # after the first copies that arrive at the same instant
@@ -129,7 +135,7 @@ class Gossip:
         out = []
         for seq in seqs:
             flight = flights[seq]
-            if flight.sender != node and node not in flight.delivered:
+            if flight.sender != node and (flight.delivered is None or node not in flight.delivered):
                 out.append(flight)
         return out
 
