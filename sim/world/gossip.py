@@ -130,7 +130,11 @@ class Gossip:
         """The flights ``node`` was not handed yet, in the order they were sent (its own aside)."""
         flights = self._flights
         seqs = [seq for seq in self._not_arrived.get(node, ()) if seq in flights]
-        seqs += [seq for seq in range(self._next_seq.get(node, 1), self._seq + 1) if seq in flights]
+        start = self._next_seq.get(node, 1)
+        if self._seq + 1 - start > len(flights):  # most sent since were consumed: look at what is left
+            seqs += [seq for seq in flights if seq >= start]
+        else:
+            seqs += [seq for seq in range(start, self._seq + 1) if seq in flights]
         self._next_seq[node] = self._seq + 1
         out = []
         for seq in seqs:
