@@ -15,7 +15,7 @@ block, about 30 µs on a 2-core machine):
   and 0.01 more per node) and ``mempool rechecks``: after every commit each node checks again
   what its mempool still holds, and when users send more bytes than blocks carry that is a
   full mempool (5,000 txs) a node a block, ~0.03 step each (both measured on
-  ``scenarios/busy-chain.toml`` at 4 and 40 nodes, within a factor of three).
+  ``scenarios/busy-chain.toml`` at 4 and 40 nodes: up to four times the run, never under it).
 
 Memory: a 60 MB base, about 250 kB per node (its event store, mempool and tasks), 16 bytes
 per node-block (commit intervals, block records), 2 kB per event (its resolution record and

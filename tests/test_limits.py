@@ -78,8 +78,8 @@ def test_a_huge_account_count_is_refused_before_any_name_is_made() -> None:
 
 def test_users_outsending_the_blocks_are_estimated_with_full_mempools_rechecked() -> None:
     """When users send more bytes than blocks carry, every node rechecks a full mempool after
-    each commit (CometBFT's recheck): scenarios/busy-chain.toml measured 6 s of CPU on a 2-core
-    machine for 20 minutes, 0.3 s without its users; blocks 200 times larger took 1.6 s."""
+    each commit (CometBFT's recheck): scenarios/busy-chain.toml measured 5 s of CPU on a 2-core
+    machine for 20 minutes, 0.3 s without its users; blocks 200 times larger took 1.7 s."""
     root = Path(__file__).resolve().parent.parent
     busy = sim.load_scenario(root / "scenarios" / "busy-chain.toml")
     roomy = sim.load_scenario(root / "scenarios" / "busy-chain.toml",
