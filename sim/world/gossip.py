@@ -63,7 +63,7 @@ class Gossip:
         self._seq = 0
         # The same flights found by what withdraw and prune ask: a saturated chain keeps tens
         # of thousands in flight, and a scan of all of them per withdrawn vote and per block
-        # was a third of such a run (40 nodes, users sending 600 txs a second).
+        # was a fifth of such a run, and grew with it (40 nodes, users sending 600 txs a second).
         self._by_nonce: dict[tuple[str, int], list[int]] = {}  # (sender, nonce) -> seqs
         self._lowest_nonce: dict[str, list[tuple[int, int]]] = {}  # sender -> heap of (nonce, seq)
         # Per node, what ``arrivals_for`` has yet to look at: every flight from ``_next_seq``
@@ -119,7 +119,7 @@ class Gossip:
                 delivered.add(node)
         got = [(at, flights[n].tx) for at, n in zip(arrival[arrived].tolist(), arrived.tolist(), strict=True)]
         copies = self._duplicates(flights, senders, sent, keys, arrival, node, until)
-        if copies:  # after the first copies that arrive at the same instant
+        if copies:  # (a copy arriving at the very instant of a tx comes after it)
             got = [(at, tx) for at, _n, tx in sorted(
                 [(at, n, tx) for n, (at, tx) in enumerate(got)]
                 + [(at, len(got) + n, tx) for n, (at, tx) in enumerate(copies)],
