@@ -66,7 +66,7 @@ class BlockActor:
 
     def __init__(self, node: ActorNode) -> None:
         self.node = node
-        self.mempool = Mempool(max_tx_bytes=node.settings.max_block_bytes)
+        self.mempool = Mempool(max_block_bytes=node.settings.max_block_bytes)
         # The votes this node sent and has not seen executed. Like the event store, this
         # record survives a crash (the corrected repair of lost votes relies on it).
         self.outstanding: list[OutstandingVote] = []
@@ -303,7 +303,7 @@ class BlockActor:
             withdrawn.update(self._withdraw(entry.tx))
             self._vote_again(entry.tx)
 
-    def _broadcast_votes(self, height: int, finalized: Finalized, full_at_finalize: bool = False) -> None:
+    def _broadcast_votes(self, height: int, finalized: Finalized, full_at_finalize: bool) -> None:
         """kwil's event broadcaster: one vote-ids tx for the events this validator has not
         voted on, with the next nonce (skipped when the fee exceeds the balance).
 

@@ -25,10 +25,11 @@ MAX_TX_BYTES = 4 * 2**20  # kwil's [chain.mempool] max_tx_bytes: the largest tx 
 class Mempool:
     """The txs one node holds, in admission order, and each sender's pending nonce."""
 
-    def __init__(self, size: int = MEMPOOL_SIZE, max_tx_bytes: int | None = None) -> None:
+    def __init__(self, size: int = MEMPOOL_SIZE, max_block_bytes: int | None = None) -> None:
         self.size = size
-        # CometBFT's TxPreCheck: a tx larger than a block's data could never be included
-        self.max_tx_bytes = max_tx_bytes
+        # the largest tx it takes: kwil's limit, or a block's data when that is smaller
+        # (CometBFT's TxPreCheck: a tx larger than a block could never be included)
+        self.max_tx_bytes = MAX_TX_BYTES if max_block_bytes is None else min(MAX_TX_BYTES, max_block_bytes)
         self._txs: dict[Tx, float] = {}  # tx -> when it was admitted (insertion ordered)
         self._pending: dict[str, int] = {}  # sender -> nonce of its last admitted tx
         self._cache: OrderedDict[Tx, None] = OrderedDict()
@@ -83,12 +84,10 @@ class Mempool:
 
     def refusal(self, tx: Tx) -> str | None:
         """Why CometBFT refuses ``tx`` before the app's CheckTx: "full", or "too large" for
-        a tx over the mempool's ``MAX_TX_BYTES`` or bigger than a block's data (its
-        pre-check); None when it does not."""
+        a tx over ``max_tx_bytes``; None when it does not."""
         if self.full:
             return "full"
-        size = tx.size()
-        if size > MAX_TX_BYTES or (self.max_tx_bytes is not None and size > self.max_tx_bytes):
+        if tx.size() > self.max_tx_bytes:
             return "too large"
         return None
 
