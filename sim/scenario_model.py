@@ -23,7 +23,7 @@ from sim.errors import ScenarioError
 from sim.limits import LimitsConfig
 from sim.load_model import MIN_TX_BYTES
 from sim.network_model import NetworkConfig
-from sim.tables import TableReader
+from sim.tables import INT64_MAX, TableReader
 from sim.units import duration_text as duration_text
 from sim.units import format_fraction
 from sim.units import rate_text as rate_text
@@ -39,8 +39,7 @@ INVARIANTS = ("resolution-once", "same-state", "threshold-respected", "expiry-ex
               "no-lost-events", "listener-lifecycle", "nonce-order", "votes-sent", "refunds-exact",
               "one-vote-per-validator", "no-fake-resolution", "deposits-exact", "watcher-order",
               "pubsub-stats", "chain-stalled", "node-in-sync", "no-node-panic")
-# Voting power is an int64 in CometBFT and kwil; seeds are 64-bit unsigned.
-INT64_MAX = 2**63 - 1
+# Voting power is an int64 in CometBFT and kwil (INT64_MAX); seeds are 64-bit unsigned.
 # CometBFT's MaxTotalVotingPower (types/validator_set.go): a validator set whose total is
 # larger cannot be made, so a node with such a genesis does not start
 MAX_TOTAL_VOTING_POWER = INT64_MAX // 8

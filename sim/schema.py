@@ -20,6 +20,7 @@ from typing import Any
 from sim.scenario_model import SEED_MAX
 from sim.tables import MAX_SIGMA
 
+SIGMA = {"type": "number", "minimum": 0, "maximum": MAX_SIGMA}  # a lognormal's shape
 DURATION = {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|min|h|d)\s*$",
             "description": 'a duration with a unit, like "250ms", "6s", "10m" or "64h"'}
 RATE = {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*/\s*(s|min|h)\s*$",
@@ -84,7 +85,7 @@ def _latency() -> dict[str, Any]:
                 LatencyModel("lognormal", 0.0, median=0.08, sigma=0.6)]
     keys = _merge(*(_of(m.to_table())["properties"] for m in examples))
     keys["dist"] = {"enum": list(LATENCY_DISTS), "default": "fixed"}
-    keys["sigma"] = {"type": "number", "minimum": 0, "maximum": MAX_SIGMA}
+    keys["sigma"] = SIGMA
     return _table(keys)
 
 
@@ -128,7 +129,7 @@ def _load() -> dict[str, Any]:
                      "default": 10},
         "size": {"oneOf": [{**size, "default": 300},
                            _table({"dist": {"enum": list(SIZE_DISTS)}, "value": size, "low": size, "high": size,
-                                   "median": size, "sigma": {"type": "number", "minimum": 0, "maximum": MAX_SIGMA}})]},
+                                   "median": size, "sigma": SIGMA})]},
         "fee": {"type": "integer", "minimum": 0, "default": 0},
     }, ("rate",))
 

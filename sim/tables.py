@@ -21,6 +21,8 @@ T = TypeVar("T")
 # A lognormal's sigma at most this: its largest draws are e^(4.2 sigma) = 1.7e18 times its median,
 # past anything a latency or a tx size means (a sigma of a few hundred overflows a float).
 MAX_SIGMA = 10.0
+# The largest value of an int64, the type CometBFT and kwil keep voting power and block numbers in.
+INT64_MAX = 2**63 - 1
 
 
 class _Missing:

@@ -15,13 +15,11 @@ import numpy as np
 
 from sim.errors import ScenarioError
 from sim.network_model import LatencyModel
-from sim.tables import TableReader, describe
+from sim.tables import INT64_MAX, TableReader, describe
 from sim.units import format_duration, parse_duration
 
 DEFAULT_CONTRACT = "0x000000000000000000000000000000000000dEaD"
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-
-MAX_BLOCK_NUMBER = 2**63 - 1  # kwil reads an EVM block's number as an int64
 
 
 def blocks_mined_before(at: float, block_time: float) -> int:
@@ -80,7 +78,7 @@ class EvmConfig:
         contract = reader.string("contract_address", DEFAULT_CONTRACT)
         if not _ADDRESS.match(contract):
             raise reader.error("contract_address", 'an address "0x" + 40 hex digits', contract)
-        start_height = reader.integer("start_height", 0, min=0, max=MAX_BLOCK_NUMBER)
+        start_height = reader.integer("start_height", 0, min=0, max=INT64_MAX)  # kwil reads block numbers as int64s
         reader.finish()
         return cls(address, block_time, rate, times, accounts, low, high, reorg_probability,
                    reorg_max_depth, rpc_errors, rpc_latency, view_lag, head_drop, contract,
